@@ -1,0 +1,211 @@
+"""The ``servqual`` command line.
+
+    servqual instruments                       list the built-in instruments
+    servqual show servqual-22                  an instrument's dimensions and items
+    servqual validate FILE --instrument ID …   problems and the screening summary, no scoring
+    servqual validate --params params/2005.yaml
+    servqual score params/2005.yaml            screening summary and gap tables of a cycle
+    servqual sample-data [FOLDER]              rewrite the synthetic sample cycles
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from collections.abc import Sequence
+
+import pandas as pd
+
+from .instrument import InstrumentError, list_instruments, load_instrument
+from .io import SurveyError, read_survey
+from .params import ParamsError, load_params
+from .scoring import gap_table, suppress_small_groups
+
+
+def _parse_columns(pairs: Sequence[str]) -> dict[str, str] | None:
+    if not pairs:
+        return None
+    columns = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise SystemExit(f"servqual: --column expects MEASURE=TEMPLATE (e.g. perception=P{{index:02d}}), got {pair!r}")
+        measure, template = pair.split("=", 1)
+        columns[measure.strip()] = template.strip()
+    return columns
+
+
+def _read(args) -> tuple:
+    """Read a survey from --params or FILE + options; returns (survey, min_group_n, title)."""
+    if args.params:
+        params = load_params(args.params)
+        survey = read_survey(params.responses, params.instrument, **params.read_kwargs())
+        return survey, params.min_group_n, params.title or f"{params.instrument} {params.year}"
+    if not args.file or not args.instrument:
+        raise SystemExit("servqual: give --params PARAMS.yaml, or FILE with --instrument ID")
+    survey = read_survey(
+        args.file,
+        args.instrument,
+        columns=_parse_columns(args.column),
+        id=args.id,
+        segments=args.segment or [],
+        year=args.year,
+        encoding=args.encoding,
+        skip_rows=args.skip_rows,
+    )
+    return survey, args.min_group_n, f"{survey.instrument.id} ({args.file})"
+
+
+def _print_table(frame: pd.DataFrame, out) -> None:
+    with pd.option_context("display.width", 200, "display.max_columns", 50, "display.max_rows", 500):
+        print(frame.to_string(index=False, float_format=lambda v: f"{v:.2f}", na_rep="—"), file=out)
+
+
+def _print_screening(survey, out, *, entries: int = 0) -> None:
+    print(f"Screening ({survey.instrument.id}; rules: {_rules_text(survey.rules)})", file=out)
+    _print_table(survey.screening_summary(), out)
+    if entries and len(survey.screening):
+        print(f"\nFirst {min(entries, len(survey.screening))} of {len(survey.screening)} entries of the screening log:", file=out)
+        _print_table(survey.screening.head(entries), out)
+
+
+def _compact(table: pd.DataFrame) -> pd.DataFrame:
+    """A gap table for the console: no sd columns; flags folded into one note."""
+    out = table.drop(columns=[c for c in table.columns if c.endswith("_sd")])
+    note = out.pop("suppressed").map({True: "suppressed (small group)", False: ""})
+    small = out.pop("small")
+    out["note"] = note.where(note != "", small.map({True: "n < 100: unstable", False: ""}))
+    return out
+
+
+def _rules_text(rules) -> str:
+    parts = []
+    if rules.require_complete:
+        parts.append("complete answers required")
+    if rules.max_not_applicable is not None:
+        parts.append(f"exclude > {rules.max_not_applicable} N/A")
+    if rules.max_inversions is not None:
+        parts.append(f"exclude > {rules.max_inversions} inversions")
+    parts.append(f"straight-lining: {rules.straight_lining}")
+    return ", ".join(parts)
+
+
+def cmd_instruments(args, out) -> int:
+    _print_table(list_instruments(), out)
+    return 0
+
+
+def cmd_show(args, out) -> int:
+    inst = load_instrument(args.instrument)
+    print(inst, file=out)
+    print(file=out)
+    rows = [
+        {"#": it.index, "item": it.id, "dimension": inst.dimension_label(it.dimension),
+         "reverse": "yes" if it.reverse else "", "text": it.text}
+        for it in inst.items.values()
+    ]
+    _print_table(pd.DataFrame(rows), out)
+    return 0
+
+
+def cmd_validate(args, out) -> int:
+    survey, _, title = _read(args)
+    print(f"{title}: {survey.n_read} respondents read, {survey.n} kept, {survey.n_excluded} excluded.", file=out)
+    if survey.encoding and survey.encoding != "utf-8":
+        print(f"Encoding: {survey.encoding}", file=out)
+    if survey.dropped_columns:
+        print(f"Personal-data columns dropped: {', '.join(survey.dropped_columns)}", file=out)
+    _print_screening(survey, out, entries=args.entries)
+    return 0
+
+
+def cmd_score(args, out) -> int:
+    survey, min_n, title = _read(args)
+    by = args.by if args.by is not None else (list(survey.segments[:1]) or None)
+    print(f"{title}\n{'=' * len(title)}", file=out)
+    print(f"{survey.n} of {survey.n_read} respondents kept. Gap = performance − standard: negative is a shortfall.", file=out)
+    print(f"Groups with fewer than {min_n} respondents are suppressed.\n", file=out)
+    _print_screening(survey, out)
+    for level in args.level:
+        table = suppress_small_groups(gap_table(survey, level, by=by), min_n)
+        print(f"\nGap table by {', '.join(by) if by else 'all respondents'}, {level} level", file=out)
+        _print_table(_compact(table), out)
+    if by:
+        print("\nAll respondents, overall", file=out)
+        _print_table(_compact(suppress_small_groups(gap_table(survey, "overall"), min_n)), out)
+    return 0
+
+
+def cmd_sample_data(args, out) -> int:
+    from .synthetic import write_sample_data
+
+    for path in write_sample_data(args.folder):
+        print(f"wrote {path}", file=out)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="servqual", description="Client service-quality survey workbench.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    sub.add_parser("instruments", help="list the built-in instruments").set_defaults(func=cmd_instruments)
+    show = sub.add_parser("show", help="an instrument's dimensions and items")
+    show.add_argument("instrument", help="built-in id or path to a YAML file")
+    show.set_defaults(func=cmd_show)
+
+    def reading_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("file", nargs="?", help="survey file (CSV, Excel, SPSS .sav, Parquet)")
+        p.add_argument("--params", help="a cycle's params YAML instead of FILE and options")
+        p.add_argument("--instrument", help="built-in instrument id or YAML path")
+        p.add_argument("--column", action="append", default=[], metavar="MEASURE=TEMPLATE",
+                       help="column template per measure, e.g. perception=P{index:02d} (repeatable)")
+        p.add_argument("--id", help="respondent id column")
+        p.add_argument("--segment", action="append", default=[], help="segment column (repeatable)")
+        p.add_argument("--year", type=int)
+        p.add_argument("--encoding", help="text encoding of a CSV (detected when omitted)")
+        p.add_argument("--skip-rows", type=int, default=0, help="extra header rows below the column names")
+        p.add_argument("--min-group-n", type=int, default=10)
+
+    validate = sub.add_parser("validate", help="check a survey file and print the screening summary")
+    reading_options(validate)
+    validate.add_argument("--entries", type=int, default=10, help="screening-log entries to list (default 10)")
+    validate.set_defaults(func=cmd_validate)
+
+    score = sub.add_parser("score", help="screen and score a cycle: gap tables by segment")
+    reading_options(score)
+    score.add_argument("--by", action="append", help="group by this column (default: the first segment)")
+    score.add_argument("--level", action="append", choices=["item", "dimension", "overall"],
+                       help="levels to print (default: dimension and overall)")
+    score.set_defaults(func=cmd_score)
+
+    sample = sub.add_parser("sample-data", help="rewrite the synthetic sample cycles")
+    sample.add_argument("folder", nargs="?", default="data/raw")
+    sample.set_defaults(func=cmd_sample_data)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, out=None) -> int:
+    out = out or sys.stdout
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "command", None) == "score":
+        if args.file and args.file.endswith((".yaml", ".yml")) and not args.params:
+            args.params, args.file = args.file, None
+        args.level = args.level or ["dimension", "overall"]
+    if getattr(args, "command", None) == "validate" and args.file and args.file.endswith((".yaml", ".yml")) and not args.params:
+        args.params, args.file = args.file, None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UserWarning)
+        try:
+            code = args.func(args, out)
+        except (SurveyError, InstrumentError, ParamsError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            code = 1
+    for w in caught:
+        label = "warning" if w.category is UserWarning else w.category.__name__
+        print(f"{label}: {w.message}", file=sys.stderr)
+    return code
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,211 @@
+"""Screening rules: who is excluded or flagged, and why (DESIGN.md §2).
+
+Rules come from the instrument's ``screening:`` section and can be overridden per call.
+Nobody is ever dropped silently: every excluded or flagged respondent gets one row per
+rule in the log, with the reason in plain words ("14 of 22 items N/A").
+
+==================  ==========================================================  ==========
+rule                what it counts                                              action
+==================  ==========================================================  ==========
+incomplete          blank ratings (an N/A answer counts as an answer)           exclude if
+                                                                                ``require_complete``
+not_applicable      items answered N/A (in any measure)                         exclude if more than
+                                                                                ``max_not_applicable``
+inversions          items rated minimum > desired                               exclude if more than
+                                                                                ``max_inversions``
+straight_lining     the same answer to every answered item of a measure         ``straight_lining``
+                    (at least three answers, and at least half the items)       flag/exclude/ignore
+no_ratings          no rating at all                                            flag
+==================  ==========================================================  ==========
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .instrument import Instrument, ScreeningRules
+from .survey import RULES, SCREENING_COLUMNS, Survey
+
+__all__ = ["screen", "apply_rules"]
+
+_MIN_STRAIGHT = 3  # fewer answers than this cannot reveal straight-lining (nor fewer than half)
+
+
+def _fmt(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
+def apply_rules(
+    instrument: Instrument,
+    rules: ScreeningRules,
+    ids: pd.Index,
+    values: dict[str, pd.DataFrame],
+    not_applicable: dict[str, pd.DataFrame],
+    keyed: dict[str, np.ndarray] | None = None,
+) -> tuple[np.ndarray, pd.DataFrame]:
+    """Apply screening rules to all respondents.
+
+    Parameters
+    ----------
+    values
+        Measure → respondents × items as answered (NaN for blank or N/A).
+    not_applicable
+        Measure → boolean respondents × items, ``True`` for an N/A answer.
+    keyed
+        Measure → reverse-keyed ratings as arrays (for the inversion rule); computed
+        from ``values`` when omitted.
+
+    Returns
+    -------
+    kept : numpy.ndarray of bool
+    log : pandas.DataFrame with columns id, rule, action, detail
+    """
+    n = len(ids)
+    measures = instrument.measures
+    n_items = len(instrument.items)
+    excluded = np.zeros(n, dtype=bool)
+    entries: list[tuple[np.ndarray, str, str, Callable[[int], str]]] = []
+
+    def record(mask: np.ndarray, rule: str, action: str, detail: Callable[[int], str]) -> None:
+        # details are written only for the respondents concerned (cheap on a million rows)
+        if mask.any():
+            entries.append((np.flatnonzero(mask), rule, action, detail))
+
+    arrays = {m: values[m].to_numpy(dtype=float) for m in measures}
+    na = {m: not_applicable[m].to_numpy(dtype=bool) for m in measures}
+    answered = {m: ~np.isnan(arrays[m]) | na[m] for m in measures}
+
+    # no ratings at all: flagged (nothing to score), never silently ignored
+    any_answer = np.zeros(n, dtype=bool)
+    for m in measures:
+        any_answer |= answered[m].any(axis=1)
+    record(~any_answer, "no_ratings", "flagged", lambda i: "no rating given for any item")
+
+    if rules.require_complete:
+        blank = sum(((~answered[m]).sum(axis=1) for m in measures), np.zeros(n, dtype=int))
+        total = n_items * len(measures)
+        mask = blank > 0
+
+        def incomplete(i: int, blank=blank) -> str:
+            if blank[i] == total:
+                return f"all {total} ratings blank"
+            names = [
+                f"{m} {item}"
+                for m in measures
+                for item, a in zip(values[m].columns, answered[m][i])
+                if not a
+            ]
+            listed = ", ".join(names[:3]) + (", …" if len(names) > 3 else "")
+            return f"{blank[i]} of {total} ratings blank ({listed})"
+
+        record(mask, "incomplete", "excluded", incomplete)
+        excluded |= mask
+
+    if rules.max_not_applicable is not None:
+        item_na = np.zeros((n, n_items), dtype=bool)
+        for m in measures:
+            item_na |= na[m]
+        count = item_na.sum(axis=1)
+        mask = count > rules.max_not_applicable
+        record(
+            mask,
+            "not_applicable",
+            "excluded",
+            lambda i, count=count: f"{count[i]} of {n_items} items N/A (more than {rules.max_not_applicable} allowed)",
+        )
+        excluded |= mask
+
+    if rules.max_inversions is not None:
+        if keyed is None:
+            keyed = {m: _keyed(instrument, values[m]) for m in ("minimum", "desired")}
+        with np.errstate(invalid="ignore"):
+            inverted = keyed["minimum"] > keyed["desired"]
+        count = inverted.sum(axis=1)
+        mask = count > rules.max_inversions
+        record(
+            mask,
+            "inversions",
+            "excluded",
+            lambda i, count=count: f"{count[i]} of {n_items} items rated minimum above desired "
+            f"(more than {rules.max_inversions} allowed)",
+        )
+        excluded |= mask
+
+    if rules.straight_lining != "ignore":
+        action = "excluded" if rules.straight_lining == "exclude" else "flagged"
+        for m in measures:
+            x = arrays[m]
+            count = (~np.isnan(x)).sum(axis=1)
+            # NaN-free stand-ins so rows without answers do not warn; they fail count anyway
+            lo = np.fmin.reduce(np.where(np.isnan(x), np.inf, x), axis=1)
+            hi = np.fmax.reduce(np.where(np.isnan(x), -np.inf, x), axis=1)
+            mask = (count >= max(_MIN_STRAIGHT, math.ceil(n_items / 2))) & (lo == hi)
+
+            def straight(i: int, m: str = m, count=count, lo=lo) -> str:
+                answered_word = "" if count[i] == n_items else " answered"
+                return f"all {count[i]}{answered_word} {m} ratings are {_fmt(lo[i])}"
+
+            record(mask, "straight_lining", action, straight)
+            if action == "excluded":
+                excluded |= mask
+
+    rows: list[dict[str, Any]] = []
+    for positions, rule, action, detail in entries:
+        for i in positions:
+            rows.append({"_pos": i, "id": ids[i], "rule": rule, "action": action, "detail": detail(i)})
+    log = pd.DataFrame(rows, columns=["_pos", *SCREENING_COLUMNS])
+    if len(log):
+        log["_rule"] = log["rule"].map({rule: k for k, rule in enumerate(RULES)})
+        log = log.sort_values(["_pos", "_rule"], kind="stable").drop(columns=["_rule"])
+    log = log.drop(columns="_pos").reset_index(drop=True)
+    return ~excluded, log
+
+
+def _keyed(instrument: Instrument, frame: pd.DataFrame) -> np.ndarray:
+    x = frame.to_numpy(dtype=float, copy=True)
+    if instrument.reverse_items:
+        cols = [frame.columns.get_loc(c) for c in instrument.reverse_items]
+        x[:, cols] = instrument.scale.reverse(x[:, cols])
+    return x
+
+
+def screen(survey: Survey, **rules: Any) -> Survey:
+    """Screen a survey again with some rules overridden.
+
+    Parameters
+    ----------
+    survey
+        A survey from :func:`servqual.read_survey`.
+    **rules
+        Overrides of the instrument's rules: ``require_complete``, ``max_not_applicable``,
+        ``max_inversions``, ``straight_lining`` (``"flag"``, ``"exclude"`` or ``"ignore"``).
+        Pass ``None`` to switch a threshold off.
+
+    Returns
+    -------
+    Survey
+        A new survey sharing the data, with its own ``screening`` log.
+
+    Examples
+    --------
+    >>> strict = sq.screen(survey, straight_lining="exclude")  # doctest: +SKIP
+    """
+    new_rules = survey.rules.replace(**rules)
+    _check_applicable(survey.instrument, new_rules)
+    kept, log = apply_rules(
+        survey.instrument, new_rules, survey.frame.index, survey.values, survey.not_applicable_mask
+    )
+    return survey.with_screening(kept, log, new_rules)
+
+
+def _check_applicable(instrument: Instrument, rules: ScreeningRules) -> None:
+    if rules.max_inversions is not None and not {"minimum", "desired"} <= set(instrument.measures):
+        raise ValueError(
+            f"max_inversions needs the measures 'minimum' and 'desired'; instrument "
+            f"{instrument.id!r} has {', '.join(instrument.measures)}"
+        )

@@ -1,0 +1,174 @@
+"""Survey: the in-memory model every analysis takes.
+
+A :class:`Survey` holds one cycle's respondents and, per measure, a respondents × items
+matrix of ratings exactly as answered (numbers, NaN for a blank cell), the matching
+not-applicable mask, optional 100-point importance weights and an overall-satisfaction
+rating, plus the screening log.  It keeps every respondent read; screening marks who is
+kept, so the same survey can be screened again with other rules (:func:`servqual.screen`)
+without rereading the file.  Analyses see only the kept respondents.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .instrument import Instrument, ScreeningRules
+
+__all__ = ["Survey", "SCREENING_COLUMNS", "RULES"]
+
+SCREENING_COLUMNS = ["id", "rule", "action", "detail"]
+#: Screening rules in the order they are reported.
+RULES = ("no_ratings", "incomplete", "not_applicable", "inversions", "straight_lining")
+
+
+@dataclass(frozen=True, eq=False)
+class Survey:
+    """One survey cycle, validated and screened.
+
+    Attributes
+    ----------
+    instrument
+        The :class:`~servqual.instrument.Instrument` the file was read against.
+    source
+        The file the data came from (for messages; never written to).
+    year
+        The survey cycle, or ``None``.
+    segments
+        Names of the segment columns (client groups) in :attr:`respondents`.
+    screening
+        One row per excluded or flagged respondent and rule: ``id``, ``rule``,
+        ``action`` (``excluded`` or ``flagged``) and ``detail`` in plain words.
+    rules
+        The :class:`~servqual.instrument.ScreeningRules` that were applied.
+    """
+
+    instrument: Instrument
+    source: str
+    year: int | None
+    segments: tuple[str, ...]
+    frame: pd.DataFrame  # every respondent read, indexed by id: segments, year, extras
+    values: dict[str, pd.DataFrame]  # measure -> respondents × items, as answered, NaN blank/N/A
+    not_applicable_mask: dict[str, pd.DataFrame]  # measure -> respondents × items, bool
+    kept: np.ndarray  # bool per row of ``frame``
+    screening: pd.DataFrame
+    rules: ScreeningRules
+    weights_frame: pd.DataFrame | None = None  # respondents × dimensions (100-point allocation)
+    overall_values: pd.Series | None = None
+    encoding: str | None = None
+    dropped_columns: tuple[str, ...] = ()  # personal-data columns dropped on read
+    _cache: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    # ------------------------------------------------------------------ respondents
+    @property
+    def respondents(self) -> pd.DataFrame:
+        """Kept respondents, indexed by respondent ``id``: segments, ``year``, extra columns."""
+        return self.frame.loc[self.kept]
+
+    @property
+    def n(self) -> int:
+        """Number of kept respondents."""
+        return int(self.kept.sum())
+
+    @property
+    def n_read(self) -> int:
+        """Number of respondents read from the file, before screening."""
+        return len(self.frame)
+
+    @property
+    def n_excluded(self) -> int:
+        return self.n_read - self.n
+
+    # ------------------------------------------------------------------ ratings
+    def ratings(self, measure: str, *, keyed: bool = True, include_excluded: bool = False) -> pd.DataFrame:
+        """Ratings of one measure: kept respondents × items (float, NaN for blank or N/A).
+
+        Parameters
+        ----------
+        measure
+            One of the instrument's measures (``expectation``, ``perception``, …).
+        keyed
+            Reverse-key negatively worded items (x → min + max − x), as every analysis
+            needs; ``False`` returns the ratings exactly as answered.
+        include_excluded
+            Include respondents excluded by screening (for inspecting them).
+        """
+        if measure not in self.values:
+            raise KeyError(
+                f"measure {measure!r} is not in this survey "
+                f"(instrument {self.instrument.id!r} has {', '.join(self.instrument.measures)})"
+            )
+        key = ("ratings", measure, keyed)
+        if key not in self._cache:
+            frame = self.values[measure]
+            if keyed and self.instrument.reverse_items:
+                frame = frame.copy()
+                cols = list(self.instrument.reverse_items)
+                frame[cols] = self.instrument.scale.reverse(frame[cols])
+            self._cache[key] = frame
+        frame = self._cache[key]
+        return frame.copy() if include_excluded else frame.loc[self.kept].copy()
+
+    def not_applicable(self, measure: str, *, include_excluded: bool = False) -> pd.DataFrame:
+        """Boolean respondents × items: ``True`` where the answer was an N/A code."""
+        mask = self.not_applicable_mask[measure]
+        return mask.copy() if include_excluded else mask.loc[self.kept].copy()
+
+    @property
+    def weights(self) -> pd.DataFrame | None:
+        """Kept respondents × dimensions: each respondent's importance allocation (sums to
+        the instrument's total, 100), or ``None`` when the file has no weights."""
+        return None if self.weights_frame is None else self.weights_frame.loc[self.kept].copy()
+
+    @property
+    def overall(self) -> pd.Series | None:
+        """Kept respondents' overall-satisfaction rating, or ``None``."""
+        return None if self.overall_values is None else self.overall_values.loc[self.kept].copy()
+
+    # ------------------------------------------------------------------ summaries
+    def screening_summary(self) -> pd.DataFrame:
+        """Respondents per screening rule and action, with the totals read and kept.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``rule``, ``action``, ``respondents``; the first row is everyone
+            read and the last everyone kept.
+        """
+        log = self.screening
+        rows = [{"rule": "read", "action": "", "respondents": self.n_read}]
+        if len(log):
+            counts = log.groupby(["rule", "action"], sort=False)["id"].nunique()
+            ordered = sorted(counts.items(), key=lambda kv: RULES.index(kv[0][0]))
+            rows += [
+                {"rule": rule, "action": action, "respondents": int(n)}
+                for (rule, action), n in ordered
+            ]
+        rows.append({"rule": "excluded (any rule)", "action": "excluded", "respondents": self.n_excluded})
+        rows.append({"rule": "kept", "action": "", "respondents": self.n})
+        return pd.DataFrame(rows)
+
+    def with_screening(self, kept: np.ndarray, log: pd.DataFrame, rules: ScreeningRules) -> Survey:
+        """A copy of this survey with another screening result (used by :func:`screen`)."""
+        return replace(self, kept=kept, screening=log, rules=rules, _cache={})
+
+    def __repr__(self) -> str:
+        year = f" {self.year}" if self.year is not None else ""
+        return (
+            f"<Survey{year} {self.instrument.id}: {self.n} of {self.n_read} respondents kept, "
+            f"segments {list(self.segments)}, from {self.source}>"
+        )
+
+    def __str__(self) -> str:
+        lines = [repr(self)]
+        for _, row in self.screening_summary().iterrows():
+            action = f" ({row['action']})" if row["action"] and row["rule"] not in ("excluded (any rule)",) else ""
+            lines.append(f"  {row['rule']}{action}: {row['respondents']}")
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        head = repr(self).replace("<", "&lt;").replace(">", "&gt;")
+        return f"<p>{head}</p>" + self.screening_summary().to_html(index=False)

@@ -1,0 +1,327 @@
+"""A documented generator of realistic survey cycles (sample data, tests, benchmarks).
+
+Everything here is synthetic: no real respondent is behind any number.  The model, per
+respondent *i* in segment *s* and cycle *y*, for each dimension *d*:
+
+* a performance latent ``P[i, d] = mu_P[d] + seg_P[s, d] + year_P[d]·(y − base) + z[i, d]``
+  with ``z`` multivariate normal (sd 0.8, correlation 0.6 between dimensions: the
+  dimensions of service quality are correlated, as in every published SERVQUAL study);
+* a standard latent (expectation, desired, importance) that sits high and varies less
+  (``mu_E ≈ 6.2`` on 1–7), correlated 0.3 with performance; the three-column minimum sits
+  below desired by a positive amount;
+* each item adds an item offset and item noise (sd 0.7), is rounded and clipped to the
+  scale; reverse-keyed items are stored as answered (x → min + max − x);
+* realistic defects: missing cells, N/A answers (per item, plus a few respondents who
+  answer N/A to most items), straight-liners, minimum > desired inversions (a few
+  respondents who swap the columns), blank importance allocations;
+* a 100-point importance allocation over the dimensions (Dirichlet, reliability heaviest,
+  as Parasuraman et al. found) and an overall-satisfaction item driven by the
+  performance latents.
+
+The generator is seeded and deterministic: the same arguments give the same file.
+``python -m servqual.synthetic data/raw`` (or ``make sample-data``) rewrites the sample
+cycles in ``data/raw``.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .instrument import Instrument, load_instrument
+
+__all__ = ["Defects", "simulate_responses", "simulate_staff", "write_sample_data", "SEGMENTS", "BRANCHES"]
+
+#: Client segments of a university library and their shares.
+SEGMENTS: Mapping[str, float] = {
+    "undergraduate": 0.52,
+    "postgraduate": 0.22,
+    "academic staff": 0.16,
+    "library staff": 0.10,
+}
+#: Branches (campuses) and their shares of respondents.
+BRANCHES: Mapping[str, float] = {"Central": 0.45, "Science": 0.25, "Health": 0.18, "Law": 0.12}
+
+_STANDARD = ("expectation", "desired", "importance")
+_PERFORMANCE = ("perception", "perceived", "performance", "agreement")
+
+
+@dataclass(frozen=True)
+class Defects:
+    """Rates of the data defects real exports have (all per respondent unless noted)."""
+
+    missing_cell: float = 0.01  # per cell
+    not_applicable_item: float = 0.03  # per item, where the instrument has N/A codes
+    mostly_not_applicable: float = 0.03  # respondents answering N/A to most items
+    straight_lining: float = 0.02  # per measure
+    swapped_columns: float = 0.02  # three-column: minimum and desired swapped throughout
+    inversion_item: float = 0.03  # per item, three-column
+    abandoned: float = 0.01  # respondents who stop half-way
+    blank_weights: float = 0.05
+    blank_overall: float = 0.02
+
+
+@dataclass(frozen=True)
+class Effects:
+    """Segment and year effects on the latent scores, by dimension position."""
+
+    segment_performance: Mapping[str, float] = field(
+        default_factory=lambda: {"undergraduate": 0.0, "postgraduate": -0.35, "academic staff": 0.15, "library staff": 0.4}
+    )
+    segment_standard: Mapping[str, float] = field(
+        default_factory=lambda: {"undergraduate": -0.1, "postgraduate": 0.1, "academic staff": 0.25, "library staff": 0.0}
+    )
+    #: per-cycle improvement of performance, by dimension index (cycled if fewer given)
+    year_performance: Sequence[float] = (0.12, 0.02, 0.10, 0.03, 0.05)
+    base_year: int = 2005
+
+
+def _allocate(rng: np.random.Generator, n: int, alpha: np.ndarray, total: int) -> np.ndarray:
+    """Integer allocations of ``total`` points (largest-remainder rounding of a Dirichlet)."""
+    share = rng.dirichlet(alpha, size=n) * total
+    base = np.floor(share).astype(int)
+    short = total - base.sum(axis=1)
+    order = np.argsort(-(share - base), axis=1)
+    for k in range(alpha.size):
+        base[np.arange(n), order[:, k]] += (short > k).astype(int)
+    return base
+
+
+def simulate_responses(
+    instrument: str | Instrument,
+    n: int = 1200,
+    *,
+    year: int = 2005,
+    seed: int = 2005,
+    segments: Mapping[str, float] | None = None,
+    branches: Mapping[str, float] | None = None,
+    columns: str | Mapping | None = None,
+    id_column: str = "respondent_id",
+    defects: Defects | None = None,
+    effects: Effects | None = None,
+) -> pd.DataFrame:
+    """Simulate one cycle's raw export for an instrument.
+
+    Parameters
+    ----------
+    instrument
+        Built-in id, YAML path or :class:`Instrument`.
+    n
+        Respondents.
+    year, seed
+        The cycle (drives the year effects) and the random seed.
+    segments, branches
+        Category → share for the ``segment`` and ``branch`` columns.
+    columns
+        Column templates exactly as :func:`servqual.read_survey` takes them
+        (default ``{measure}_{item}``).
+    id_column
+        Name of the respondent id column.
+    defects, effects
+        Rates of data defects and the segment/year effects (see the module docstring).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The raw export: id, segment, branch, one column per measure × item (nullable
+        integers; N/A as the instrument's first N/A code), ``weight_<dimension>`` when
+        the instrument has importance weights, and the overall item when it has one.
+    """
+    from .io import resolve_columns  # the same templates as the reader
+
+    inst = load_instrument(instrument)
+    rng = np.random.default_rng(seed)
+    defects = defects or Defects()
+    effects = effects or Effects()
+    segments = dict(segments or SEGMENTS)
+    branches = dict(branches or BRANCHES)
+    scale = inst.scale
+    lo, hi = (scale.min, scale.max) if scale else (1, 7)
+    span = hi - lo
+    dims = list(inst.dimensions)
+    n_dims = len(dims)
+    items = list(inst.items)
+    dim_index = np.array([dims.index(inst.items[i].dimension) for i in items])
+
+    seg = rng.choice(list(segments), size=n, p=np.array(list(segments.values())) / sum(segments.values()))
+    branch = rng.choice(list(branches), size=n, p=np.array(list(branches.values())) / sum(branches.values()))
+
+    # latent scores on a 1–7 metric, rescaled to the instrument's scale at the end
+    corr = np.full((n_dims, n_dims), 0.6) + 0.4 * np.eye(n_dims)
+    z = rng.multivariate_normal(np.zeros(n_dims), corr * 0.8**2, size=n)
+    dim_base = 5.0 + rng.uniform(-0.5, 0.35, size=n_dims)
+    year_step = np.resize(np.asarray(effects.year_performance, dtype=float), n_dims)
+    seg_p = np.array([effects.segment_performance.get(s, 0.0) for s in seg])
+    seg_e = np.array([effects.segment_standard.get(s, 0.0) for s in seg])
+    perf = dim_base + year_step * (year - effects.base_year) + seg_p[:, None] + z
+    standard = 6.2 + seg_e[:, None] + 0.3 * z + rng.normal(0, 0.45, size=(n, n_dims))
+
+    item_offset = rng.normal(0, 0.25, size=len(items))
+    measures = inst.measures
+
+    def to_scale(latent: np.ndarray) -> np.ndarray:
+        return np.clip(np.rint(lo + (latent - 1) * span / 6), lo, hi)
+
+    raw: dict[str, np.ndarray] = {}
+    for m in measures:
+        noise = rng.normal(0, 0.7, size=(n, len(items)))
+        if m in _STANDARD:
+            latent = standard[:, dim_index] + 0.5 * item_offset + 0.6 * noise
+        elif m == "minimum":
+            latent = standard[:, dim_index] - 1.3 + 0.6 * noise
+        else:
+            latent = perf[:, dim_index] + item_offset + noise
+        raw[m] = to_scale(latent)
+
+    if "minimum" in raw and "desired" in raw:
+        # mostly minimum ≤ desired; a few item-level slips and a few swapped respondents
+        fix = raw["minimum"] > raw["desired"]
+        raw["minimum"][fix] = raw["desired"][fix]
+        slip = rng.random((n, len(items))) < defects.inversion_item
+        raw["minimum"][slip] = np.clip(raw["desired"][slip] + 1, lo, hi)
+        swapped = rng.random(n) < defects.swapped_columns
+        raw["minimum"][swapped], raw["desired"][swapped] = (
+            np.clip(raw["desired"][swapped] + 1, lo, hi),
+            raw["minimum"][swapped],
+        )
+
+    # straight-liners: one measure answered with a single value throughout
+    for m in measures:
+        who = np.flatnonzero(rng.random(n) < defects.straight_lining)
+        raw[m][who] = rng.integers(lo + span // 2, hi + 1, size=len(who))[:, None]
+
+    # reverse-keyed items are stored as answered
+    rev = [items.index(i) for i in inst.reverse_items]
+    for m in measures:
+        raw[m][:, rev] = lo + hi - raw[m][:, rev]
+
+    # N/A answers (all measures of an item) and missing cells
+    na_code = next((c for c in inst.not_applicable if isinstance(c, (int, float))), None)
+    na_mask = np.zeros((n, len(items)), dtype=bool)
+    if inst.not_applicable:
+        item_rate = defects.not_applicable_item * rng.uniform(0.3, 2.5, size=len(items))
+        na_mask = rng.random((n, len(items))) < item_rate
+        mostly = rng.random(n) < defects.mostly_not_applicable
+        na_mask[mostly] |= rng.random((int(mostly.sum()), len(items))) < 0.7
+    abandoned = rng.random(n) < defects.abandoned
+    stop_at = rng.integers(len(items) // 3, len(items), size=n)
+    frame = pd.DataFrame({id_column: [f"R{year % 100:02d}{i:05d}" for i in range(1, n + 1)]})
+    frame["segment"] = seg
+    frame["branch"] = branch
+    mapping = resolve_columns(inst, columns)
+    for m in measures:
+        values = raw[m].copy()
+        values[rng.random(values.shape) < defects.missing_cell] = np.nan
+        values[abandoned[:, None] & (np.arange(len(items))[None, :] >= stop_at[:, None])] = np.nan
+        if na_code is not None:
+            values[na_mask] = na_code
+        for j, item in enumerate(items):
+            frame[mapping[m][item]] = pd.array(values[:, j], dtype="Float64").astype("Int64")
+
+    if inst.weights:
+        alpha = np.resize(np.array([2.2, 3.2, 2.4, 2.2, 2.0]), n_dims)
+        alloc = _allocate(rng, n, alpha * 3, int(inst.weights_total)).astype(float)
+        alloc[rng.random(n) < defects.blank_weights] = np.nan
+        for d, dim in enumerate(dims):
+            frame[f"weight_{dim}"] = pd.array(alloc[:, d], dtype="Float64").astype("Int64")
+
+    if inst.overall is not None:
+        oscale = inst.overall_scale or scale
+        olo, ohi = (oscale.min, oscale.max) if oscale else (lo, hi)
+        latent = perf.mean(axis=1)
+        satisfaction = np.clip(np.rint(olo + (latent + 0.3 + rng.normal(0, 0.55, n) - 1) * (ohi - olo) / 6), olo, ohi)
+        satisfaction[rng.random(n) < defects.blank_overall] = np.nan
+        frame[inst.overall.id] = pd.array(satisfaction, dtype="Float64").astype("Int64")
+    return frame
+
+
+def simulate_staff(
+    n: int = 160,
+    *,
+    year: int = 2007,
+    seed: int = 7,
+    branches: Mapping[str, float] | None = None,
+    unit_sd: float = 0.35,
+    defects: Defects | None = None,
+) -> pd.DataFrame:
+    """Simulate the ``hpws-staff`` climate survey: staff nested in branches.
+
+    Each branch has its own climate level (sd ``unit_sd`` on the 1–7 latent metric),
+    so that unit-level aggregation is justified; branches with a better climate are the
+    ones whose clients report smaller shortfalls in :func:`write_sample_data`'s cycles.
+    Columns: ``staff_id``, ``branch``, ``role``, ``agreement_<item>``.
+    """
+    inst = load_instrument("hpws-staff")
+    rng = np.random.default_rng(seed)
+    branches = dict(branches or BRANCHES)
+    defects = defects or Defects(missing_cell=0.01, not_applicable_item=0.01, mostly_not_applicable=0.0)
+    names = list(branches)
+    # the sample branches get fixed climates (Science best, Health worst) so the linkage
+    # example has a story; other branch names draw theirs
+    known = {"Central": 0.1, "Science": 0.35, "Health": -0.3, "Law": -0.05}
+    drawn = rng.normal(0, unit_sd, size=len(names))
+    climate = {b: known.get(b, float(v)) for b, v in zip(names, drawn)}
+    branch = rng.choice(names, size=n, p=np.array(list(branches.values())) / sum(branches.values()))
+    dims = list(inst.dimensions)
+    items = list(inst.items)
+    dim_index = np.array([dims.index(inst.items[i].dimension) for i in items])
+    corr = np.full((len(dims), len(dims)), 0.55) + 0.45 * np.eye(len(dims))
+    z = rng.multivariate_normal(np.zeros(len(dims)), corr * 0.7**2, size=n)
+    base = 3.5 + rng.uniform(-0.4, 0.3, size=len(dims))
+    latent = base + np.array([climate[b] for b in branch])[:, None] + z
+    values = np.clip(np.rint(latent[:, dim_index] + rng.normal(0, 0.6, size=(n, len(items)))), 1, 5)
+    rev = [items.index(i) for i in inst.reverse_items]
+    values[:, rev] = 6 - values[:, rev]
+    values[rng.random(values.shape) < defects.missing_cell] = np.nan
+    values[rng.random(values.shape) < defects.not_applicable_item] = 9
+    frame = pd.DataFrame({"staff_id": [f"S{i:04d}" for i in range(1, n + 1)], "branch": branch})
+    frame["role"] = rng.choice(["frontline", "technical", "management"], size=n, p=[0.6, 0.28, 0.12])
+    for j, item in enumerate(items):
+        frame[f"agreement_{item}"] = pd.array(values[:, j], dtype="Float64").astype("Int64")
+    frame.insert(1, "year", year)
+    return frame
+
+
+#: The committed sample cycles: file name → (instrument, keyword arguments).
+SAMPLES = {
+    "library-2005.csv": ("servqual-22", dict(n=1180, year=2005, seed=2005, columns={"expectation": "E{index:02d}", "perception": "P{index:02d}"})),
+    "library-2006.csv": ("servqual-22", dict(n=1320, year=2006, seed=2006, columns={"expectation": "E{index:02d}", "perception": "P{index:02d}"})),
+    "library-2007.csv": ("servqual-22", dict(n=1460, year=2007, seed=2007, columns={"expectation": "E{index:02d}", "perception": "P{index:02d}"})),
+    "library-core-2007.csv": (
+        "library-core-22",
+        dict(n=1250, year=2007, seed=70, defects=Defects(missing_cell=0.0004, abandoned=0.015)),
+    ),
+    "client-ipa-2007.csv": ("importance-performance", dict(n=900, year=2007, seed=71)),
+}
+
+
+def write_sample_data(folder: str | Path = "data/raw") -> list[Path]:
+    """(Re)write the sample cycles into ``folder``; returns the files written."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, (instrument, kwargs) in SAMPLES.items():
+        frame = simulate_responses(instrument, **kwargs)
+        frame.to_csv(folder / name, index=False, lineterminator="\n")
+        written.append(folder / name)
+    staff = simulate_staff()
+    staff.to_csv(folder / "staff-hpws-2007.csv", index=False, lineterminator="\n")
+    written.append(folder / "staff-hpws-2007.csv")
+    return written
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Write the synthetic sample survey cycles.")
+    parser.add_argument("folder", nargs="?", default="data/raw")
+    args = parser.parse_args(argv)
+    for path in write_sample_data(args.folder):
+        print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()

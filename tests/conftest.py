@@ -1,0 +1,50 @@
+"""Shared fixtures. Jupyter, IPython and matplotlib write into $HOME: point it elsewhere."""
+
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+_home = tempfile.mkdtemp(prefix="servqual-test-home-")
+for var in ("HOME", "MPLCONFIGDIR", "IPYTHONDIR", "JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR",
+            "JUPYTER_RUNTIME_DIR", "XDG_CACHE_HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME"):
+    os.environ[var] = os.path.join(_home, var.lower())
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "tests" / "data"
+GOLDEN = ROOT / "tests" / "golden"
+SAMPLE = ROOT / "data" / "raw"
+SQ_COLUMNS = {"expectation": "E{index:02d}", "perception": "P{index:02d}"}
+FIXTURE_COLUMNS = {"expectation": "E_{item}", "perception": "P_{item}"}
+
+
+@pytest.fixture(scope="session")
+def sample_2005():
+    import servqual as sq
+
+    return sq.read_survey(SAMPLE / "library-2005.csv", "servqual-22", columns=SQ_COLUMNS,
+                          id="respondent_id", segments=["segment", "branch"], year=2005)
+
+
+@pytest.fixture(scope="session")
+def fixture_survey():
+    import servqual as sq
+
+    return sq.read_survey(DATA / "fixture-servqual.csv", DATA / "fixture-servqual.yaml",
+                          columns=FIXTURE_COLUMNS, id="respondent_id", segments=["segment"], year=2005)
+
+
+@pytest.fixture(scope="session")
+def core_survey():
+    import servqual as sq
+
+    return sq.read_survey(DATA / "fixture-core.csv", "library-core-22", id="respondent_id",
+                          segments=["segment"], year=2007)
+
+
+def write(tmp_path: Path, name: str, text: str, encoding: str = "utf-8") -> Path:
+    path = tmp_path / name
+    path.write_bytes(text.encode(encoding))
+    return path

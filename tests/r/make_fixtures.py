@@ -1,0 +1,43 @@
+"""Write the fixtures that tests/r/gap_table.R computes golden values from.
+
+Run by `make golden`; the fixtures and the golden files are committed.  The data come
+from the package's generator with heavy defects (many blanks, N/A answers, swapped
+minimum/desired columns) so that every scoring rule is exercised.
+"""
+
+from pathlib import Path
+
+import numpy as np
+
+from servqual.synthetic import Defects, simulate_responses
+
+HERE = Path(__file__).resolve().parent
+DATA = HERE.parent / "data"
+
+heavy = Defects(missing_cell=0.09, not_applicable_item=0.07, mostly_not_applicable=0.04,
+                straight_lining=0.03, blank_weights=0.08)
+frame = simulate_responses(
+    DATA / "fixture-servqual.yaml", n=260, seed=11, year=2005,
+    segments={"undergraduate": 0.55, "postgraduate": 0.3, "academic staff": 0.15},
+    columns={"expectation": "E_{item}", "perception": "P_{item}"}, defects=heavy,
+)
+# a few respondents give weights to some dimensions only (blank = 0 points)
+rng = np.random.default_rng(3)
+for pos in rng.choice(len(frame), 6, replace=False):
+    if frame.loc[pos, ["weight_alpha", "weight_beta", "weight_gamma"]].notna().all():
+        frame.loc[pos, "weight_beta"] = frame.loc[pos, "weight_beta"] + frame.loc[pos, "weight_gamma"]
+        frame.loc[pos, "weight_gamma"] = None
+frame.to_csv(DATA / "fixture-servqual.csv", index=False, lineterminator="\n")
+
+core = simulate_responses(
+    "library-core-22", n=420, seed=12, year=2007,
+    defects=Defects(missing_cell=0.002, not_applicable_item=0.06, mostly_not_applicable=0.05,
+                    swapped_columns=0.05, inversion_item=0.05, abandoned=0.02),
+)
+# N/A written as text in some cells, as some exports do
+text = core.astype("string")
+measure_cols = [c for c in core.columns if c.startswith(("minimum_", "desired_", "perceived_"))]
+for c in measure_cols[::3]:
+    text.loc[text[c] == "0", c] = "N/A"
+text.to_csv(DATA / "fixture-core.csv", index=False, lineterminator="\n")
+print("wrote fixtures")
