@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any
 
 import yaml
 
@@ -523,7 +524,7 @@ def _builtin_dir():
     return resources.files("servqual") / "instruments"
 
 
-def list_instruments() -> "pd.DataFrame":  # noqa: F821 - pandas imported lazily
+def list_instruments() -> pd.DataFrame:  # noqa: F821 - pandas imported lazily
     """The built-in instruments: id, title, items, dimensions, measures, gaps, scale.
 
     Returns

@@ -53,7 +53,7 @@ def _dimension_means(survey: Survey, frame: pd.DataFrame, min_answered: float) -
     x = frame.to_numpy(dtype=float)
     out = np.full((len(frame), len(inst.dimensions)), np.nan)
     position = {c: j for j, c in enumerate(frame.columns)}
-    for d, (dim, items) in enumerate(inst.dimensions.items()):
+    for d, items in enumerate(inst.dimensions.values()):
         block = x[:, [position[i] for i in items]]
         count = (~np.isnan(block)).sum(axis=1)
         total = np.nansum(block, axis=1)

@@ -104,6 +104,7 @@ def simulate_responses(
     id_column: str = "respondent_id",
     defects: Defects | None = None,
     effects: Effects | None = None,
+    library_seed: int = 1,
 ) -> pd.DataFrame:
     """Simulate one cycle's raw export for an instrument.
 
@@ -114,7 +115,10 @@ def simulate_responses(
     n
         Respondents.
     year, seed
-        The cycle (drives the year effects) and the random seed.
+        The cycle (drives the year effects) and the random seed of the respondents.
+    library_seed
+        Seed of the library's own profile (dimension levels, item offsets), shared by
+        all cycles of one library so that only the year effects move between cycles.
     segments, branches
         Category → share for the ``segment`` and ``branch`` columns.
     columns
@@ -154,14 +158,16 @@ def simulate_responses(
     # latent scores on a 1–7 metric, rescaled to the instrument's scale at the end
     corr = np.full((n_dims, n_dims), 0.6) + 0.4 * np.eye(n_dims)
     z = rng.multivariate_normal(np.zeros(n_dims), corr * 0.8**2, size=n)
-    dim_base = 5.0 + rng.uniform(-0.5, 0.35, size=n_dims)
+    # the library itself (dimension levels, item offsets) stays the same across cycles
+    library = np.random.default_rng(library_seed)
+    dim_base = 5.0 + library.uniform(-0.5, 0.35, size=n_dims)
+    item_offset = library.normal(0, 0.25, size=len(items))
     year_step = np.resize(np.asarray(effects.year_performance, dtype=float), n_dims)
     seg_p = np.array([effects.segment_performance.get(s, 0.0) for s in seg])
     seg_e = np.array([effects.segment_standard.get(s, 0.0) for s in seg])
     perf = dim_base + year_step * (year - effects.base_year) + seg_p[:, None] + z
     standard = 6.2 + seg_e[:, None] + 0.3 * z + rng.normal(0, 0.45, size=(n, n_dims))
 
-    item_offset = rng.normal(0, 0.25, size=len(items))
     measures = inst.measures
 
     def to_scale(latent: np.ndarray) -> np.ndarray:
@@ -254,7 +260,8 @@ def simulate_staff(
     Each branch has its own climate level (sd ``unit_sd`` on the 1–7 latent metric),
     so that unit-level aggregation is justified; branches with a better climate are the
     ones whose clients report smaller shortfalls in :func:`write_sample_data`'s cycles.
-    Columns: ``staff_id``, ``branch``, ``role``, ``agreement_<item>``.
+    Columns: ``respondent_id`` (survey-assigned), ``year``, ``branch``, ``role``,
+    ``agreement_<item>``.
     """
     inst = load_instrument("hpws-staff")
     rng = np.random.default_rng(seed)
@@ -279,7 +286,7 @@ def simulate_staff(
     values[:, rev] = 6 - values[:, rev]
     values[rng.random(values.shape) < defects.missing_cell] = np.nan
     values[rng.random(values.shape) < defects.not_applicable_item] = 9
-    frame = pd.DataFrame({"staff_id": [f"S{i:04d}" for i in range(1, n + 1)], "branch": branch})
+    frame = pd.DataFrame({"respondent_id": [f"S{i:04d}" for i in range(1, n + 1)], "branch": branch})
     frame["role"] = rng.choice(["frontline", "technical", "management"], size=n, p=[0.6, 0.28, 0.12])
     for j, item in enumerate(items):
         frame[f"agreement_{item}"] = pd.array(values[:, j], dtype="Float64").astype("Int64")

@@ -241,7 +241,7 @@ def test_qualtrics_extra_header_rows(tmp_path, tiny):
         f"{HEADER}\n"
         "Response ID,Segment,How important is A?,How important is B?,How important is C?,How important is D?,"
         "How well do we do A?,How well do we do B?,How well do we do C?,How well do we do D?\n"
-        + ",".join(['"{""ImportId"":""QID%d""}"' % i for i in range(10)]) + "\n"
+        + ",".join(f'"{{""ImportId"":""QID{i}""}}"' for i in range(10)) + "\n"
         "r1,ug,7,6,5,2,5,4,3,6\nr2,pg,5,4,3,1,3,9,2,7\n"
     )
     path = write(tmp_path, "q.csv", text)
