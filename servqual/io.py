@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from .instrument import Instrument, ScreeningRules, did_you_mean, load_instrument
-from .screening import _check_applicable, _keyed, apply_rules
+from .screening import _check_applicable, apply_rules
 from .survey import Survey
 
 __all__ = ["SurveyError", "read_survey", "read_table", "resolve_columns", "PERSONAL_DATA_PATTERNS"]
@@ -477,38 +477,16 @@ def read_survey(
     rules = _resolve_rules(path, inst, screening)
 
     raw = read_table(path, encoding=encoding, sheet=sheet, text_columns=[c for c in [id, *segments] if c])
-    frame = raw.frame
-    if len(frame) == 0 or len(frame.columns) == 0:
+    if len(raw.frame) == 0 or len(raw.frame.columns) == 0:
         raise SurveyError(path, "has a header but no respondents (no data rows)")
-
-    # duplicated column names (pandas renames the second 'X' to 'X.1')
-    seen: dict[str, int] = {}
-    duplicated: dict[str, list[int]] = {}
-    for position, name in enumerate(raw.header, start=1):
-        if name in seen:
-            duplicated.setdefault(name, [seen[name]]).append(position)
-        else:
-            seen[name] = position
     rating_columns = [c for m in mapping.values() for c in m.values()]
-    wanted = set(rating_columns) | {c for c in [id, *segments] if c}
-    if duplicated:
-        clash = [n for n in duplicated if n in wanted]
-        described = "; ".join(
-            f"{n!r} at columns {', '.join(map(str, duplicated[n]))}" for n in (clash or list(duplicated))[:MAX_LISTED]
-        )
-        if clash:
-            raise SurveyError(
-                path,
-                f"duplicated column names: {described}. Each rating column must appear once; "
-                "rename or remove the copies",
-            )
-        warnings.warn(f"{path}: duplicated column names (not used): {described}", UserWarning, stacklevel=2)
+    _check_duplicated_header(path, raw, set(rating_columns) | {c for c in [id, *segments] if c})
 
     # skip extra header rows when asked (they are detected below when not)
     if skip_rows:
-        if skip_rows >= len(frame):
-            raise SurveyError(path, f"skip_rows={skip_rows} leaves no respondents ({len(frame)} rows)")
-        raw.take(np.arange(skip_rows, len(frame)))
+        if skip_rows >= len(raw.frame):
+            raise SurveyError(path, f"skip_rows={skip_rows} leaves no respondents ({len(raw.frame)} rows)")
+        raw.take(np.arange(skip_rows, len(raw.frame)))
     # rows with nothing in them at all are not respondents
     empty_rows = raw.frame.isna().all(axis=1).to_numpy()
     if empty_rows.any():
@@ -518,155 +496,19 @@ def read_survey(
     if len(frame) == 0:
         raise SurveyError(path, "has a header but no respondents (no data rows)")
 
-    available = list(frame.columns)
-    lower = {str(c).lower(): c for c in available}
-
-    def suggest(column: str) -> str:
-        if column.lower() in lower:
-            return f"; did you mean {lower[column.lower()]!r}?"
-        return did_you_mean(column, available)
-
-    def require(column: str, role: str) -> None:
-        if column not in frame.columns:
-            raise SurveyError(
-                path,
-                f"{role} column {column!r} is not in the file{suggest(column)} "
-                f"(columns: {', '.join(map(str, available[:12]))}{', …' if len(available) > 12 else ''})",
-            )
-
-    for column in segments:
-        require(column, "segment")
-    if id is not None:
-        require(id, "id")
-        if _is_personal(id):
-            raise SurveyError(
-                path,
-                f"id column {id!r} looks like personal data (a name, e-mail or student/staff number) "
-                "and cannot be used as the respondent id; use a survey-assigned id, or omit id= "
-                "to number respondents 1…n",
-            )
-
-    missing = [(m, item, c) for m, items in mapping.items() for item, c in items.items() if c not in frame.columns]
-    if missing:
-        shown = "; ".join(f"{c!r} ({m} {item}){suggest(c)}" for m, item, c in missing[:MAX_LISTED])
-        more = f"; … and {len(missing) - MAX_LISTED} more" if len(missing) > MAX_LISTED else ""
-        raise SurveyError(
-            path,
-            f"{len(missing)} rating column(s) required by the column mapping are missing: {shown}{more}. "
-            f"The file's columns begin: {', '.join(map(str, available[:12]))}. "
-            "Pass columns= with the file's names (a template such as 'E{index:02d}' or a mapping).",
-            [{"column": c, "measure": m, "item": item} for m, item, c in missing],
-        )
-
+    _require_columns(path, frame, mapping, id, segments)
     _detect_header_rows(path, raw, frame, rating_columns, inst)
-
-    # ratings
-    problems: list[dict] = []
-    values: dict[str, np.ndarray] = {}
-    na_masks: dict[str, np.ndarray] = {}
-    n = len(frame)
+    values, na_masks = _read_ratings(path, raw, inst, mapping)
+    index = _read_ids(path, raw, id)
+    weights_frame, weight_columns = _read_weights(path, raw, frame, inst, weights, index)
+    overall_values, overall_column = _read_overall(path, raw, frame, inst, overall, index)
+    used = set(rating_columns) | {c for c in [id, *segments] if c} | set(weight_columns) | set(overall_column)
+    respondents, dropped = _respondents(path, raw, index, segments, year, used)
     items = list(inst.items)
-    for measure, cols in mapping.items():
-        vals = np.empty((n, len(items)))
-        nas = np.zeros((n, len(items)), dtype=bool)
-        for j, item in enumerate(items):
-            vals[:, j], nas[:, j] = _convert(raw, path, cols[item], frame[cols[item]], inst, inst.scale, problems)
-        values[measure], na_masks[measure] = vals, nas
-    if problems:
-        order = {c: k for k, c in enumerate(rating_columns)}
-        problems.sort(key=lambda p: (p["pos"], order[p["column"]]))
-        raise SurveyError(path, _list_problems(raw, problems, "invalid ratings", _expected_rating(inst)), problems)
-    for measure, cols in mapping.items():
-        if np.isnan(values[measure]).all() and not na_masks[measure].any():
-            first, last = cols[items[0]], cols[items[-1]]
-            raise SurveyError(
-                path,
-                f"measure {measure!r} has no ratings at all: columns {first!r} … {last!r} are empty in every "
-                "row. Check the column mapping (columns=) or the export.",
-            )
-
-    # respondent ids
-    if id is not None:
-        ids = frame[id]
-        blank = ids.isna() | (ids.astype("string").str.strip() == "")
-        if blank.any():
-            rows = [raw.label(p) for p in np.flatnonzero(blank.to_numpy())]
-            raise SurveyError(
-                path,
-                f"{len(rows)} respondent(s) have no id in column {id!r}: {', '.join(rows[:MAX_LISTED])}"
-                + (" …" if len(rows) > MAX_LISTED else ""),
-                [{"row": r, "column": id, "value": None, "expected": "a unique id"} for r in rows],
-            )
-        if pd.api.types.is_float_dtype(ids.dtype) and (ids % 1 == 0).all():
-            ids = ids.astype("int64")  # SPSS and Excel store whole-number ids as floats
-        elif not pd.api.types.is_integer_dtype(ids.dtype):
-            ids = ids.astype("string").str.strip()
-        dup = ids.duplicated(keep=False).to_numpy()
-        if dup.any():
-            groups: dict[Any, list[str]] = {}
-            for p in np.flatnonzero(dup):
-                groups.setdefault(ids.iloc[p], []).append(raw.label(p))
-            shown = "; ".join(f"{k!r} on {', '.join(v)}" for k, v in list(groups.items())[:MAX_LISTED])
-            raise SurveyError(
-                path,
-                f"{len(groups)} respondent id(s) in column {id!r} appear more than once: {shown}"
-                + (f"; … and {len(groups) - MAX_LISTED} more" if len(groups) > MAX_LISTED else "")
-                + ". Each respondent must have a unique id.",
-                [{"row": r, "column": id, "value": k, "expected": "a unique id"} for k, v in groups.items() for r in v],
-            )
-        index = pd.Index(ids.to_numpy(), name="id")
-    else:
-        index = pd.RangeIndex(1, n + 1, name="id")
-
-    # weights and overall satisfaction
-    weights_frame = _read_weights(path, raw, frame, inst, weights, index)
-    overall_values = _read_overall(path, raw, frame, inst, overall, index)
-    used = set(rating_columns) | {c for c in [id, *segments] if c}
-    if weights_frame is not None:
-        used |= set(weights_frame.attrs.pop("columns"))
-    if overall_values is not None:
-        used.add(overall_values.attrs.pop("column"))
-
-    # respondents: segments, year, extra columns — personal data dropped
-    dropped = [c for c in frame.columns if c not in used and _is_personal(c)]
-    extras = [c for c in frame.columns if c not in used and c not in dropped and c != "year"]
-    for column in list(extras):
-        series = frame[column]
-        if not pd.api.types.is_numeric_dtype(series.dtype):
-            sample = series.dropna().astype("string")
-            if len(sample) and sample.str.contains(_EMAIL_RE, regex=True).any():
-                dropped.append(column)
-                extras.remove(column)
-    if dropped:
-        warnings.warn(
-            f"{path}: dropped column(s) that look like personal data: {', '.join(map(repr, dropped))}. "
-            "They are not kept and never reach any output.",
-            UserWarning,
-            stacklevel=2,
-        )
-    respondents = pd.DataFrame(index=index)
-    for column in segments:
-        series = frame[column]
-        labels = (raw.value_labels or {}).get(column)
-        if labels:
-            respondents[column] = _apply_value_labels(series, labels)
-        else:
-            respondents[column] = series.astype("string").str.strip().to_numpy()
-    if year is not None:
-        respondents["year"] = int(year)
-    elif "year" in frame.columns:
-        respondents["year"] = frame["year"].to_numpy()
-    else:
-        respondents["year"] = pd.array([pd.NA] * n, dtype="Int64")
-    for column in extras:
-        series = frame[column]
-        labels = (raw.value_labels or {}).get(column)
-        respondents[column] = _apply_value_labels(series, labels) if labels else series.to_numpy()
 
     value_frames = {m: pd.DataFrame(v, index=index, columns=items) for m, v in values.items()}
     na_frames = {m: pd.DataFrame(v, index=index, columns=items) for m, v in na_masks.items()}
-    keyed = {m: _keyed(inst, value_frames[m]) for m in ("minimum", "desired") if m in value_frames}
-    kept, log = apply_rules(inst, rules, index, value_frames, na_frames, keyed or None)
+    kept, log = apply_rules(inst, rules, index, value_frames, na_frames)
     return Survey(
         instrument=inst,
         source=str(path),
@@ -683,6 +525,165 @@ def read_survey(
         encoding=raw.encoding,
         dropped_columns=tuple(dropped),
     )
+
+
+def _check_duplicated_header(path: Path, raw: RawTable, wanted: set[str]) -> None:
+    """Refuse a used column that appears twice (pandas would silently rename the copy)."""
+    seen: dict[str, int] = {}
+    duplicated: dict[str, list[int]] = {}
+    for position, name in enumerate(raw.header, start=1):
+        if name in seen:
+            duplicated.setdefault(name, [seen[name]]).append(position)
+        else:
+            seen[name] = position
+    if not duplicated:
+        return
+    clash = [n for n in duplicated if n in wanted]
+    described = "; ".join(
+        f"{n!r} at columns {', '.join(map(str, duplicated[n]))}" for n in (clash or list(duplicated))[:MAX_LISTED]
+    )
+    if clash:
+        raise SurveyError(
+            path,
+            f"duplicated column names: {described}. Each rating column must appear once; "
+            "rename or remove the copies",
+        )
+    warnings.warn(f"{path}: duplicated column names (not used): {described}", UserWarning, stacklevel=3)
+
+
+def _require_columns(path: Path, frame: pd.DataFrame, mapping, id, segments) -> None:  # noqa: A002
+    """Every segment, id and rating column must exist; suggest near names when not."""
+    available = list(frame.columns)
+    lower = {str(c).lower(): c for c in available}
+    listing = f"{', '.join(map(str, available[:12]))}{', …' if len(available) > 12 else ''}"
+
+    def suggest(column: str) -> str:
+        if column.lower() in lower:
+            return f"; did you mean {lower[column.lower()]!r}?"
+        return did_you_mean(column, available)
+
+    for column, role in [(c, "segment") for c in segments] + ([(id, "id")] if id is not None else []):
+        if column not in frame.columns:
+            raise SurveyError(path, f"{role} column {column!r} is not in the file{suggest(column)} (columns: {listing})")
+    if id is not None and _is_personal(id):
+        raise SurveyError(
+            path,
+            f"id column {id!r} looks like personal data (a name, e-mail or student/staff number) "
+            "and cannot be used as the respondent id; use a survey-assigned id, or omit id= "
+            "to number respondents 1…n",
+        )
+    missing = [(m, item, c) for m, items in mapping.items() for item, c in items.items() if c not in frame.columns]
+    if missing:
+        shown = "; ".join(f"{c!r} ({m} {item}){suggest(c)}" for m, item, c in missing[:MAX_LISTED])
+        more = f"; … and {len(missing) - MAX_LISTED} more" if len(missing) > MAX_LISTED else ""
+        raise SurveyError(
+            path,
+            f"{len(missing)} rating column(s) required by the column mapping are missing: {shown}{more}. "
+            f"The file's columns begin: {listing}. "
+            "Pass columns= with the file's names (a template such as 'E{index:02d}' or a mapping).",
+            [{"column": c, "measure": m, "item": item} for m, item, c in missing],
+        )
+
+
+def _read_ratings(path: Path, raw: RawTable, inst: Instrument, mapping) -> tuple[dict, dict]:
+    """Measure → (respondents × items float array, N/A mask); all bad cells reported at once."""
+    frame = raw.frame
+    items = list(inst.items)
+    problems: list[dict] = []
+    values: dict[str, np.ndarray] = {}
+    na_masks: dict[str, np.ndarray] = {}
+    for measure, cols in mapping.items():
+        vals = np.empty((len(frame), len(items)))
+        nas = np.zeros((len(frame), len(items)), dtype=bool)
+        for j, item in enumerate(items):
+            vals[:, j], nas[:, j] = _convert(raw, path, cols[item], frame[cols[item]], inst, inst.scale, problems)
+        values[measure], na_masks[measure] = vals, nas
+    if problems:
+        order = {c: k for k, c in enumerate(c for cols in mapping.values() for c in cols.values())}
+        problems.sort(key=lambda p: (p["pos"], order[p["column"]]))
+        raise SurveyError(path, _list_problems(raw, problems, "invalid ratings", _expected_rating(inst)), problems)
+    for measure, cols in mapping.items():
+        if np.isnan(values[measure]).all() and not na_masks[measure].any():
+            first, last = cols[items[0]], cols[items[-1]]
+            raise SurveyError(
+                path,
+                f"measure {measure!r} has no ratings at all: columns {first!r} … {last!r} are empty in every "
+                "row. Check the column mapping (columns=) or the export.",
+            )
+    return values, na_masks
+
+
+def _read_ids(path: Path, raw: RawTable, id: str | None) -> pd.Index:  # noqa: A002
+    """Unique, non-blank respondent ids (1…n when no id column is given)."""
+    if id is None:
+        return pd.RangeIndex(1, len(raw.frame) + 1, name="id")
+    ids = raw.frame[id]
+    blank = ids.isna() | (ids.astype("string").str.strip() == "")
+    if blank.any():
+        rows = [raw.label(p) for p in np.flatnonzero(blank.to_numpy())]
+        raise SurveyError(
+            path,
+            f"{len(rows)} respondent(s) have no id in column {id!r}: {', '.join(rows[:MAX_LISTED])}"
+            + (" …" if len(rows) > MAX_LISTED else ""),
+            [{"row": r, "column": id, "value": None, "expected": "a unique id"} for r in rows],
+        )
+    if pd.api.types.is_float_dtype(ids.dtype) and (ids % 1 == 0).all():
+        ids = ids.astype("int64")  # SPSS and Excel store whole-number ids as floats
+    elif not pd.api.types.is_integer_dtype(ids.dtype):
+        ids = ids.astype("string").str.strip()  # CSV ids are text: leading zeros survive
+    dup = ids.duplicated(keep=False).to_numpy()
+    if dup.any():
+        groups: dict[Any, list[str]] = {}
+        for p in np.flatnonzero(dup):
+            groups.setdefault(ids.iloc[p], []).append(raw.label(p))
+        shown = "; ".join(f"{k!r} on {', '.join(v)}" for k, v in list(groups.items())[:MAX_LISTED])
+        raise SurveyError(
+            path,
+            f"{len(groups)} respondent id(s) in column {id!r} appear more than once: {shown}"
+            + (f"; … and {len(groups) - MAX_LISTED} more" if len(groups) > MAX_LISTED else "")
+            + ". Each respondent must have a unique id.",
+            [{"row": r, "column": id, "value": k, "expected": "a unique id"} for k, v in groups.items() for r in v],
+        )
+    return pd.Index(ids.to_numpy(), name="id")
+
+
+def _respondents(path: Path, raw: RawTable, index: pd.Index, segments, year, used: set) -> tuple[pd.DataFrame, list]:
+    """Segments, year and extra columns per respondent; personal-data columns dropped."""
+    frame = raw.frame
+    dropped = [c for c in frame.columns if c not in used and _is_personal(c)]
+    extras = [c for c in frame.columns if c not in used and c not in dropped and c != "year"]
+    for column in list(extras):
+        series = frame[column]
+        if not pd.api.types.is_numeric_dtype(series.dtype):
+            text = series.dropna().astype("string")
+            if len(text) and text.str.contains(_EMAIL_RE, regex=True).any():
+                dropped.append(column)
+                extras.remove(column)
+    if dropped:
+        warnings.warn(
+            f"{path}: dropped column(s) that look like personal data: {', '.join(map(repr, dropped))}. "
+            "They are not kept and never reach any output.",
+            UserWarning,
+            stacklevel=3,
+        )
+    labels = raw.value_labels or {}
+    respondents = pd.DataFrame(index=index)
+    for column in segments:
+        series = frame[column]
+        respondents[column] = (
+            _apply_value_labels(series, labels[column]) if labels.get(column)
+            else series.astype("string").str.strip().to_numpy()
+        )
+    if year is not None:
+        respondents["year"] = int(year)
+    elif "year" in frame.columns:
+        respondents["year"] = frame["year"].to_numpy()
+    else:
+        respondents["year"] = pd.array([pd.NA] * len(frame), dtype="Int64")
+    for column in extras:
+        series = frame[column]
+        respondents[column] = _apply_value_labels(series, labels[column]) if labels.get(column) else series.to_numpy()
+    return respondents, dropped
 
 
 def _resolve_rules(path: Path, inst: Instrument, screening) -> ScreeningRules:
@@ -721,12 +722,8 @@ def _detect_header_rows(path: Path, raw: RawTable, frame: pd.DataFrame, rating_c
         k = len(textual)
         example_col = rating_columns[0]
         example = frame[example_col].iloc[textual[0]]
-        kind = (
-            "a Qualtrics-style export"
-            if any("ImportId" in str(v) for v in frame[rating_columns].iloc[textual].to_numpy().ravel())
-            or k >= 2
-            else "an export"
-        )
+        # Qualtrics puts question texts and an ImportId row below the column names
+        kind = "a Qualtrics-style export" if k >= 2 else "an export"
         raise SurveyError(
             path,
             f"{', '.join(raw.label(p) for p in textual)}: the rating columns hold text, not ratings "
@@ -736,13 +733,14 @@ def _detect_header_rows(path: Path, raw: RawTable, frame: pd.DataFrame, rating_c
         )
 
 
-def _read_weights(path, raw, frame, inst: Instrument, weights, index) -> pd.DataFrame | None:
+def _read_weights(path, raw, frame, inst: Instrument, weights, index) -> tuple[pd.DataFrame | None, list[str]]:
+    """Each respondent's importance allocation over the dimensions, and the columns used."""
     if weights is False:
-        return None
+        return None, []
     if not inst.weights:
         if weights not in (None, False):
             raise SurveyError(path, f"weights= given but instrument {inst.id!r} has no importance weights")
-        return None
+        return None, []
     explicit = weights is not None
     if weights is None or weights is True:
         weights = DEFAULT_WEIGHTS_TEMPLATE
@@ -759,7 +757,7 @@ def _read_weights(path, raw, frame, inst: Instrument, weights, index) -> pd.Data
         raise SurveyError(path, "weights must be a template such as 'W_{dimension}' or a mapping")
     present = [c for c in cols.values() if c in frame.columns]
     if not present and not explicit:
-        return None
+        return None, []
     absent = [c for c in cols.values() if c not in frame.columns]
     if absent:
         raise SurveyError(
@@ -802,27 +800,24 @@ def _read_weights(path, raw, frame, inst: Instrument, weights, index) -> pd.Data
             problems,
         )
     block[given] = np.nan_to_num(block[given])  # a blank beside given weights is 0 points
-    result = pd.DataFrame(block, index=index, columns=list(cols))
-    result.attrs["columns"] = list(cols.values())
-    return result
+    return pd.DataFrame(block, index=index, columns=list(cols)), list(cols.values())
 
 
-def _read_overall(path, raw, frame, inst: Instrument, overall, index) -> pd.Series | None:
+def _read_overall(path, raw, frame, inst: Instrument, overall, index) -> tuple[pd.Series | None, list[str]]:
+    """The overall-satisfaction ratings, and the column used."""
     if overall is False or inst.overall is None:
         if overall not in (None, False):
             raise SurveyError(path, f"overall= given but instrument {inst.id!r} has no overall item")
-        return None
+        return None, []
     column = overall if isinstance(overall, str) else inst.overall.id
     if column not in frame.columns:
         if isinstance(overall, str):
             raise SurveyError(path, f"overall column {column!r} is not in the file{did_you_mean(column, list(frame.columns))}")
-        return None
+        return None, []
     problems: list[dict] = []
     values, _ = _convert(raw, path, column, frame[column], inst, inst.overall_scale, problems)
     if problems:
         raise SurveyError(
             path, _list_problems(raw, problems, "invalid overall ratings", _expected_rating(inst, inst.overall_scale)), problems
         )
-    result = pd.Series(values, index=index, name=inst.overall.id)
-    result.attrs["column"] = column
-    return result
+    return pd.Series(values, index=index, name=inst.overall.id), [column]

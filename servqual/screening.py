@@ -46,7 +46,6 @@ def apply_rules(
     ids: pd.Index,
     values: dict[str, pd.DataFrame],
     not_applicable: dict[str, pd.DataFrame],
-    keyed: dict[str, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, pd.DataFrame]:
     """Apply screening rules to all respondents.
 
@@ -56,9 +55,6 @@ def apply_rules(
         Measure → respondents × items as answered (NaN for blank or N/A).
     not_applicable
         Measure → boolean respondents × items, ``True`` for an N/A answer.
-    keyed
-        Measure → reverse-keyed ratings as arrays (for the inversion rule); computed
-        from ``values`` when omitted.
 
     Returns
     -------
@@ -121,8 +117,8 @@ def apply_rules(
         excluded |= mask
 
     if rules.max_inversions is not None:
-        if keyed is None:
-            keyed = {m: _keyed(instrument, values[m]) for m in ("minimum", "desired")}
+        # compared as scored: reverse keying applies to both columns alike
+        keyed = {m: _keyed(instrument, values[m]) for m in ("minimum", "desired")}
         with np.errstate(invalid="ignore"):
             inverted = keyed["minimum"] > keyed["desired"]
         count = inverted.sum(axis=1)

@@ -164,9 +164,9 @@ class Survey:
 
     def __str__(self) -> str:
         lines = [repr(self)]
-        for _, row in self.screening_summary().iterrows():
-            action = f" ({row['action']})" if row["action"] and row["rule"] not in ("excluded (any rule)",) else ""
-            lines.append(f"  {row['rule']}{action}: {row['respondents']}")
+        for row in self.screening_summary().itertuples():
+            action = f" ({row.action})" if row.action and row.rule in RULES else ""
+            lines.append(f"  {row.rule}{action}: {row.respondents}")
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
