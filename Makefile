@@ -9,7 +9,10 @@ PARAMS ?= params/$(YEAR).yaml
 export MPLBACKEND := Agg
 
 .DEFAULT_GOAL := help
-.PHONY: help setup report test lint golden sample-data clean
+R_PACKAGES := r-base-core r-cran-psych r-cran-gparotation r-cran-lavaan r-cran-jsonlite
+R_CHECK := library(psych); library(lavaan); library(GPArotation); library(jsonlite)
+
+.PHONY: help setup r-oracle report test lint golden sample-data clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-12s %s\n", $$1, $$2}'
@@ -26,15 +29,25 @@ $(STAMP): pyproject.toml
 report: $(STAMP) ## screen and score a survey cycle (YEAR=2005 by default; PARAMS=… for any params file)
 	$(VENV)/bin/servqual score $(PARAMS)
 
-test: $(STAMP) ## run the test suite
+r-oracle: ## install R with psych, GPArotation, lavaan, jsonlite from Debian (for the R oracle tests; best effort)
+	@if Rscript -e '$(R_CHECK)' >/dev/null 2>&1; then echo "R oracle: installed"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "R oracle: installing $(R_PACKAGES)"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(R_PACKAGES)) >/dev/null 2>&1 \
+	    || echo "R oracle: could not install R; tests that rerun the R scripts will be skipped"; \
+	else echo "R oracle: R not available (needs root and apt-get); tests that rerun the R scripts will be skipped"; fi
+
+test: $(STAMP) r-oracle ## run the test suite (installs R for the oracle tests where it can)
 	$(PY) -m pytest -q
 
 lint: $(STAMP) ## ruff
 	$(VENV)/bin/ruff check servqual tests
 
-golden: $(STAMP) ## regenerate the R golden values (needs Rscript with psych, lavaan, jsonlite)
+golden: $(STAMP) r-oracle ## regenerate the R golden values (Debian: r-base-core r-cran-psych r-cran-gparotation r-cran-lavaan r-cran-jsonlite)
 	$(PY) tests/r/make_fixtures.py
 	Rscript tests/r/gap_table.R
+	Rscript tests/r/reliability.R
+	Rscript tests/r/dimensionality.R
 
 sample-data: $(STAMP) ## rewrite the synthetic sample cycles in data/raw
 	$(VENV)/bin/servqual sample-data data/raw

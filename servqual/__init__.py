@@ -8,6 +8,16 @@
 >>> sq.gap_table(survey, level="dimension", by="segment")            # doctest: +SKIP
 """
 
+from .dimensionality import (
+    bartlett_sphericity,
+    cfa,
+    compare_models,
+    efa,
+    instrument_models,
+    kmo,
+    parallel_analysis,
+    sampling_adequacy,
+)
 from .instrument import (
     Instrument,
     InstrumentError,
@@ -16,6 +26,7 @@ from .instrument import (
     load_instrument,
 )
 from .io import SurveyError, read_survey
+from .reliability import AlphaReport, alpha_report, gap_reliability, omega, reliability
 from .scoring import gap_table, scores
 from .screening import screen
 from .survey import Survey
@@ -23,15 +34,28 @@ from .survey import Survey
 __version__ = "0.1.0"
 
 __all__ = [
+    "AlphaReport",
     "Instrument",
     "InstrumentError",
     "ScreeningRules",
     "Survey",
     "SurveyError",
+    "alpha_report",
+    "bartlett_sphericity",
+    "cfa",
+    "compare_models",
+    "efa",
+    "gap_reliability",
     "gap_table",
+    "instrument_models",
+    "kmo",
     "list_instruments",
     "load_instrument",
+    "omega",
+    "parallel_analysis",
     "read_survey",
+    "reliability",
+    "sampling_adequacy",
     "scores",
     "screen",
 ]

@@ -40,4 +40,11 @@ measure_cols = [c for c in core.columns if c.startswith(("minimum_", "desired_",
 for c in measure_cols[::3]:
     text.loc[text[c] == "0", c] = "N/A"
 text.to_csv(DATA / "fixture-core.csv", index=False, lineterminator="\n")
+# psychometrics: the 1988 wording (nine reverse-keyed items), few blanks, no N/A, so that
+# ~80% of respondents are complete for the CFA models
+psy = simulate_responses(
+    "servqual-22-1988", n=600, seed=13, year=2005,
+    defects=Defects(missing_cell=0.01, straight_lining=0.01, abandoned=0.005),
+)
+psy.to_csv(DATA / "fixture-psychometrics.csv", index=False, lineterminator="\n")
 print("wrote fixtures")

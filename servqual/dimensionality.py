@@ -1,0 +1,768 @@
+"""Dimensionality: sampling adequacy, parallel analysis, EFA and CFA (DESIGN.md §2).
+
+SERVQUAL's five dimensions are contested (the 1991 study found tangibles splitting and
+responsiveness/assurance merging), so the workbench tests the structure instead of
+assuming it:
+
+* :func:`sampling_adequacy` — KMO overall and per item, Bartlett's test of sphericity
+  (``psych::KMO``, ``psych::cortest.bartlett``);
+* :func:`parallel_analysis` — how many factors the data support (seeded);
+* :func:`efa` — minres or maximum-likelihood factoring with oblimin, promax or varimax
+  rotation (``psych::fa``);
+* :func:`cfa` / :func:`compare_models` — the instrument's own dimension model, a one-factor
+  model, a bifactor model and any model written in lavaan syntax, with chisq, df, p,
+  CFI, TLI, RMSEA and its 90% CI, SRMR, AIC and BIC as ``lavaan::fitMeasures`` reports them.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import optimize, stats
+
+from .reliability import cov2cor, pairwise_cor, smc
+
+__all__ = [
+    "CFAResult",
+    "EFAResult",
+    "ParallelAnalysis",
+    "SamplingAdequacy",
+    "bartlett_sphericity",
+    "cfa",
+    "compare_models",
+    "correlation_matrix",
+    "efa",
+    "instrument_models",
+    "kmo",
+    "parallel_analysis",
+    "sampling_adequacy",
+]
+
+METHODS = ("minres", "ml")
+ROTATIONS = ("oblimin", "promax", "varimax", "none")
+
+
+# --------------------------------------------------------------------------- correlations
+def _items(frame: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
+    if not isinstance(frame, pd.DataFrame):
+        frame = pd.DataFrame(frame)
+    x = frame.to_numpy(dtype=float, na_value=np.nan)
+    return x[~np.isnan(x).all(axis=1)], [str(c) for c in frame.columns]
+
+
+def correlation_matrix(frame: pd.DataFrame, nan_policy: str = "pairwise") -> tuple[pd.DataFrame, int]:
+    """Item correlations (pairwise-complete by default) and the number of respondents.
+
+    Respondents who answered none of the items are not counted; with ``"listwise"``
+    only complete respondents are used.
+    """
+    x, cols = _items(frame)
+    if nan_policy == "listwise":
+        x = x[~np.isnan(x).any(axis=1)]
+    elif nan_policy != "pairwise":
+        raise ValueError(f"nan_policy must be 'pairwise' or 'listwise', got {nan_policy!r}")
+    if len(x) < 3:
+        raise ValueError(f"too few respondents with answers ({len(x)}) to correlate the items")
+    sd = np.nanstd(x, axis=0, ddof=1)
+    if not (sd > 0).all():
+        flat = [c for c, s in zip(cols, sd) if not s > 0]
+        raise ValueError(f"item(s) {', '.join(flat)} have no variance; leave them out")
+    r = pairwise_cor(x)
+    if np.isnan(r).any():
+        raise ValueError("some pairs of items were never answered together")
+    return pd.DataFrame(r, index=cols, columns=cols), len(x)
+
+
+def kmo(frame: pd.DataFrame) -> tuple[float, pd.Series]:
+    """Kaiser–Meyer–Olkin sampling adequacy, overall and per item (``psych::KMO``).
+
+    MSA = Σr² / (Σr² + Σq²) over off-diagonal elements, q the partial correlations
+    (the anti-image correlations from R⁻¹).
+    """
+    r, _ = correlation_matrix(frame)
+    return _kmo(r.to_numpy(), list(r.columns))
+
+
+def _kmo(r: np.ndarray, cols: list[str]) -> tuple[float, pd.Series]:
+    q = cov2cor(np.linalg.inv(r))
+    np.fill_diagonal(q, 0)
+    r0 = r.copy()
+    np.fill_diagonal(r0, 0)
+    r2, q2 = (r0**2), (q**2)
+    overall = r2.sum() / (r2.sum() + q2.sum())
+    per_item = r2.sum(axis=0) / (r2.sum(axis=0) + q2.sum(axis=0))
+    return float(overall), pd.Series(per_item, index=cols, name="msa")
+
+
+def bartlett_sphericity(frame: pd.DataFrame) -> dict[str, float]:
+    """Bartlett's test that the correlation matrix is an identity (``psych::cortest.bartlett``).
+
+    χ² = −ln|R|·(n − 1 − (2p + 5)/6), df = p(p − 1)/2.
+    """
+    r, n = correlation_matrix(frame)
+    return _bartlett(r.to_numpy(), n)
+
+
+def _bartlett(r: np.ndarray, n: int) -> dict[str, float]:
+    p = r.shape[0]
+    sign, logdet = np.linalg.slogdet(r)
+    chisq = -logdet * (n - 1 - (2 * p + 5) / 6)
+    df = p * (p - 1) / 2
+    return {"chisq": float(chisq), "df": df, "p_value": float(stats.chi2.sf(chisq, df)), "n": n}
+
+
+@dataclass(frozen=True)
+class SamplingAdequacy:
+    """KMO and Bartlett's test for one set of items."""
+
+    kmo: float
+    kmo_items: pd.Series
+    bartlett: dict
+    n: int
+
+    @property
+    def verdict(self) -> str:
+        """Kaiser's labels for the overall MSA."""
+        bands = [(0.9, "marvelous"), (0.8, "meritorious"), (0.7, "middling"), (0.6, "mediocre"), (0.5, "miserable")]
+        return next((label for cut, label in bands if self.kmo >= cut), "unacceptable")
+
+    def __str__(self) -> str:
+        b = self.bartlett
+        low = self.kmo_items[self.kmo_items < 0.6]
+        text = (
+            f"KMO = {self.kmo:.3f} ({self.verdict}); Bartlett χ²({b['df']:.0f}) = {b['chisq']:.1f}, "
+            f"p = {b['p_value']:.3g}, n = {self.n}"
+        )
+        if len(low):
+            text += f"\nItems with MSA below 0.6: {', '.join(f'{i} ({v:.2f})' for i, v in low.items())}"
+        return text
+
+    def _repr_html_(self) -> str:
+        return f"<p>{str(self).replace(chr(10), '<br>')}</p>" + self.kmo_items.to_frame().T.to_html(
+            float_format=lambda v: f"{v:.3f}")
+
+
+def sampling_adequacy(frame: pd.DataFrame) -> SamplingAdequacy:
+    """KMO (overall and per item) and Bartlett's test of sphericity in one result."""
+    r, n = correlation_matrix(frame)
+    overall, items = _kmo(r.to_numpy(), list(r.columns))
+    return SamplingAdequacy(overall, items, _bartlett(r.to_numpy(), n), n)
+
+
+# --------------------------------------------------------------------------- factor extraction
+def _max_factors(p: int) -> int:
+    """The most factors with non-negative degrees of freedom: ((p − m)² − (p + m))/2 ≥ 0."""
+    m = 0
+    while ((p - (m + 1)) ** 2 - (p + m + 1)) >= 0:
+        m += 1
+    return m
+
+
+def _check_n_factors(n_factors: int, p: int) -> None:
+    if isinstance(n_factors, bool) or not isinstance(n_factors, int) or n_factors < 1:
+        raise ValueError(f"n_factors must be a whole number ≥ 1, got {n_factors!r}")
+    most = _max_factors(p)
+    if n_factors > most:
+        raise ValueError(
+            f"n_factors={n_factors} is too many for {p} items: the model would have negative degrees of "
+            f"freedom; at most {most} factor{'s' if most != 1 else ''} can be extracted"
+        )
+
+
+def _minres_objective(psi: np.ndarray, r: np.ndarray, nf: int) -> tuple[float, np.ndarray]:
+    """Off-diagonal residual sum of squares and its gradient (psych's fit.residuals/FAgr.minres)."""
+    s = r.copy()
+    np.fill_diagonal(s, 1 - psi)
+    values, vectors = np.linalg.eigh(s)
+    order = np.argsort(values)[::-1][:nf]
+    lam = np.maximum(values[order], 100 * np.finfo(float).eps)
+    load = vectors[:, order] * np.sqrt(lam)
+    resid = r - load @ load.T
+    np.fill_diagonal(resid, 0)
+    f = float((resid**2).sum())
+    # psych's gradient: diag(L Lᵀ + Ψ − R) with L from R − Ψ
+    s2 = r - np.diag(psi)
+    v2, w2 = np.linalg.eigh(s2)
+    o2 = np.argsort(v2)[::-1][:nf]
+    l2 = w2[:, o2] * np.sqrt(np.maximum(v2[o2], 0))
+    g = np.diag(l2 @ l2.T) + psi - np.diag(r)
+    return f, g
+
+
+def _ml_objective(psi: np.ndarray, r: np.ndarray, nf: int) -> tuple[float, np.ndarray]:
+    """Maximum-likelihood discrepancy in Ψ and its gradient (psych's FAfn/FAgr, as factanal)."""
+    sc = 1 / np.sqrt(psi)
+    star = r * np.outer(sc, sc)
+    values, vectors = np.linalg.eigh(star)
+    order = np.argsort(values)[::-1]
+    values, vectors = values[order], vectors[:, order]
+    e = values[nf:]
+    f = -(np.sum(np.log(e) - e) - nf + r.shape[0])
+    load = vectors[:, :nf] * np.sqrt(np.maximum(values[:nf] - 1, 0))
+    load = np.sqrt(psi)[:, None] * load
+    g = np.diag(load @ load.T) + psi - np.diag(r)
+    return float(f), g / psi**2
+
+
+def _extract(r: np.ndarray, nf: int, method: str) -> tuple[np.ndarray, dict]:
+    """Unrotated loadings by minres or ML (L-BFGS-B over uniquenesses in [0.005, 1])."""
+    start = 1 - smc(r)
+    objective = _minres_objective if method == "minres" else _ml_objective
+    # psych scales the parameters by 0.01 (parscale); the same conditioning here
+    res = optimize.minimize(
+        lambda z: tuple(v * w for v, w in zip(objective(z * 0.01, r, nf), (1.0, 0.01))),
+        start / 0.01,
+        jac=True,
+        method="L-BFGS-B",
+        bounds=[(0.005 / 0.01, 1 / 0.01)] * len(start),
+        options={"maxiter": 2000, "ftol": 1e-14, "gtol": 1e-10},
+    )
+    psi = res.x * 0.01
+    if method == "minres":
+        values, vectors = np.linalg.eigh(r - np.diag(psi))
+        order = np.argsort(values)[::-1][:nf]
+        load = vectors[:, order] * np.sqrt(np.maximum(values[order], 0))
+    else:
+        sc = 1 / np.sqrt(psi)
+        values, vectors = np.linalg.eigh(r * np.outer(sc, sc))
+        order = np.argsort(values)[::-1][:nf]
+        load = np.sqrt(psi)[:, None] * vectors[:, order] * np.sqrt(np.maximum(values[order] - 1, 0))
+    return load, {"objective": float(res.fun), "converged": bool(res.success), "iterations": int(res.nit)}
+
+
+# --------------------------------------------------------------------------- rotations
+def _varimax(x: np.ndarray, normalize: bool = True, eps: float = 1e-5) -> tuple[np.ndarray, np.ndarray]:
+    """stats::varimax (Kaiser normalisation, the same stopping rule)."""
+    nc = x.shape[1]
+    if normalize:
+        sc = np.sqrt((x**2).sum(axis=1))
+        x = x / sc[:, None]
+    p = x.shape[0]
+    tt = np.eye(nc)
+    d = 0.0
+    for _ in range(1000):
+        z = x @ tt
+        b = x.T @ (z**3 - z @ np.diag((z**2).sum(axis=0)) / p)
+        u, s, vt = np.linalg.svd(b)
+        tt = u @ vt
+        d_past, d = d, s.sum()
+        if d < d_past * (1 + eps):
+            break
+    z = x @ tt
+    if normalize:
+        z = z * sc[:, None]
+    return z, tt
+
+
+def _promax(x: np.ndarray, m: int = 4) -> tuple[np.ndarray, np.ndarray]:
+    """psych's ``promax``: Kaiser-normalised psych::Promax (varimax, then power 4 target)."""
+    h = np.sqrt((x**2).sum(axis=1))
+    w = x / h[:, None]
+    v, rot = _varimax(w)
+    q = v * np.abs(v) ** (m - 1)
+    u = np.linalg.lstsq(v, q, rcond=None)[0]
+    d = np.diag(np.linalg.inv(u.T @ u))
+    u = u @ np.diag(np.sqrt(d))
+    z = v @ u
+    u = rot @ u
+    ui = np.linalg.inv(u)
+    phi = ui @ ui.T
+    return z * h[:, None], phi
+
+
+def _oblimin(a: np.ndarray, gamma: float = 0.0, eps: float = 1e-8, maxit: int = 5000) -> tuple[np.ndarray, np.ndarray]:
+    """Direct oblimin by gradient projection (GPArotation::GPFoblq with vgQ.oblimin)."""
+    k = a.shape[1]
+    p = a.shape[0]
+    n_mat = np.ones((k, k)) - np.eye(k)
+
+    def vgq(loadings):
+        l2 = loadings**2
+        x = (l2 - gamma / p * l2.sum(axis=0, keepdims=True)) @ n_mat if gamma else l2 @ n_mat
+        return (l2 * x).sum() / 4, loadings * x
+
+    t = np.eye(k)
+    al = 1.0
+    loadings = a @ np.linalg.inv(t).T
+    f, gq = vgq(loadings)
+    g = -(loadings.T @ gq @ np.linalg.inv(t)).T
+    for _ in range(maxit):
+        gp = g - t @ np.diag((t * g).sum(axis=0))
+        s = math.sqrt((gp**2).sum())
+        if s < eps:
+            break
+        al *= 2
+        for _ in range(11):
+            x = t - al * gp
+            tt = x / np.sqrt((x**2).sum(axis=0))
+            loadings = a @ np.linalg.inv(tt).T
+            ft, gqt = vgq(loadings)
+            if f - ft > 0.5 * s**2 * al:
+                break
+            al /= 2
+        t, f = tt, ft
+        g = -(loadings.T @ gqt @ np.linalg.inv(tt)).T
+    return a @ np.linalg.inv(t).T, t.T @ t
+
+
+@dataclass(frozen=True)
+class EFAResult:
+    """An exploratory factor analysis (``psych::fa`` layout).
+
+    Attributes
+    ----------
+    loadings
+        Items (questionnaire order) × factors, rotated, sorted by variance explained,
+        each factor's sign chosen so its loadings sum positive.
+    communalities, uniquenesses
+        Per item: h² and u² = 1 − h².
+    variance
+        Per factor: ss_loadings, proportion_var, cumulative_var, proportion_explained.
+    phi
+        Factor correlations (oblique rotations), else ``None``.
+    """
+
+    loadings: pd.DataFrame
+    communalities: pd.Series
+    uniquenesses: pd.Series
+    variance: pd.DataFrame
+    phi: pd.DataFrame | None
+    method: str
+    rotation: str
+    n: int
+    fit: dict = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        table = self.loadings.copy()
+        table["h2"] = self.communalities
+        table["u2"] = self.uniquenesses
+        text = [
+            f"Exploratory factor analysis: {self.method}, {self.rotation} rotation, "
+            f"{self.loadings.shape[1]} factors, n = {self.n}",
+            table.to_string(float_format=lambda v: f"{v:.2f}"),
+            "",
+            self.variance.T.to_string(float_format=lambda v: f"{v:.2f}"),
+        ]
+        if self.phi is not None:
+            text += ["", "Factor correlations:", self.phi.to_string(float_format=lambda v: f"{v:.2f}")]
+        return "\n".join(text)
+
+    def _repr_html_(self) -> str:
+        table = self.loadings.copy()
+        table["h2"] = self.communalities
+        styled = table.to_html(float_format=lambda v: f"{v:.2f}")
+        return f"<h4>EFA: {self.method}, {self.rotation}, n = {self.n}</h4>{styled}" + self.variance.T.to_html(
+            float_format=lambda v: f"{v:.2f}")
+
+
+def efa(
+    frame: pd.DataFrame,
+    n_factors: int,
+    *,
+    method: str = "minres",
+    rotation: str = "oblimin",
+    nan_policy: str = "pairwise",
+) -> EFAResult:
+    """Exploratory factor analysis, as ``psych::fa(x, nfactors, fm=, rotate=)``.
+
+    Parameters
+    ----------
+    frame
+        Respondents × items.
+    n_factors
+        Factors to extract; at most what leaves non-negative degrees of freedom.
+    method
+        ``"minres"`` (least squares on the off-diagonal correlations, psych's default)
+        or ``"ml"`` (maximum likelihood, as ``factanal``).
+    rotation
+        ``"oblimin"`` (direct quartimin, GPArotation), ``"promax"`` (psych's Kaiser-
+        normalised promax, power 4), ``"varimax"`` or ``"none"``.
+    nan_policy
+        Correlations from pairwise-complete (default) or complete respondents.
+
+    Returns
+    -------
+    EFAResult
+
+    Notes
+    -----
+    Both methods minimise over the uniquenesses Ψ with L-BFGS-B in [0.005, 1] from
+    1 − smc, exactly as psych does; loadings come from the leading eigenvectors of
+    R − Ψ (minres) or Ψ^−½RΨ^−½ (ML).  Factor order and signs follow psych.
+    """
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {', '.join(map(repr, METHODS))}, got {method!r}")
+    if rotation not in ROTATIONS:
+        raise ValueError(f"rotation must be one of {', '.join(map(repr, ROTATIONS))}, got {rotation!r}")
+    r_frame, n = correlation_matrix(frame, nan_policy)
+    r = r_frame.to_numpy()
+    cols = list(r_frame.columns)
+    _check_n_factors(n_factors, len(cols))
+    load, fit = _extract(r, n_factors, method)
+    communalities = (load**2).sum(axis=1)
+    phi = None
+    if n_factors > 1 and rotation != "none":
+        load = load.copy()
+        load[load == 0] = 1e-15
+        if rotation == "varimax":
+            load, _ = _varimax(load)
+        elif rotation == "promax":
+            load, phi = _promax(load)
+        else:
+            load, phi = _oblimin(load)
+    signs = np.sign(load.sum(axis=0))
+    signs[signs == 0] = 1
+    load = load * signs
+    if phi is not None:
+        phi = phi * np.outer(signs, signs)
+    if n_factors > 1:
+        ev = np.diag(phi @ load.T @ load) if phi is not None else (load**2).sum(axis=0)
+        order = np.argsort(-ev, kind="stable")
+        load = load[:, order]
+        if phi is not None:
+            phi = phi[np.ix_(order, order)]
+    prefix = "MR" if method == "minres" else "ML"
+    names = [f"{prefix}{j + 1}" for j in range(n_factors)]
+    ss = np.diag(phi @ load.T @ load) if phi is not None else (load**2).sum(axis=0)
+    variance = pd.DataFrame(
+        {
+            "ss_loadings": ss,
+            "proportion_var": ss / len(cols),
+            "cumulative_var": np.cumsum(ss) / len(cols),
+            "proportion_explained": ss / ss.sum(),
+        },
+        index=names,
+    )
+    fit["df"] = ((len(cols) - n_factors) ** 2 - (len(cols) + n_factors)) / 2
+    return EFAResult(
+        loadings=pd.DataFrame(load, index=cols, columns=names),
+        communalities=pd.Series(communalities, index=cols, name="h2"),
+        uniquenesses=pd.Series(1 - communalities, index=cols, name="u2"),
+        variance=variance,
+        phi=None if phi is None else pd.DataFrame(phi, index=names, columns=names),
+        method=method,
+        rotation=rotation,
+        n=n,
+        fit=fit,
+    )
+
+
+# --------------------------------------------------------------------------- parallel analysis
+@dataclass(frozen=True)
+class ParallelAnalysis:
+    """Observed eigenvalues against those of random data of the same size.
+
+    ``eigenvalues`` has one row per position with the observed and simulated
+    (mean and ``quantile``) eigenvalues of the correlation matrix (components) and of
+    the reduced matrix with squared multiple correlations on its diagonal (factors).
+    """
+
+    eigenvalues: pd.DataFrame
+    n_factors: int
+    n_components: int
+    n_iter: int
+    quantile: float
+
+    def __str__(self) -> str:
+        return (
+            f"Parallel analysis ({self.n_iter} random data sets, {self.quantile:.0%} quantile) suggests "
+            f"{self.n_factors} factor{'s' if self.n_factors != 1 else ''} and "
+            f"{self.n_components} component{'s' if self.n_components != 1 else ''}.\n"
+            + self.eigenvalues.head(max(self.n_factors, self.n_components) + 2).to_string(
+                float_format=lambda v: f"{v:.3f}")
+        )
+
+    def _repr_html_(self) -> str:
+        head, _, _ = str(self).partition("\n")
+        return f"<p>{head}</p>" + self.eigenvalues.to_html(float_format=lambda v: f"{v:.3f}")
+
+
+def parallel_analysis(
+    frame: pd.DataFrame, *, n_iter: int = 100, seed: int | None = 0, quantile: float = 0.95
+) -> ParallelAnalysis:
+    """Horn's parallel analysis (with Glorfeld's quantile criterion), seeded.
+
+    The observed eigenvalues are compared, position by position, with the ``quantile``
+    of eigenvalues from ``n_iter`` normal random data sets with as many respondents and
+    items; the suggestion counts the leading observed eigenvalues above that line.
+    Factors use the reduced correlation matrix (smc on the diagonal), as
+    ``psych::fa.parallel(fa="both")`` does for its "FA" line.
+    """
+    r_frame, n = correlation_matrix(frame)
+    r = r_frame.to_numpy()
+    p = r.shape[0]
+    rng = np.random.default_rng(seed)
+
+    def reduced(m: np.ndarray) -> np.ndarray:
+        m = m.copy()
+        np.fill_diagonal(m, smc(m))
+        return np.sort(np.linalg.eigvalsh(m))[::-1]
+
+    obs_pc = np.sort(np.linalg.eigvalsh(r))[::-1]
+    obs_fa = reduced(r)
+    sim_pc = np.empty((n_iter, p))
+    sim_fa = np.empty((n_iter, p))
+    for i in range(n_iter):
+        rr = np.corrcoef(rng.standard_normal((n, p)), rowvar=False)
+        sim_pc[i] = np.sort(np.linalg.eigvalsh(rr))[::-1]
+        sim_fa[i] = reduced(rr)
+    table = pd.DataFrame(
+        {
+            "observed_pc": obs_pc,
+            "random_pc_mean": sim_pc.mean(axis=0),
+            "random_pc_quantile": np.quantile(sim_pc, quantile, axis=0),
+            "observed_fa": obs_fa,
+            "random_fa_mean": sim_fa.mean(axis=0),
+            "random_fa_quantile": np.quantile(sim_fa, quantile, axis=0),
+        },
+        index=pd.RangeIndex(1, p + 1, name="position"),
+    )
+
+    def leading(above: np.ndarray) -> int:
+        return int(np.argmin(above)) if not above.all() else len(above)
+
+    return ParallelAnalysis(
+        eigenvalues=table,
+        n_factors=leading(obs_fa > table["random_fa_quantile"].to_numpy()),
+        n_components=leading(obs_pc > table["random_pc_quantile"].to_numpy()),
+        n_iter=n_iter,
+        quantile=quantile,
+    )
+
+
+# --------------------------------------------------------------------------- CFA
+_MEASURE_RE = re.compile(r"^\s*([A-Za-z_][\w.]*)\s*=~\s*(.+)$")
+
+
+def instrument_models(instrument, items: list[str] | None = None) -> dict[str, str]:
+    """lavaan-syntax models from an instrument's dimension structure.
+
+    Returns ``{"dimensions": …, "one_factor": …, "bifactor": …}``: correlated dimension
+    factors, a single general factor, and a general factor plus orthogonal dimension
+    factors (the model omega hierarchical is computed from).
+    """
+    items = list(items or instrument.items)
+    lines, groups = [], {}
+    for dim, dim_items in instrument.dimensions.items():
+        chosen = [i for i in dim_items if i in items]
+        if chosen:
+            groups[dim] = chosen
+            lines.append(f"{dim} =~ {' + '.join(chosen)}")
+    one = f"general =~ {' + '.join(items)}"
+    bif = [one] + lines
+    names = ["general", *groups]
+    bif += [f"{a} ~~ 0*{b}" for k, a in enumerate(names) for b in names[k + 1 :]]
+    return {"dimensions": "\n".join(lines), "one_factor": one, "bifactor": "\n".join(bif)}
+
+
+def _model_items(model: str) -> tuple[dict[str, list[str]], list[str]]:
+    """Factors and their indicators from lavaan syntax (measurement lines only)."""
+    factors: dict[str, list[str]] = {}
+    for raw in model.replace(";", "\n").splitlines():
+        line = raw.split("#", 1)[0].strip()
+        match = _MEASURE_RE.match(line)
+        if match:
+            terms = [t.strip() for t in match.group(2).split("+")]
+            factors.setdefault(match.group(1), []).extend(t.split("*")[-1].strip() for t in terms if t)
+    if not factors:
+        raise ValueError("the model defines no factor; write lines such as 'reliability =~ RL1 + RL2 + RL3'")
+    indicators = list(dict.fromkeys(i for items in factors.values() for i in items if i not in factors))
+    return factors, indicators
+
+
+@dataclass(frozen=True)
+class CFAResult:
+    """A confirmatory factor analysis fit (lavaan's ML estimator, listwise data)."""
+
+    name: str
+    model: str
+    fit: pd.Series  # chisq, df, pvalue, cfi, tli, rmsea, rmsea_ci_lower, rmsea_ci_upper, srmr, aic, bic, npar, n
+    loadings: pd.DataFrame  # factor, item, estimate, std_all
+    factor_correlations: pd.DataFrame | None
+    implied: pd.DataFrame  # model-implied covariance matrix (ML, divisor n)
+    factor_variances: pd.Series  # on the scale of ``implied``
+
+    def __str__(self) -> str:
+        f = self.fit
+        return (
+            f"CFA '{self.name}': χ²({f['df']:.0f}) = {f['chisq']:.2f}, p = {f['pvalue']:.3g}; CFI = {f['cfi']:.3f}, "
+            f"TLI = {f['tli']:.3f}, RMSEA = {f['rmsea']:.3f} [{f['rmsea_ci_lower']:.3f}, {f['rmsea_ci_upper']:.3f}], "
+            f"SRMR = {f['srmr']:.3f}; n = {int(f['n'])}\n"
+            + self.loadings.to_string(index=False, float_format=lambda v: f"{v:.3f}")
+        )
+
+    def _repr_html_(self) -> str:
+        head, _, _ = str(self).partition("\n")
+        return f"<p>{head}</p>" + self.loadings.to_html(index=False, float_format=lambda v: f"{v:.3f}")
+
+
+def _lavaan_fit(s: np.ndarray, sigma: np.ndarray, n: int, npar: int) -> dict[str, float]:
+    """lavaan's fit measures from the sample (divisor n) and implied covariance matrices."""
+    p = s.shape[0]
+    _, logdet_sigma = np.linalg.slogdet(sigma)
+    _, logdet_s = np.linalg.slogdet(s)
+    inv = np.linalg.inv(sigma)
+    f_ml = logdet_sigma + np.trace(s @ inv) - logdet_s - p
+    chisq = max(n * f_ml, 0.0)
+    df = p * (p + 1) / 2 - npar
+    chisq_b = n * (np.log(np.diag(s)).sum() - logdet_s)
+    df_b = p * (p - 1) / 2
+    pvalue = float(stats.chi2.sf(chisq, df)) if df > 0 else np.nan
+    denom = max(chisq - df, chisq_b - df_b, 0.0)
+    cfi = 1 - max(chisq - df, 0.0) / denom if denom > 0 else 1.0
+    tli = ((chisq_b / df_b) - (chisq / df)) / ((chisq_b / df_b) - 1) if df > 0 else np.nan
+    rmsea = math.sqrt(max(chisq - df, 0.0) / (df * n)) if df > 0 else np.nan
+    lo, hi = _rmsea_ci(chisq, df, n)
+    sd = np.sqrt(np.diag(s))
+    resid = (s - sigma) / np.outer(sd, sd)
+    srmr = math.sqrt((resid[np.tril_indices(p)] ** 2).mean())
+    logl = -n / 2 * (p * math.log(2 * math.pi) + logdet_sigma + np.trace(s @ inv))
+    return {
+        "chisq": chisq, "df": df, "pvalue": pvalue, "cfi": cfi, "tli": tli, "rmsea": rmsea,
+        "rmsea_ci_lower": lo, "rmsea_ci_upper": hi, "srmr": srmr,
+        "aic": -2 * logl + 2 * npar, "bic": -2 * logl + npar * math.log(n), "npar": float(npar), "n": float(n),
+        "logl": logl,
+    }
+
+
+def _rmsea_ci(chisq: float, df: float, n: int, level: float = 0.90) -> tuple[float, float]:
+    """RMSEA interval from the noncentral χ² (lavaan: λ with P(χ² ≤ X²; df, λ) = 0.95 / 0.05)."""
+    if df <= 0:
+        return np.nan, np.nan
+    upper_p, lower_p = (1 + level) / 2, (1 - level) / 2
+
+    def ncp_for(prob: float) -> float:
+        f = lambda lam: stats.ncx2.cdf(chisq, df, lam) - prob if lam > 0 else stats.chi2.cdf(chisq, df) - prob  # noqa: E731
+        if f(0) < 0:
+            return 0.0
+        hi = max(chisq, 1.0)
+        while f(hi) > 0:
+            hi *= 2
+        return optimize.brentq(f, 0, hi, xtol=1e-12)
+
+    lam_lo, lam_hi = ncp_for(upper_p), ncp_for(lower_p)
+    return math.sqrt(lam_lo / (n * df)), math.sqrt(lam_hi / (n * df))
+
+
+def cfa(frame: pd.DataFrame, model: str, *, name: str = "model") -> CFAResult:
+    """Fit a CFA written in lavaan syntax by maximum likelihood (complete respondents).
+
+    Parameters
+    ----------
+    frame
+        Respondents × items; respondents with any missing indicator are left out
+        (lavaan's default listwise deletion).
+    model
+        lavaan syntax: ``factor =~ item + item``; ``a ~~ 0*b`` fixes a covariance.
+    name
+        Label used in comparison tables.
+
+    Returns
+    -------
+    CFAResult
+        Fit measures as ``lavaan::fitMeasures`` (chisq, df, pvalue, cfi, tli, rmsea with
+        its 90% CI, srmr, aic, bic), standardised loadings (``std.all``) and factor
+        correlations.
+
+    Notes
+    -----
+    Estimation uses semopy; every fit index is computed here from the sample
+    covariance (divisor n) and the implied covariance, with lavaan's formulas:
+    χ² = n·F_ML, CFI and TLI against the independence model, RMSEA = √(max(χ² − df, 0)/(df·n)),
+    SRMR (Bentler) on correlation residuals, AIC/BIC from the normal log-likelihood.
+    """
+    import semopy
+
+    factors, indicators = _model_items(model)
+    if not isinstance(frame, pd.DataFrame):
+        frame = pd.DataFrame(frame)
+    unknown = [i for i in indicators if i not in frame.columns]
+    if unknown:
+        from .instrument import did_you_mean
+
+        raise ValueError(
+            f"model {name!r} names unknown item(s) {', '.join(map(repr, unknown))}{did_you_mean(unknown[0], frame.columns)} "
+            f"(items: {', '.join(map(str, frame.columns))})"
+        )
+    data = frame[indicators].astype(float).dropna()
+    n, p = len(data), len(indicators)
+    if n <= p + 1 or n < 30:
+        raise ValueError(
+            f"too few complete respondents for model {name!r}: {n} answered all {p} items "
+            f"(at least {max(p + 2, 30)} needed)"
+        )
+    sem = semopy.Model(model)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sem.fit(data, obj="MLW")
+    s = np.cov(data.to_numpy(), rowvar=False, ddof=0)
+    order = [sem.vars["observed"].index(i) for i in indicators]
+    sigma_sem = sem.calc_sigma()[0][np.ix_(order, order)]
+    s_sem = np.asarray(sem.mx_cov)[np.ix_(order, order)]
+    # semopy fits its own sample covariance; rescale the implied matrix to divisor n
+    scale = np.trace(s) / np.trace(s_sem)
+    sigma = sigma_sem * scale
+    npar = len(sem.param_vals)
+    fit = _lavaan_fit(s, sigma, n, npar)
+    est = sem.inspect(std_est=True)
+    own = est[(est["op"] == "~~") & (est["lval"] == est["rval"]) & est["lval"].isin(list(factors))]
+    variances = pd.Series(own["Estimate"].astype(float).to_numpy() * scale, index=own["lval"].to_numpy())
+    loads = est[(est["op"] == "~") & est["rval"].isin(list(factors))]
+    loadings = pd.DataFrame(
+        {
+            "factor": loads["rval"].to_numpy(),
+            "item": loads["lval"].to_numpy(),
+            "estimate": loads["Estimate"].astype(float).to_numpy(),
+            "std_all": loads["Est. Std"].astype(float).to_numpy(),
+        }
+    )
+    rank = {f: k for k, f in enumerate(factors)}
+    position = {i: k for k, i in enumerate(indicators)}
+    loadings = loadings.sort_values(["factor", "item"], key=lambda c: c.map(rank if c.name == "factor" else position))
+    cov = est[(est["op"] == "~~") & est["lval"].isin(list(factors)) & est["rval"].isin(list(factors))]
+    corr = None
+    if len(factors) > 1:
+        names = list(factors)
+        corr = pd.DataFrame(np.eye(len(names)), index=names, columns=names)
+        for row in cov.to_dict("records"):
+            if row["lval"] != row["rval"]:
+                corr.loc[row["lval"], row["rval"]] = corr.loc[row["rval"], row["lval"]] = float(row["Est. Std"])
+    return CFAResult(
+        name=name,
+        model=model,
+        fit=pd.Series(fit),
+        loadings=loadings.reset_index(drop=True),
+        factor_correlations=corr,
+        implied=pd.DataFrame(sigma, index=indicators, columns=indicators),
+        factor_variances=variances.reindex(list(factors)),
+    )
+
+
+def compare_models(frame: pd.DataFrame, models: Mapping[str, str]) -> pd.DataFrame:
+    """Fit several CFA models to the same respondents and compare them in one table.
+
+    Respondents missing any item used by any model are left out of all of them, so
+    the models are compared on identical data.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per model: chisq, df, pvalue, cfi, tli, rmsea, rmsea_ci_lower,
+        rmsea_ci_upper, srmr, aic, bic, npar, n.
+    """
+    used = list(dict.fromkeys(i for m in models.values() for i in _model_items(m)[1]))
+    missing = [i for i in used if i not in frame.columns]
+    if missing:
+        raise ValueError(f"models name unknown item(s): {', '.join(map(repr, missing))}")
+    common = frame[used].dropna()
+    rows = {}
+    for name, model in models.items():
+        rows[name] = cfa(common, model, name=name).fit
+    table = pd.DataFrame(rows).T
+    return table.drop(columns=["logl"])
