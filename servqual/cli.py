@@ -20,6 +20,7 @@ import pandas as pd
 from .instrument import InstrumentError, list_instruments, load_instrument
 from .io import SurveyError, read_survey
 from .params import ParamsError, load_params
+from .reliability import reliability
 from .scoring import gap_table, suppress_small_groups
 
 
@@ -133,6 +134,12 @@ def cmd_score(args, out) -> int:
     if by:
         print("\nAll respondents, overall", file=out)
         _print_table(_compact(suppress_small_groups(gap_table(survey, "overall"), min_n)), out)
+    measure = survey.instrument.measures[-1]
+    print(f"\nReliability of the {measure} scales (alpha with Feldt 95% CI, omega total)", file=out)
+    table = reliability(survey, measure)
+    _print_table(table.drop(columns=["flags"]), out)
+    for row in table[table["flags"] != ""].itertuples():
+        print(f"  {row.dimension}: {row.flags}", file=out)
     return 0
 
 
