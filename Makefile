@@ -9,8 +9,8 @@ PARAMS ?= params/$(YEAR).yaml
 export MPLBACKEND := Agg
 
 .DEFAULT_GOAL := help
-R_PACKAGES := r-base-core r-cran-psych r-cran-gparotation r-cran-lavaan r-cran-jsonlite
-R_CHECK := library(psych); library(lavaan); library(GPArotation); library(jsonlite)
+R_PACKAGES := r-base-core r-cran-psych r-cran-gparotation r-cran-lavaan r-cran-sandwich r-cran-jsonlite
+R_CHECK := library(psych); library(lavaan); library(GPArotation); library(sandwich); library(jsonlite)
 
 .PHONY: help setup r-oracle report test lint golden sample-data clean
 
@@ -48,6 +48,7 @@ golden: $(STAMP) r-oracle ## regenerate the R golden values (Debian: r-base-core
 	Rscript tests/r/gap_table.R
 	Rscript tests/r/reliability.R
 	Rscript tests/r/dimensionality.R
+	Rscript tests/r/compare.R
 
 sample-data: $(STAMP) ## rewrite the synthetic sample cycles in data/raw
 	$(VENV)/bin/servqual sample-data data/raw

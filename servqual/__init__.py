@@ -8,6 +8,16 @@
 >>> sq.gap_table(survey, level="dimension", by="segment")            # doctest: +SKIP
 """
 
+from .compare import (
+    DriversResult,
+    adjust_pvalues,
+    drivers,
+    games_howell,
+    gap_tests,
+    segment_tests,
+    trend_table,
+    year_changes,
+)
 from .dimensionality import (
     bartlett_sphericity,
     cfa,
@@ -26,8 +36,10 @@ from .instrument import (
     load_instrument,
 )
 from .io import SurveyError, read_survey
+from .ipa import importance_performance
+from .priorities import priorities
 from .reliability import AlphaReport, alpha_report, gap_reliability, omega, reliability
-from .scoring import gap_table, scores
+from .scoring import gap_table, scores, suppress_small_groups
 from .screening import screen
 from .survey import Survey
 
@@ -35,27 +47,38 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AlphaReport",
+    "DriversResult",
     "Instrument",
     "InstrumentError",
     "ScreeningRules",
     "Survey",
     "SurveyError",
+    "adjust_pvalues",
     "alpha_report",
     "bartlett_sphericity",
     "cfa",
     "compare_models",
+    "drivers",
     "efa",
+    "games_howell",
     "gap_reliability",
     "gap_table",
+    "gap_tests",
+    "importance_performance",
     "instrument_models",
     "kmo",
     "list_instruments",
     "load_instrument",
     "omega",
     "parallel_analysis",
+    "priorities",
     "read_survey",
     "reliability",
     "sampling_adequacy",
     "scores",
     "screen",
+    "segment_tests",
+    "suppress_small_groups",
+    "trend_table",
+    "year_changes",
 ]

@@ -20,6 +20,7 @@ import pandas as pd
 from .instrument import InstrumentError, list_instruments, load_instrument
 from .io import SurveyError, read_survey
 from .params import ParamsError, load_params
+from .priorities import priorities
 from .reliability import reliability
 from .scoring import gap_table, suppress_small_groups
 
@@ -73,9 +74,10 @@ def _print_screening(survey, out, *, entries: int = 0) -> None:
 def _compact(table: pd.DataFrame) -> pd.DataFrame:
     """A gap table for the console: no sd columns; flags folded into one note."""
     out = table.drop(columns=[c for c in table.columns if c.endswith("_sd")])
-    note = out.pop("suppressed").map({True: "suppressed (small group)", False: ""})
-    small = out.pop("small")
-    out["note"] = note.where(note != "", small.map({True: "n < 100: unstable", False: ""}))
+    out.pop("suppressed")
+    reason = out.pop("suppressed_reason")
+    small = out.pop("small_group")
+    out["note"] = reason.where(reason != "", small.map({True: "n < 100: unstable", False: ""}))
     return out
 
 
@@ -134,6 +136,10 @@ def cmd_score(args, out) -> int:
     if by:
         print("\nAll respondents, overall", file=out)
         _print_table(_compact(suppress_small_groups(gap_table(survey, "overall"), min_n)), out)
+    if survey.instrument.gaps:
+        print("\nThree things to do on Monday (largest significant shortfalls, weighted by importance)", file=out)
+        for sentence in priorities(survey, by=by, top=3, min_group_n=min_n)["sentence"]:
+            print(f"  - {sentence}", file=out)
     measure = survey.instrument.measures[-1]
     print(f"\nReliability of the {measure} scales (alpha with Feldt 95% CI, omega total)", file=out)
     table = reliability(survey, measure)

@@ -272,9 +272,7 @@ def suppress_small_groups(table: pd.DataFrame, min_group_n: int = 10) -> pd.Data
     """Blank every statistic of rows with fewer than ``min_group_n`` respondents.
 
     Shared reports never show a group smaller than ``min_group_n`` (anonymity), and
-    practitioners treat groups under 100 as unstable.  Returns a copy with the numbers
-    of small rows set to missing, ``n`` kept only as ``"< min_group_n"`` information
-    through the boolean column ``suppressed``, and ``small`` flagging rows under 100.
+    practitioners treat groups under 100 as unstable.
 
     Parameters
     ----------
@@ -282,18 +280,29 @@ def suppress_small_groups(table: pd.DataFrame, min_group_n: int = 10) -> pd.Data
         A table with an ``n`` column, such as :func:`gap_table`'s.
     min_group_n
         Smallest group shown (default 10).
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy in which small rows have every numeric column (``n`` included) missing,
+        with three columns added: ``suppressed`` (bool), ``suppressed_reason`` (plain
+        words, empty when shown) and ``small_group`` (shown, but fewer than 100).
     """
     if "n" not in table.columns:
         raise KeyError("suppress_small_groups needs a table with an 'n' column (e.g. from gap_table)")
     if isinstance(min_group_n, bool) or not isinstance(min_group_n, int) or min_group_n < 1:
         raise ValueError(f"min_group_n must be a whole number ≥ 1, got {min_group_n!r}")
     out = table.copy()
-    small = out["n"] < min_group_n
-    numeric = [c for c in out.columns if c != "n" and pd.api.types.is_numeric_dtype(out[c])]
-    out[numeric] = out[numeric].astype(float)
-    out.loc[small, numeric] = np.nan
-    out["n"] = out["n"].astype("Int64")
-    out.loc[small, "n"] = pd.NA
-    out["suppressed"] = small.to_numpy()
-    out["small"] = (~small & (table["n"] < 100)).to_numpy()
+    n = pd.to_numeric(table["n"])
+    small = (n < min_group_n).to_numpy()
+    numeric = [c for c in out.columns if pd.api.types.is_numeric_dtype(out[c])
+               and not pd.api.types.is_bool_dtype(out[c]) and c not in ("year", "year_from", "year_to")]
+    for column in numeric:
+        # counts stay whole numbers (nullable); everything else becomes float with NaN
+        counts = column == "n" or pd.api.types.is_integer_dtype(out[column])
+        out[column] = out[column].astype("Int64" if counts else float)
+        out.loc[small, column] = pd.NA if counts else np.nan
+    out["suppressed"] = small
+    out["suppressed_reason"] = np.where(small, f"fewer than {min_group_n} respondents", "")
+    out["small_group"] = ~small & (n < 100).to_numpy()
     return out

@@ -18,6 +18,7 @@ SCRIPTS = {
     "gap_table.R": (["jsonlite"], ["gap_table_servqual.json", "gap_table_core.json", "screening_core.json"]),
     "reliability.R": (["jsonlite", "psych"], ["reliability.json"]),
     "dimensionality.R": (["jsonlite", "psych", "GPArotation", "lavaan"], ["dimensionality.json"]),
+    "compare.R": (["jsonlite", "sandwich"], ["compare.json"]),
 }
 
 

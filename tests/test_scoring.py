@@ -173,6 +173,8 @@ def test_suppress_small_groups(sample_2005):
     assert masked.loc[small, ["gap", "perception", "gap_ci_low"]].isna().all().all()
     assert masked.loc[small, "n"].isna().all() and masked["suppressed"].tolist() == small.tolist()
     pd.testing.assert_series_equal(masked.loc[~small, "gap"], table.loc[~small, "gap"])
-    assert masked["small"].tolist() == ((table["n"] >= 60) & (table["n"] < 100)).tolist()
+    assert masked["small_group"].tolist() == ((table["n"] >= 60) & (table["n"] < 100)).tolist()
+    assert set(masked.loc[small, "suppressed_reason"]) == {"fewer than 60 respondents"}
+    assert set(masked.loc[~small, "suppressed_reason"]) == {""}
     with pytest.raises(ValueError, match="min_group_n must be a whole number"):
         suppress_small_groups(table, 0)

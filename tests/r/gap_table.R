@@ -12,57 +12,7 @@
 # weighted = sum(w * s) / sum(w) over the dimensions with a score; group statistics are
 # mean, sd (n - 1) and mean +/- qt((1 + ci) / 2, n - 1) * sd / sqrt(n).
 
-suppressPackageStartupMessages(library(jsonlite))
-
-args <- commandArgs(trailingOnly = FALSE)
-script <- sub("^--file=", "", args[grep("^--file=", args)])
-here <- if (length(script)) dirname(normalizePath(script)) else "tests/r"
-data_dir <- file.path(here, "..", "data")
-out_dir <- Sys.getenv("SERVQUAL_GOLDEN_OUT", file.path(here, "..", "golden"))
-dir.create(out_dir, showWarnings = FALSE)
-
-read_raw <- function(path) {
-  read.csv(path, colClasses = "character", na.strings = c("", "NA"), check.names = FALSE)
-}
-
-# ratings as numbers; N/A codes flagged; reverse keyed
-prepare <- function(raw, cols, na_codes, reverse, lo, hi) {
-  x <- raw[, cols, drop = FALSE]
-  na <- as.matrix(as.data.frame(lapply(x, function(v) !is.na(v) & toupper(trimws(v)) %in% toupper(na_codes))))
-  num <- as.matrix(as.data.frame(lapply(x, function(v) suppressWarnings(as.numeric(v)))))
-  num[na] <- NA
-  colnames(num) <- names(cols)
-  colnames(na) <- names(cols)
-  rev_cols <- names(cols) %in% reverse
-  num[, rev_cols] <- lo + hi - num[, rev_cols]
-  list(values = num, na = na)
-}
-
-dimension_scores <- function(m, dims) {
-  sapply(dims, function(items) {
-    block <- m[, items, drop = FALSE]
-    count <- rowSums(!is.na(block))
-    s <- rowSums(block, na.rm = TRUE) / count
-    s[count < ceiling(length(items) / 2)] <- NA
-    s
-  })
-}
-
-overall_scores <- function(d, w) {
-  count <- rowSums(!is.na(d))
-  ok <- count >= ceiling(ncol(d) / 2)
-  overall <- ifelse(ok, rowSums(d, na.rm = TRUE) / count, NA)
-  res <- data.frame(overall = overall)
-  if (!is.null(w)) {
-    have <- !is.na(d)
-    wa <- ifelse(have, w, 0)
-    denom <- rowSums(wa)
-    weighted <- rowSums(ifelse(have, d, 0) * wa) / denom
-    ok_w <- ok & denom > 0 & !apply(is.na(w), 1, all)
-    res$overall_weighted <- ifelse(ok_w, weighted, NA)
-  }
-  res
-}
+source(file.path(dirname(sub("^--file=", "", grep("^--file=", commandArgs(FALSE), value = TRUE))), "common.R"))
 
 describe <- function(values, group, ci = 0.95) {
   rows <- list()
@@ -85,11 +35,7 @@ describe <- function(values, group, ci = 0.95) {
 }
 
 gap_tables <- function(ratings, dims, gaps, weights, group, paired, ci) {
-  measures <- names(ratings)
-  if (paired) {
-    complete <- Reduce(`&`, lapply(ratings, function(m) !is.na(m)))
-    ratings <- lapply(ratings, function(m) { m[!complete] <- NA; m })
-  }
+  if (paired) ratings <- pair(ratings)
   q <- ratings
   for (g in names(gaps)) q[[g]] <- ratings[[gaps[[g]][1]]] - ratings[[gaps[[g]][2]]]
   out <- list()
@@ -112,23 +58,11 @@ gap_tables <- function(ratings, dims, gaps, weights, group, paired, ci) {
   do.call(rbind, out)
 }
 
-write_golden <- function(result, name) {
-  path <- file.path(out_dir, name)
-  writeLines(toJSON(result, digits = NA, na = "null", pretty = FALSE), path)
-  cat("wrote", path, "\n")
-}
-
 # ---------------------------------------------------------------- fixture 1: SERVQUAL-style
-raw <- read_raw(file.path(data_dir, "fixture-servqual.csv"))
-items <- c("a1", "b1", "a2", "b2", "c1", "a3", "b3", "c2", "b4", "c3")
-dims <- list(alpha = c("a1", "a2", "a3"), beta = c("b1", "b2", "b3", "b4"), gamma = c("c1", "c2", "c3"))
-reverse <- c("b2", "c3")
-ratings <- list()
-for (m in c("expectation", "perception")) {
-  prefix <- if (m == "expectation") "E_" else "P_"
-  cols <- setNames(paste0(prefix, items), items)
-  ratings[[m]] <- prepare(raw, cols, c("0"), reverse, 1, 7)$values
-}
+fx <- servqual_fixture()
+raw <- fx$raw
+dims <- fx$dims
+ratings <- fx$ratings
 w <- as.matrix(as.data.frame(lapply(raw[, c("weight_alpha", "weight_beta", "weight_gamma")], as.numeric)))
 given <- !apply(is.na(w), 1, all)
 w[given, ][is.na(w[given, ])] <- 0

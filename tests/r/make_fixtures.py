@@ -28,6 +28,13 @@ for pos in rng.choice(len(frame), 6, replace=False):
         frame.loc[pos, "weight_beta"] = frame.loc[pos, "weight_beta"] + frame.loc[pos, "weight_gamma"]
         frame.loc[pos, "weight_gamma"] = None
 frame.to_csv(DATA / "fixture-servqual.csv", index=False, lineterminator="\n")
+# the next cycle of the same survey, for year-to-year comparisons
+later = simulate_responses(
+    DATA / "fixture-servqual.yaml", n=240, seed=21, year=2006,
+    segments={"undergraduate": 0.55, "postgraduate": 0.3, "academic staff": 0.15},
+    columns={"expectation": "E_{item}", "perception": "P_{item}"}, defects=heavy,
+)
+later.to_csv(DATA / "fixture-servqual-2006.csv", index=False, lineterminator="\n")
 
 core = simulate_responses(
     "library-core-22", n=420, seed=12, year=2007,

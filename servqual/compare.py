@@ -1,0 +1,587 @@
+"""Which gaps are real, which segments differ, what changed, what drives satisfaction.
+
+* :func:`gap_tests` — the paired test of performance against its standard for every
+  item/dimension/overall score and group: paired t and Wilcoxon signed-rank, mean gap
+  with CI, d_z and Hedges' g, p-values adjusted across the family (Holm by default).
+* :func:`segment_tests` and :func:`games_howell` — segments compared per dimension:
+  Welch ANOVA, Kruskal–Wallis, Games–Howell pairs.
+* :func:`year_changes` and :func:`trend_table` — cycle-to-cycle changes (Welch t) and
+  the long trend table.
+* :func:`drivers` — OLS of overall satisfaction on the dimension scores with HC3
+  standard errors, standardised coefficients and the exact LMG decomposition of R².
+
+Every table carries ``n``; groups under ``min_group_n`` are suppressed (statistics
+missing, ``suppressed`` with the reason) and groups under 100 flagged ``small_group``.
+Each function's Notes name the R function it reproduces (tests/r/compare.R).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from .scoring import _group_keys, scores, suppress_small_groups
+
+__all__ = [
+    "DriversResult",
+    "adjust_pvalues",
+    "drivers",
+    "games_howell",
+    "gap_tests",
+    "segment_tests",
+    "trend_table",
+    "wilcoxon_signed_rank",
+    "year_changes",
+]
+
+ADJUST = {"holm": "holm", "bh": "fdr_bh", "fdr_bh": "fdr_bh", "bonferroni": "bonferroni", "none": None}
+
+
+# --------------------------------------------------------------------------- building blocks
+def adjust_pvalues(p: Sequence[float], method: str = "holm") -> np.ndarray:
+    """Multiplicity-adjusted p-values (``p.adjust``): ``"holm"``, ``"bh"``, ``"bonferroni"``,
+    ``"none"``; missing p-values stay missing and are not counted."""
+    if method not in ADJUST:
+        raise ValueError(f"adjust must be one of {', '.join(map(repr, ADJUST))}, got {method!r}")
+    p = np.asarray(p, dtype=float)
+    out = np.full_like(p, np.nan)
+    ok = ~np.isnan(p)
+    if ADJUST[method] is None or not ok.any():
+        out[ok] = p[ok]
+        return out
+    from statsmodels.stats.multitest import multipletests
+
+    out[ok] = multipletests(p[ok], method=ADJUST[method])[1]
+    return out
+
+
+def _signrank_exact_cdf(n: int) -> np.ndarray:
+    """P(V ≤ v) for the signed-rank statistic with n untied, non-zero differences."""
+    counts = np.zeros(n * (n + 1) // 2 + 1)
+    counts[0] = 1
+    for k in range(1, n + 1):
+        counts[k:] = counts[k:] + counts[:-k].copy()
+    return np.cumsum(counts) / 2**n
+
+
+def wilcoxon_signed_rank(d: np.ndarray) -> tuple[float, float]:
+    """Wilcoxon signed-rank test of differences against 0, exactly as R ``wilcox.test(d)``.
+
+    Zeros are dropped; with fewer than 50 differences and no ties the exact
+    distribution is used, otherwise the normal approximation with tie and continuity
+    corrections.  Returns (V, p) with V the sum of the positive ranks.
+    """
+    # scores are means of whole-number ratings: round away floating-point noise so that
+    # equal differences tie and zero differences are dropped, as the exact values would
+    d = np.round(np.asarray(d, dtype=float), 10)
+    d = d[~np.isnan(d) & (d != 0)]
+    n = len(d)
+    if n == 0:
+        return np.nan, np.nan
+    ranks = stats.rankdata(np.abs(d))
+    v = float(ranks[d > 0].sum())
+    _, ties = np.unique(ranks, return_counts=True)
+    if n < 50 and (ties == 1).all():
+        cdf = _signrank_exact_cdf(n)
+        vi = int(round(v))
+        p = (1 - cdf[vi - 1]) if v > n * (n + 1) / 4 else cdf[vi]
+        return v, float(min(1.0, 2 * p))
+    z = v - n * (n + 1) / 4
+    sigma = math.sqrt(n * (n + 1) * (2 * n + 1) / 24 - (ties**3 - ties).sum() / 48)
+    z = (z - np.sign(z) * 0.5) / sigma
+    return v, float(2 * min(stats.norm.cdf(z), stats.norm.sf(z)))
+
+
+def _hedges_correction(n_total: int) -> float:
+    return 1 - 3 / (4 * n_total - 9)
+
+
+def _finish(table: pd.DataFrame, min_group_n: int | None) -> pd.DataFrame:
+    if min_group_n is None:
+        return table.reset_index(drop=True)
+    return suppress_small_groups(table, min_group_n).reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- paired gap tests
+def gap_tests(
+    survey,
+    level: str = "item",
+    by: str | Sequence[str] | None = None,
+    *,
+    gaps: Sequence[str] | None = None,
+    ci: float = 0.95,
+    adjust: str = "holm",
+    family: str = "table",
+    min_group_n: int | None = 10,
+) -> pd.DataFrame:
+    """Paired tests of performance against its standard for every gap, unit and group.
+
+    Parameters
+    ----------
+    survey
+        A survey whose instrument has gaps (perception − expectation, …).
+    level
+        ``"item"`` (default), ``"dimension"`` or ``"overall"``.
+    by
+        Respondent column(s) to group by, or ``None``.
+    gaps
+        Gap names to test (default all the instrument's gaps).
+    ci
+        Level of the interval of the mean gap.
+    adjust
+        ``"holm"`` (default), ``"bh"`` (Benjamini–Hochberg), ``"bonferroni"`` or ``"none"``.
+    family
+        ``"table"``: adjust across every test in the table; ``"group"``: within each group.
+    min_group_n
+        Groups smaller than this are suppressed (``None`` keeps every group).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per group × unit × gap, in questionnaire order: the ``by`` columns,
+        ``item``/``dimension``, ``gap``, ``n``, ``performance`` and ``standard`` (means),
+        ``mean_gap``, ``sd``, ``ci_low``, ``ci_high``, ``t``, ``df``, ``p_t``, ``w`` (the
+        signed-rank statistic V), ``p_wilcoxon``, ``d_z``, ``hedges_g``, ``p_t_adj``,
+        ``p_wilcoxon_adj``, and ``suppressed``, ``suppressed_reason``, ``small_group``.
+
+    Notes
+    -----
+    Uses the paired scores of :func:`servqual.scores` (the same answers as the gap
+    table).  t and CI: ``t.test(performance, standard, paired = TRUE)``; Wilcoxon:
+    ``wilcox.test(performance - standard)``; d_z = mean gap / sd of the gaps; Hedges' g
+    = (mean_P − mean_E)/√((s_P² + s_E²)/2) · (1 − 3/(8n − 9)) (pingouin's paired
+    convention); adjustment: ``p.adjust``.
+    """
+    from .scoring import _check_level
+
+    _check_level(level)
+    inst = survey.instrument
+    if not inst.gaps:
+        raise ValueError(f"instrument {inst.id!r} has no gaps to test; use segment_tests or reliability")
+    chosen = [inst.gap(g) for g in gaps] if gaps else list(inst.gaps)
+    if family not in ("table", "group"):
+        raise ValueError(f"family must be 'table' or 'group', got {family!r}")
+    keys = _group_keys(survey, by)
+    table = scores(survey, level, paired=True)
+    resp = survey.respondents
+    groups = resp.groupby(keys, sort=True, dropna=False, observed=True).indices if keys else {(): np.arange(len(resp))}
+    tcrit_level = (1 + ci) / 2
+    rows = []
+    for key, index in groups.items():
+        key = key if isinstance(key, tuple) else (key,)
+        for unit in table[chosen[0].minuend].columns:
+            for gap in chosen:
+                p = table[gap.minuend][unit].to_numpy()[index]
+                e = table[gap.subtrahend][unit].to_numpy()[index]
+                ok = ~np.isnan(p) & ~np.isnan(e)
+                p, e = p[ok], e[ok]
+                d = p - e
+                n = len(d)
+                row = dict(zip(keys, key))
+                row.update({"unit": unit, "gap": gap.name, "n": n})
+                if n >= 2:
+                    mean, sd = d.mean(), d.std(ddof=1)
+                    se = sd / math.sqrt(n)
+                    t = mean / se if se > 0 else np.nan
+                    half = stats.t.ppf(tcrit_level, n - 1) * se
+                    w, p_w = wilcoxon_signed_rank(d)
+                    d_av = (p.mean() - e.mean()) / math.sqrt((p.var(ddof=1) + e.var(ddof=1)) / 2)
+                    row.update({
+                        "performance": p.mean(), "standard": e.mean(), "mean_gap": mean, "sd": sd,
+                        "ci_low": mean - half, "ci_high": mean + half, "t": t, "df": n - 1,
+                        "p_t": 2 * stats.t.sf(abs(t), n - 1) if not np.isnan(t) else np.nan,
+                        "w": w, "p_wilcoxon": p_w, "d_z": mean / sd if sd > 0 else np.nan,
+                        "hedges_g": d_av * _hedges_correction(2 * n),
+                    })
+                rows.append(row)
+    out = pd.DataFrame(rows)
+    stat_cols = ["performance", "standard", "mean_gap", "sd", "ci_low", "ci_high", "t", "df", "p_t", "w",
+                 "p_wilcoxon", "d_z", "hedges_g"]
+    out = out.reindex(columns=[*keys, "unit", "gap", "n", *stat_cols])
+    testable = out["n"] >= (min_group_n or 0)
+    for col in ("p_t", "p_wilcoxon"):
+        values = out[col].where(testable)
+        if family == "group" and keys:
+            adj = np.full(len(out), np.nan)
+            codes = out.groupby(keys, sort=False, dropna=False, observed=True).ngroup().to_numpy()
+            for code in np.unique(codes):
+                adj[codes == code] = adjust_pvalues(values.to_numpy()[codes == code], adjust)
+            out[f"{col}_adj"] = adj
+        else:
+            out[f"{col}_adj"] = adjust_pvalues(values.to_numpy(), adjust)
+    out = out.rename(columns={"unit": "item" if level == "item" else "dimension"})
+    if level == "item":
+        out.insert(len(keys) + 1, "dimension", out["item"].map(inst.dimension_of))
+    return _finish(out, min_group_n)
+
+
+# --------------------------------------------------------------------------- segments
+def _welch_anova(groups: list[np.ndarray]) -> tuple[float, float, float, float]:
+    """oneway.test(var.equal = FALSE): F, df1, df2, p."""
+    k = len(groups)
+    n = np.array([len(g) for g in groups], dtype=float)
+    m = np.array([g.mean() for g in groups])
+    v = np.array([g.var(ddof=1) for g in groups])
+    w = n / v
+    sw = w.sum()
+    grand = (w * m).sum() / sw
+    tmp = ((1 - w / sw) ** 2 / (n - 1)).sum() / (k**2 - 1)
+    f = ((w * (m - grand) ** 2).sum() / (k - 1)) / (1 + 2 * (k - 2) * tmp)
+    df2 = 1 / (3 * tmp)
+    return float(f), float(k - 1), float(df2), float(stats.f.sf(f, k - 1, df2))
+
+
+def _segment_values(survey, quantity: str, level: str, by) -> tuple[pd.DataFrame, list[str]]:
+    keys = _group_keys(survey, by)
+    if len(keys) != 1:
+        raise ValueError("segment comparisons take one grouping column, e.g. by='segment'")
+    table = scores(survey, level, paired=True)
+    if quantity not in table.columns.get_level_values(0):
+        raise KeyError(
+            f"quantity {quantity!r} is not a measure or gap of {survey.instrument.id!r} "
+            f"(choose from {', '.join(survey.instrument.quantities)})"
+        )
+    values = table[quantity].copy()
+    values.insert(0, keys[0], survey.respondents[keys[0]].to_numpy())
+    return values, keys
+
+
+def segment_tests(
+    survey,
+    quantity: str | None = None,
+    by: str = "segment",
+    *,
+    level: str = "dimension",
+    min_group_n: int = 10,
+    adjust: str = "holm",
+) -> pd.DataFrame:
+    """Do the segments differ? Welch ANOVA and Kruskal–Wallis per dimension.
+
+    Parameters
+    ----------
+    quantity
+        A gap or measure (default the instrument's first gap, else its last measure).
+    by
+        The segment column.
+    level
+        ``"dimension"`` (default), ``"item"`` or ``"overall"``.
+    min_group_n
+        Segments smaller than this are left out of the tests (named in ``excluded``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Per unit: ``n``, ``groups``, ``welch_f``, ``df1``, ``df2``, ``p_welch``,
+        ``omega_sq`` (ω² from the Welch F), ``kruskal_h``, ``kruskal_df``, ``p_kruskal``,
+        ``epsilon_sq`` (H/(n − 1)), adjusted p-values and ``excluded``.
+
+    Notes
+    -----
+    ``oneway.test(y ~ g, var.equal = FALSE)`` and ``kruskal.test(y ~ g)`` (scores rounded
+    to 10 decimals before ranking, so that equal means tie exactly).
+    ω² = (F − 1)(k − 1) / ((F − 1)(k − 1) + n) (Carroll & Nordholm), 0 when F < 1.
+    """
+    quantity = quantity or (survey.instrument.gaps[0].name if survey.instrument.gaps else survey.instrument.measures[-1])
+    values, keys = _segment_values(survey, quantity, level, by)
+    seg = keys[0]
+    rows = []
+    for unit in values.columns[1:]:
+        data = values[[seg, unit]].dropna()
+        sizes = data.groupby(seg, observed=True)[unit].size()
+        small = sizes[sizes < min_group_n]
+        data = data[~data[seg].isin(small.index)]
+        groups = [g[unit].to_numpy() for _, g in data.groupby(seg, sort=True, observed=True)]
+        # ranks need exact ties: round floating-point noise off the mean scores
+        ranked = [np.round(g, 10) for g in groups]
+        row = {"unit": unit, "n": len(data), "groups": len(groups),
+               "excluded": ", ".join(f"{s} (n < {min_group_n})" for s in small.index)}
+        if len(groups) >= 2:
+            f, df1, df2, p = _welch_anova(groups)
+            h, p_k = stats.kruskal(*ranked)
+            n, k = len(data), len(groups)
+            omega = max((f - 1) * (k - 1), 0) / ((f - 1) * (k - 1) + n) if f > 1 else 0.0
+            row.update({"welch_f": f, "df1": df1, "df2": df2, "p_welch": p, "omega_sq": omega,
+                        "kruskal_h": float(h), "kruskal_df": k - 1, "p_kruskal": float(p_k),
+                        "epsilon_sq": float(h) / (n - 1)})
+        rows.append(row)
+    out = pd.DataFrame(rows).reindex(columns=[
+        "unit", "n", "groups", "welch_f", "df1", "df2", "p_welch", "omega_sq", "kruskal_h", "kruskal_df",
+        "p_kruskal", "epsilon_sq", "excluded"])
+    out["p_welch_adj"] = adjust_pvalues(out["p_welch"], adjust)
+    out["p_kruskal_adj"] = adjust_pvalues(out["p_kruskal"], adjust)
+    out.insert(1, "quantity", quantity)
+    return out.rename(columns={"unit": "item" if level == "item" else "dimension"})
+
+
+def games_howell(
+    survey,
+    quantity: str | None = None,
+    by: str = "segment",
+    *,
+    level: str = "dimension",
+    min_group_n: int = 10,
+) -> pd.DataFrame:
+    """Games–Howell pairwise comparisons of segments, per dimension.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Per unit and pair: ``a``, ``b``, ``n_a``, ``n_b``, ``mean_a``, ``mean_b``,
+        ``diff`` (a − b), ``se``, ``t``, ``df`` (Welch), ``p`` (studentized range) and
+        ``hedges_g``.  Segments under ``min_group_n`` are left out.
+
+    Notes
+    -----
+    se = √(s_a²/n_a + s_b²/n_b); p = ``ptukey(√2·|t|, k, df, lower.tail = FALSE)`` with k
+    the number of segments compared (as pingouin.pairwise_gameshowell).
+    """
+    quantity = quantity or (survey.instrument.gaps[0].name if survey.instrument.gaps else survey.instrument.measures[-1])
+    values, keys = _segment_values(survey, quantity, level, by)
+    seg = keys[0]
+    rows = []
+    for unit in values.columns[1:]:
+        data = values[[seg, unit]].dropna()
+        groups = {name: g[unit].to_numpy() for name, g in data.groupby(seg, sort=True, observed=True)
+                  if len(g) >= min_group_n}
+        k = len(groups)
+        for a, b in itertools.combinations(groups, 2):
+            x, y = groups[a], groups[b]
+            va, vb = x.var(ddof=1) / len(x), y.var(ddof=1) / len(y)
+            se = math.sqrt(va + vb)
+            t = (x.mean() - y.mean()) / se
+            df = (va + vb) ** 2 / (va**2 / (len(x) - 1) + vb**2 / (len(y) - 1))
+            p = float(np.clip(stats.studentized_range.sf(math.sqrt(2) * abs(t), k, df), 0, 1))
+            pooled = math.sqrt(((len(x) - 1) * x.var(ddof=1) + (len(y) - 1) * y.var(ddof=1)) / (len(x) + len(y) - 2))
+            rows.append({"unit": unit, "a": a, "b": b, "n_a": len(x), "n_b": len(y), "mean_a": x.mean(),
+                         "mean_b": y.mean(), "diff": x.mean() - y.mean(), "se": se, "t": t, "df": df, "p": p,
+                         "hedges_g": (x.mean() - y.mean()) / pooled * _hedges_correction(len(x) + len(y))})
+    out = pd.DataFrame(rows)
+    out.insert(1, "quantity", quantity)
+    return out.rename(columns={"unit": "item" if level == "item" else "dimension"})
+
+
+# --------------------------------------------------------------------------- cycles
+def _cycles(surveys) -> list[tuple[int, object]]:
+    if isinstance(surveys, Mapping):
+        items = list(surveys.items())
+    else:
+        items = [(s.year, s) for s in surveys]
+    if any(y is None for y, _ in items):
+        raise ValueError("every survey needs a year (read_survey(..., year=2005)) to compare cycles")
+    ids = {s.instrument.id for _, s in items}
+    if len(ids) > 1:
+        raise ValueError(f"cycles use different instruments ({', '.join(sorted(ids))}); compare like with like")
+    return sorted(items, key=lambda kv: kv[0])
+
+
+def trend_table(
+    surveys,
+    by: str | Sequence[str] | None = "segment",
+    *,
+    level: str = "dimension",
+    ci: float = 0.95,
+    min_group_n: int | None = 10,
+) -> pd.DataFrame:
+    """The gap table of every cycle in one long table: ``year`` first, then as gap_table."""
+    from .scoring import gap_table
+
+    parts = []
+    for year, survey in _cycles(surveys):
+        table = gap_table(survey, level, by=by, ci=ci)
+        table.insert(0, "year", year)
+        parts.append(table)
+    return _finish(pd.concat(parts, ignore_index=True), min_group_n)
+
+
+def year_changes(
+    surveys,
+    by: str | Sequence[str] | None = "segment",
+    *,
+    quantity: str | None = None,
+    level: str = "dimension",
+    ci: float = 0.95,
+    adjust: str = "holm",
+    min_group_n: int | None = 10,
+) -> pd.DataFrame:
+    """Change from each cycle to the next, per group and dimension (Welch t).
+
+    Parameters
+    ----------
+    surveys
+        Surveys of the same instrument, as a list (each with its ``year``) or a mapping
+        year → survey.
+    quantity
+        Gap or measure compared (default the first gap, else the last measure).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Per consecutive pair of cycles, group and unit: ``year_from``, ``year_to``, the
+        ``by`` columns, ``dimension``/``item``, ``n_from``, ``n_to``, ``mean_from``,
+        ``mean_to``, ``change`` (to − from), ``ci_low``, ``ci_high``, ``t``, ``df``, ``p``,
+        ``hedges_g``, ``p_adj``; ``n`` is the smaller of the two groups (for suppression).
+
+    Notes
+    -----
+    ``t.test(to, from)`` (Welch); Hedges' g with the pooled sd and the small-sample
+    correction 1 − 3/(4(n₁ + n₂) − 9).
+    """
+    cycles = _cycles(surveys)
+    if len(cycles) < 2:
+        raise ValueError("year_changes needs at least two cycles")
+    inst = cycles[0][1].instrument
+    quantity = quantity or (inst.gaps[0].name if inst.gaps else inst.measures[-1])
+    if quantity not in inst.quantities:
+        raise KeyError(f"quantity {quantity!r} is not one of {', '.join(inst.quantities)}")
+    rows = []
+    for (y0, s0), (y1, s1) in zip(cycles, cycles[1:]):
+        keys = _group_keys(s0, by)
+        _group_keys(s1, by)
+        v0 = scores(s0, level)[quantity]
+        v1 = scores(s1, level)[quantity]
+        g0 = s0.respondents.groupby(keys, sort=True, dropna=False, observed=True).indices if keys else {(): np.arange(s0.n)}
+        g1 = s1.respondents.groupby(keys, sort=True, dropna=False, observed=True).indices if keys else {(): np.arange(s1.n)}
+        for key in sorted(set(g0) | set(g1), key=str):
+            for unit in v0.columns:
+                a = v0[unit].to_numpy()[g0.get(key, [])] if key in g0 else np.array([])
+                b = v1[unit].to_numpy()[g1.get(key, [])] if key in g1 else np.array([])
+                a, b = a[~np.isnan(a)], b[~np.isnan(b)]
+                row = dict(zip(keys, key if isinstance(key, tuple) else (key,)))
+                row.update({"year_from": y0, "year_to": y1, "unit": unit, "n_from": len(a), "n_to": len(b),
+                            "n": min(len(a), len(b))})  # the smaller group decides suppression
+                if len(a) >= 2 and len(b) >= 2:
+                    va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
+                    se = math.sqrt(va + vb)
+                    df = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))
+                    change = b.mean() - a.mean()
+                    t = change / se
+                    half = stats.t.ppf((1 + ci) / 2, df) * se
+                    pooled = math.sqrt(((len(a) - 1) * a.var(ddof=1) + (len(b) - 1) * b.var(ddof=1)) / (len(a) + len(b) - 2))
+                    row.update({"mean_from": a.mean(), "mean_to": b.mean(), "change": change,
+                                "ci_low": change - half, "ci_high": change + half, "t": t, "df": df,
+                                "p": 2 * stats.t.sf(abs(t), df),
+                                "hedges_g": change / pooled * _hedges_correction(len(a) + len(b))})
+                rows.append(row)
+    out = pd.DataFrame(rows)
+    keys = _group_keys(cycles[0][1], by)
+    cols = ["year_from", "year_to", *keys, "unit", "n_from", "n_to", "n", "mean_from", "mean_to", "change",
+            "ci_low", "ci_high", "t", "df", "p", "hedges_g"]
+    out = out.reindex(columns=cols)
+    out["p_adj"] = adjust_pvalues(out["p"].where(out["n"] >= (min_group_n or 0)), adjust)
+    out.insert(len(keys) + 3, "quantity", quantity)
+    out = out.rename(columns={"unit": "item" if level == "item" else "dimension"})
+    return _finish(out, min_group_n)
+
+
+# --------------------------------------------------------------------------- drivers
+@dataclass(frozen=True)
+class DriversResult:
+    """What drives overall satisfaction: OLS with HC3 errors and LMG relative importance.
+
+    ``coefficients`` has one row per dimension: ``coef``, ``se_hc3``, ``t``, ``p``,
+    ``ci_low``, ``ci_high``, ``beta`` (standardised), ``lmg`` (share of R² attributed,
+    summing to R²) and ``lmg_share`` (lmg / R²), plus an ``intercept`` row.
+    """
+
+    coefficients: pd.DataFrame
+    r2: float
+    adj_r2: float
+    n: int
+    outcome: str
+
+    def __str__(self) -> str:
+        ranked = self.coefficients.drop(index="intercept").sort_values("lmg", ascending=False)
+        lines = [f"Drivers of {self.outcome}: R² = {self.r2:.3f} (adjusted {self.adj_r2:.3f}), n = {self.n}"]
+        lines.append(self.coefficients.to_string(float_format=lambda v: f"{v:.3f}"))
+        top = ranked.index[0]
+        lines.append(f"{top} accounts for the largest share of explained variance ({ranked.loc[top, 'lmg_share']:.0%}).")
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        head = str(self).split("\n")[0]
+        return f"<p>{head}</p>" + self.coefficients.to_html(float_format=lambda v: f"{v:.3f}")
+
+
+def _r2(y: np.ndarray, x: np.ndarray) -> float:
+    if x.shape[1] == 0:
+        return 0.0
+    design = np.column_stack([np.ones(len(y)), x])
+    beta, *_ = np.linalg.lstsq(design, y, rcond=None)
+    resid = y - design @ beta
+    return 1 - (resid @ resid) / ((y - y.mean()) @ (y - y.mean()))
+
+
+def lmg(y: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Exact LMG (Shapley) decomposition of R² over all subsets of the predictors."""
+    p = x.shape[1]
+    if p > 12:
+        raise ValueError(f"exact LMG needs 2^p regressions; {p} predictors is too many (at most 12)")
+    r2 = {}
+    for size in range(p + 1):
+        for subset in itertools.combinations(range(p), size):
+            r2[subset] = _r2(y, x[:, list(subset)])
+    out = np.zeros(p)
+    for j in range(p):
+        others = [k for k in range(p) if k != j]
+        for size in range(p):
+            weight = math.factorial(size) * math.factorial(p - size - 1) / math.factorial(p)
+            for subset in itertools.combinations(others, size):
+                with_j = tuple(sorted((*subset, j)))
+                out[j] += weight * (r2[with_j] - r2[subset])
+    return out
+
+
+def drivers(survey, *, measure: str | None = None, ci: float = 0.95) -> DriversResult:
+    """Regress overall satisfaction on the dimension scores of the performance measure.
+
+    Parameters
+    ----------
+    survey
+        A survey with the instrument's overall-satisfaction item.
+    measure
+        Measure whose dimension scores predict (default the last measure: perception,
+        perceived or performance).
+
+    Notes
+    -----
+    ``lm(overall ~ dimensions)`` on complete respondents, standard errors from
+    ``sandwich::vcovHC(fit, type = "HC3")`` with t-based p-values and CIs, standardised
+    β = b·s_x/s_y, and LMG: each dimension's R² gain averaged over all orders of entry.
+    """
+    import statsmodels.api as sm
+
+    inst = survey.instrument
+    if survey.overall is None:
+        raise ValueError(
+            f"drivers need the overall-satisfaction item; instrument {inst.id!r} "
+            + ("defines none" if inst.overall is None else f"defines {inst.overall.id!r} but the file has no such column")
+        )
+    measure = measure or inst.measures[-1]
+    if measure not in inst.measures:
+        raise KeyError(f"measure {measure!r} is not one of {', '.join(inst.measures)}")
+    dims = scores(survey, "dimension", paired=False)[measure]
+    data = pd.concat([survey.overall.rename("__y"), dims], axis=1).dropna()
+    if len(data) <= len(dims.columns) + 2:
+        raise ValueError(f"too few complete respondents ({len(data)}) for {len(dims.columns)} predictors")
+    y = data.pop("__y").to_numpy()
+    x = data.to_numpy()
+    model = sm.OLS(y, sm.add_constant(x)).fit(cov_type="HC3", use_t=True)
+    conf = model.conf_int(alpha=1 - ci)
+    names = ["intercept", *dims.columns]
+    sd_y = y.std(ddof=1)
+    beta = np.r_[np.nan, model.params[1:] * x.std(axis=0, ddof=1) / sd_y]
+    shares = lmg(y, x)
+    coefficients = pd.DataFrame(
+        {"coef": model.params, "se_hc3": model.bse, "t": model.tvalues, "p": model.pvalues,
+         "ci_low": conf[:, 0], "ci_high": conf[:, 1], "beta": beta,
+         "lmg": np.r_[np.nan, shares], "lmg_share": np.r_[np.nan, shares / model.rsquared]},
+        index=names,
+    )
+    return DriversResult(coefficients, float(model.rsquared), float(model.rsquared_adj), len(y),
+                         inst.overall.id if inst.overall else "overall")

@@ -1,0 +1,172 @@
+"""Importance–performance analysis (Martilla & James 1977).
+
+Each item (or dimension) is placed by performance (x) and importance (y); crosshairs
+split the grid into four quadrants:
+
+=====================  ===================  =====================
+                       low performance      high performance
+=====================  ===================  =====================
+high importance        concentrate here     keep up the good work
+low importance         low priority         possible overkill
+=====================  ===================  =====================
+
+Stated importance clusters high (everything matters), so derived importance — the
+correlation of each item's performance with overall satisfaction — is offered as well.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from .scoring import _group_keys, scores, suppress_small_groups
+
+__all__ = ["QUADRANTS", "importance_performance", "quadrant", "stated_importance_source"]
+
+QUADRANTS = ("concentrate here", "keep up the good work", "low priority", "possible overkill")
+_STANDARDS = ("importance", "expectation", "desired")
+_PERFORMANCE = ("perception", "perceived", "performance", "agreement")
+CROSSHAIRS = ("mean", "median", "midpoint")
+
+
+def quadrant(performance: float, importance: float, x_cross: float, y_cross: float) -> str:
+    """The quadrant of one point; a point on a crosshair counts as high."""
+    high_i = importance >= y_cross
+    high_p = performance >= x_cross
+    if high_i:
+        return QUADRANTS[1] if high_p else QUADRANTS[0]
+    return QUADRANTS[3] if high_p else QUADRANTS[2]
+
+
+def stated_importance_source(instrument) -> str | None:
+    """Which stated importance an instrument offers: an importance rating, expectations
+    (or desired levels), the 100-point weights, or ``None``."""
+    for m in _STANDARDS:
+        if m in instrument.measures:
+            return m
+    return "weights" if instrument.weights else None
+
+
+def _performance_measure(instrument) -> str:
+    for m in _PERFORMANCE:
+        if m in instrument.measures:
+            return m
+    return instrument.measures[-1]
+
+
+def importance_performance(
+    survey,
+    level: str = "item",
+    by: str | Sequence[str] | None = None,
+    *,
+    importance: str = "stated",
+    crosshair: str = "mean",
+    min_group_n: int | None = 10,
+) -> pd.DataFrame:
+    """The importance–performance grid as a table.
+
+    Parameters
+    ----------
+    survey
+        A survey (importance from the instrument's importance or expectation ratings or
+        its 100-point weights; derived importance needs the overall-satisfaction item).
+    level
+        ``"item"`` (default) or ``"dimension"``.
+    by
+        Respondent column(s) to group by; each group gets its own crosshairs.
+    importance
+        ``"stated"`` or ``"derived"``: which one places the points and sets the quadrant.
+    crosshair
+        ``"mean"`` of the plotted points (default), ``"median"``, or the scale
+        ``"midpoint"`` (stated importance only; for weights the equal share).
+    min_group_n
+        Groups smaller than this are suppressed.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Per (group,) unit in questionnaire order: the ``by`` columns, ``item`` and
+        ``dimension`` (or ``dimension``), ``n``, ``performance``, ``importance_stated``,
+        ``importance_source``, ``importance_derived`` (Pearson r with overall
+        satisfaction), ``importance`` (the one used), ``x_cross``, ``y_cross``,
+        ``quadrant``, and the suppression columns.
+    """
+    if level not in ("item", "dimension"):
+        raise ValueError(f"level must be 'item' or 'dimension', got {level!r}")
+    if importance not in ("stated", "derived"):
+        raise ValueError(f"importance must be 'stated' or 'derived', got {importance!r}")
+    if crosshair not in CROSSHAIRS:
+        raise ValueError(f"crosshair must be one of {', '.join(map(repr, CROSSHAIRS))}, got {crosshair!r}")
+    inst = survey.instrument
+    source = stated_importance_source(inst)
+    if importance == "stated" and source is None:
+        raise ValueError(
+            f"instrument {inst.id!r} asks no importance (no importance or expectation ratings, no weights); "
+            "use importance='derived'"
+        )
+    if importance == "derived" and survey.overall is None:
+        raise ValueError("derived importance needs the overall-satisfaction item, which this survey lacks")
+    if importance == "derived" and crosshair == "midpoint":
+        raise ValueError("a midpoint crosshair needs stated importance on the rating scale; use 'mean' or 'median'")
+    perf_measure = _performance_measure(inst)
+    table = scores(survey, level, paired=False)
+    perf = table[perf_measure]
+    if source in _STANDARDS:
+        stated = table[source]
+    elif source == "weights" and survey.weights is not None:
+        weights = survey.weights
+        stated = weights if level == "dimension" else pd.DataFrame(
+            {i: weights[inst.dimension_of(i)] for i in inst.items}, index=weights.index)
+    else:
+        stated = None
+    keys = _group_keys(survey, by)
+    resp = survey.respondents
+    groups = resp.groupby(keys, sort=True, dropna=False, observed=True).indices if keys else {(): np.arange(len(resp))}
+    overall = survey.overall
+    rows = []
+    for key, index in groups.items():
+        key = key if isinstance(key, tuple) else (key,)
+        part = []
+        for unit in perf.columns:
+            p = perf[unit].to_numpy()[index]
+            row = dict(zip(keys, key))
+            row.update({"unit": unit, "n": int((~np.isnan(p)).sum()), "performance": np.nanmean(p) if (~np.isnan(p)).any() else np.nan})
+            if stated is not None:
+                s = stated[unit].to_numpy()[index]
+                row["importance_stated"] = np.nanmean(s) if (~np.isnan(s)).any() else np.nan
+            row["importance_source"] = source or ""
+            if overall is not None:
+                y = overall.to_numpy()[index]
+                ok = ~np.isnan(p) & ~np.isnan(y)
+                row["importance_derived"] = np.corrcoef(p[ok], y[ok])[0, 1] if ok.sum() > 2 else np.nan
+            part.append(row)
+        frame = pd.DataFrame(part)
+        frame["importance"] = frame["importance_stated" if importance == "stated" else "importance_derived"]
+        if crosshair == "mean":
+            x_cross, y_cross = frame["performance"].mean(), frame["importance"].mean()
+        elif crosshair == "median":
+            x_cross, y_cross = frame["performance"].median(), frame["importance"].median()
+        else:
+            scale = inst.scale
+            x_cross = scale.midpoint
+            y_cross = inst.weights_total / len(inst.dimensions) if source == "weights" else scale.midpoint
+        frame["x_cross"], frame["y_cross"] = x_cross, y_cross
+        frame["quadrant"] = [
+            quadrant(p, i, x_cross, y_cross) if not (np.isnan(p) or np.isnan(i)) else ""
+            for p, i in zip(frame["performance"], frame["importance"])
+        ]
+        rows.append(frame)
+    out = pd.concat(rows, ignore_index=True)
+    columns = [*keys, "unit", "n", "performance", "importance_stated", "importance_source", "importance_derived",
+               "importance", "x_cross", "y_cross", "quadrant"]
+    out = out.reindex(columns=columns)
+    out = out.rename(columns={"unit": "item" if level == "item" else "dimension"})
+    if level == "item":
+        out.insert(len(keys) + 1, "dimension", out["item"].map(inst.dimension_of))
+    if min_group_n is None:
+        return out
+    masked = suppress_small_groups(out, min_group_n)
+    masked.loc[masked["suppressed"], "quadrant"] = ""
+    return masked
