@@ -32,7 +32,7 @@ from scipy import stats
 
 from .survey import Survey
 
-__all__ = ["LEVELS", "OVERALL", "WEIGHTED", "gap_table", "scores", "suppress_small_groups"]
+__all__ = ["LEVELS", "OVERALL", "WEIGHTED", "gap_table", "rating_distribution", "scores", "suppress_small_groups"]
 
 LEVELS = ("item", "dimension", "overall")
 OVERALL = "overall"
@@ -193,6 +193,7 @@ def gap_table(
     *,
     paired: bool = True,
     min_answered: float = 0.5,
+    min_group_n: int | None = None,
 ) -> pd.DataFrame:
     """Mean scores and gaps per group at item, dimension or overall level.
 
@@ -213,6 +214,9 @@ def gap_table(
     min_answered
         Share of items (of dimensions, for the overall score) a respondent must have
         answered to get a score; default one half, rounded up.
+    min_group_n
+        When given, rows with fewer respondents are suppressed for sharing (see
+        :func:`suppress_small_groups`); by default every row is shown.
 
     Returns
     -------
@@ -265,7 +269,8 @@ def gap_table(
         out.insert(len(keys) + 1, "dimension", out["item"].map(inst.dimension_of))
     else:
         out = out.rename(columns={"unit": "dimension"})
-    return out.reset_index(drop=True)
+    out = out.reset_index(drop=True)
+    return suppress_small_groups(out, min_group_n) if min_group_n is not None else out
 
 
 def suppress_small_groups(table: pd.DataFrame, min_group_n: int = 10) -> pd.DataFrame:
@@ -306,3 +311,54 @@ def suppress_small_groups(table: pd.DataFrame, min_group_n: int = 10) -> pd.Data
     out["suppressed_reason"] = np.where(small, f"fewer than {min_group_n} respondents", "")
     out["small_group"] = ~small & (n < 100).to_numpy()
     return out
+
+
+def rating_distribution(
+    survey: Survey,
+    measure: str | None = None,
+    by: str | Sequence[str] | None = None,
+    *,
+    keyed: bool = False,
+) -> pd.DataFrame:
+    """How often each rating was given, per item (and group): the data of a Likert chart.
+
+    Parameters
+    ----------
+    measure
+        Measure to count (default the instrument's last, the performance rating).
+    keyed
+        Count reverse-keyed items after keying (default: as answered).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (group,) item and scale point in questionnaire order: the ``by``
+        columns, ``item``, ``dimension``, ``rating``, ``count``, ``share`` (of the
+        item's ratings, N/A excluded), plus ``n`` (ratings given), ``not_applicable``
+        (N/A answers) and ``na_share`` (N/A among ratings and N/A answers).
+    """
+    inst = survey.instrument
+    measure = measure or inst.measures[-1]
+    if inst.scale is None:
+        raise ValueError(f"instrument {inst.id!r} has no rating scale to count")
+    values = survey.ratings(measure, keyed=keyed)
+    na = survey.not_applicable(measure)
+    keys = _group_keys(survey, by)
+    resp = survey.respondents
+    groups = resp.groupby(keys, sort=True, dropna=False, observed=True).indices if keys else {(): np.arange(len(resp))}
+    points = list(range(inst.scale.min, inst.scale.max + 1))
+    rows = []
+    for key, index in groups.items():
+        key = key if isinstance(key, tuple) else (key,)
+        block = values.to_numpy()[index]
+        na_block = na.to_numpy()[index]
+        for j, item in enumerate(values.columns):
+            column = block[:, j]
+            n = int((~np.isnan(column)).sum())
+            n_na = int(na_block[:, j].sum())
+            for point in points:
+                count = int((column == point).sum())
+                rows.append({**dict(zip(keys, key)), "item": item, "dimension": inst.dimension_of(item),
+                             "rating": point, "count": count, "share": count / n if n else np.nan, "n": n,
+                             "not_applicable": n_na, "na_share": n_na / (n + n_na) if n + n_na else np.nan})
+    return pd.DataFrame(rows)

@@ -7,8 +7,9 @@ respondent *i* in segment *s* and cycle *y*, for each dimension *d*:
   with ``z`` multivariate normal (sd 0.8, correlation 0.6 between dimensions: the
   dimensions of service quality are correlated, as in every published SERVQUAL study);
 * a standard latent (expectation, desired, importance) that sits high and varies less
-  (``mu_E ≈ 6.2`` on 1–7), correlated 0.3 with performance; the three-column minimum sits
-  below desired by a positive amount;
+  (``mu_E ≈ 6.2`` on 1–7), correlated 0.3 with performance, higher on some dimensions
+  (reliability) than others (tangibles) and with item offsets of its own; the
+  three-column minimum sits below desired by a positive amount;
 * each item adds an item offset and item noise (sd 0.7), is rounded and clipped to the
   scale; reverse-keyed items are stored as answered (x → min + max − x);
 * realistic defects: missing cells, N/A answers (per item, plus a few respondents who
@@ -78,6 +79,13 @@ class Effects:
     )
     #: per-cycle improvement of performance, by dimension index (cycled if fewer given)
     year_performance: Sequence[float] = (0.12, 0.02, 0.10, 0.03, 0.05)
+    #: how much more clients expect on some dimensions (reliability first, as Parasuraman
+    #: et al. found; tangibles last), by dimension id; others 0
+    standard_by_dimension: Mapping[str, float] = field(
+        default_factory=lambda: {"reliability": 0.3, "responsiveness": 0.12, "assurance": 0.05,
+                                 "empathy": -0.05, "tangibles": -0.35, "information_control": 0.15,
+                                 "library_as_place": -0.2, "service_delivery": 0.1, "facilities_equipment": -0.15}
+    )
     base_year: int = 2005
 
 
@@ -162,6 +170,9 @@ def simulate_responses(
     library = np.random.default_rng(library_seed)
     dim_base = 5.0 + library.uniform(-0.5, 0.35, size=n_dims)
     item_offset = library.normal(0, 0.25, size=len(items))
+    # what clients expect varies by item independently of how the library performs
+    standard_offset = library.normal(0, 0.12, size=len(items)) + np.array(
+        [effects.standard_by_dimension.get(d, 0.0) for d in dims])[dim_index]
     year_step = np.resize(np.asarray(effects.year_performance, dtype=float), n_dims)
     seg_p = np.array([effects.segment_performance.get(s, 0.0) for s in seg])
     seg_e = np.array([effects.segment_standard.get(s, 0.0) for s in seg])
@@ -177,9 +188,9 @@ def simulate_responses(
     for m in measures:
         noise = rng.normal(0, 0.7, size=(n, len(items)))
         if m in _STANDARD:
-            latent = standard[:, dim_index] + 0.5 * item_offset + 0.6 * noise
+            latent = standard[:, dim_index] + standard_offset + 0.6 * noise
         elif m == "minimum":
-            latent = standard[:, dim_index] - 1.3 + 0.6 * noise
+            latent = standard[:, dim_index] + standard_offset - 1.3 + 0.6 * noise
         else:
             latent = perf[:, dim_index] + item_offset + noise
         raw[m] = to_scale(latent)
