@@ -12,7 +12,7 @@ export MPLBACKEND := Agg
 R_PACKAGES := r-base-core r-cran-psych r-cran-gparotation r-cran-lavaan r-cran-sandwich r-cran-jsonlite
 R_CHECK := library(psych); library(lavaan); library(GPArotation); library(sandwich); library(jsonlite)
 
-.PHONY: help setup r-oracle report test lint golden sample-data clean
+.PHONY: help setup r-oracle report figures test lint golden sample-data clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-12s %s\n", $$1, $$2}'
@@ -36,6 +36,9 @@ r-oracle: ## install R with psych, GPArotation, lavaan, jsonlite from Debian (fo
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(R_PACKAGES)) >/dev/null 2>&1 \
 	    || echo "R oracle: could not install R; tests that rerun the R scripts will be skipped"; \
 	else echo "R oracle: R not available (needs root and apt-get); tests that rerun the R scripts will be skipped"; fi
+
+figures: $(STAMP) ## draw every figure of the 2005 sample cycle into docs/img (SVG and PNG)
+	$(VENV)/bin/servqual figures params/2005.yaml --cycles params/2006.yaml params/2007.yaml --output docs/img
 
 test: $(STAMP) r-oracle ## run the test suite (installs R for the oracle tests where it can)
 	$(PY) -m pytest -q

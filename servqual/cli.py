@@ -149,6 +149,21 @@ def cmd_score(args, out) -> int:
     return 0
 
 
+def cmd_figures(args, out) -> int:
+    from .figures import cycle_figures, save_figures
+    from .params import read_cycle
+
+    params = load_params(args.params)
+    survey = read_cycle(params)
+    cycles = [survey] + [read_cycle(p) for p in args.cycles]
+    figures = cycle_figures(survey, cycles=cycles if len(cycles) > 1 else None, min_group_n=params.min_group_n)
+    paths = save_figures(figures, args.output, formats=args.format)
+    print(f"wrote {len(figures)} figures ({', '.join(args.format)}) to {args.output}", file=out)
+    for path in paths:
+        print(f"  {path}", file=out)
+    return 0
+
+
 def cmd_sample_data(args, out) -> int:
     from .synthetic import write_sample_data
 
@@ -190,6 +205,13 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--level", action="append", choices=["item", "dimension", "overall"],
                        help="levels to print (default: dimension and overall)")
     score.set_defaults(func=cmd_score)
+
+    figures = sub.add_parser("figures", help="draw every figure of a cycle (PNG and SVG, with alt texts)")
+    figures.add_argument("params", help="the cycle's params YAML")
+    figures.add_argument("--cycles", nargs="*", default=[], help="other cycles' params files, for the trend figure")
+    figures.add_argument("--output", default="docs/img", help="folder to write into (default docs/img)")
+    figures.add_argument("--format", nargs="+", default=["png", "svg"], choices=["png", "svg", "pdf"])
+    figures.set_defaults(func=cmd_figures)
 
     sample = sub.add_parser("sample-data", help="rewrite the synthetic sample cycles")
     sample.add_argument("folder", nargs="?", default="data/raw")

@@ -262,9 +262,12 @@ def plot_radar(
         ax.plot(closed, r_s, color=COLORS["standard"], linewidth=1.5, linestyle="--", label=gap.subtrahend,
                 gid=gap.subtrahend)
         ax.plot(closed, r_p, color=COLORS["surplus"], linewidth=2, label=gap.minuend, gid=gap.minuend)
-        short = int((r_p[:-1] < r_s[:-1]).sum())
+        diff = r_p[:-1] - r_s[:-1]
+        short = int((diff < 0).sum())
+        worst = units[int(np.nanargmin(diff))]
         description = (f"Radar chart of {gap.subtrahend} and {gap.minuend} for {k} {unit}s; "
-                       f"{gap.minuend} falls short on {short} of them.")
+                       f"{gap.minuend} falls short on {short} of them, most on "
+                       f"{_unit_label(inst, unit, worst)} ({diff.min():+.2f}).")
     else:
         _require(data, [perf], "plot_radar")
         ax.plot(closed, series(perf), color=COLORS["surplus"], linewidth=2, label=perf, gid=perf)
@@ -285,7 +288,7 @@ def plot_radar(
                         ha="center", va="center", fontsize=9, fontweight="bold", gid=f"dimension:{dim}")
     ax.legend(loc="upper left", bbox_to_anchor=(1.08, 1.05), fontsize=8, frameon=False)
     if title:
-        ax.set_title(title, pad=42)
+        ax.set_title(title, pad=55)
     _describe(ax, description)
     return ax
 
