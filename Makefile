@@ -4,15 +4,17 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-YEAR ?= 2005
+# the newest client cycle in params/ (files named <year>.yaml), unless YEAR= or PARAMS= is given
+YEAR ?= $(shell ls params | grep -E '^[0-9]{4}\.yaml$$' | sort | tail -n 1 | cut -d. -f1)
 PARAMS ?= params/$(YEAR).yaml
+CYCLES := $(sort $(wildcard params/[0-9][0-9][0-9][0-9].yaml))
 export MPLBACKEND := Agg
 
 .DEFAULT_GOAL := help
 R_PACKAGES := r-base-core r-cran-psych r-cran-gparotation r-cran-lavaan r-cran-sandwich r-cran-jsonlite
 R_CHECK := library(psych); library(lavaan); library(GPArotation); library(sandwich); library(jsonlite)
 
-.PHONY: help setup r-oracle report figures test lint golden sample-data clean
+.PHONY: help setup r-oracle report reports scores figures test lint golden sample-data clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-12s %s\n", $$1, $$2}'
@@ -26,7 +28,14 @@ $(STAMP): pyproject.toml
 	else $(PY) -m pip install --quiet -e '.[dev]'; fi
 	touch $(STAMP)
 
-report: $(STAMP) ## screen and score a survey cycle (YEAR=2005 by default; PARAMS=… for any params file)
+report: $(STAMP) ## the newest cycle's report into reports/<year>/ (YEAR=2005 or PARAMS=… for another)
+	$(VENV)/bin/servqual report $(PARAMS)
+
+reports: $(STAMP) ## every params file's report, plus the trends report over the yearly cycles
+	$(VENV)/bin/servqual report params/*.yaml
+	$(VENV)/bin/servqual trends $(CYCLES)
+
+scores: $(STAMP) ## print a cycle's screening summary, gap tables and priorities (no notebook)
 	$(VENV)/bin/servqual score $(PARAMS)
 
 r-oracle: ## install R with psych, GPArotation, lavaan, jsonlite from Debian (for the R oracle tests; best effort)

@@ -22,6 +22,7 @@ from .io import SurveyError, read_survey
 from .params import ParamsError, load_params
 from .priorities import priorities
 from .reliability import reliability
+from .report import ReportError
 from .scoring import gap_table, suppress_small_groups
 
 
@@ -164,6 +165,21 @@ def cmd_figures(args, out) -> int:
     return 0
 
 
+def cmd_report(args, out) -> int:
+    from .report import run_report
+
+    for params in args.params:
+        run_report(params, reports_dir=args.reports_dir, progress=not args.quiet, out=out)
+    return 0
+
+
+def cmd_trends(args, out) -> int:
+    from .report import run_trends
+
+    run_trends(args.params, reports_dir=args.reports_dir, progress=not args.quiet, out=out)
+    return 0
+
+
 def cmd_sample_data(args, out) -> int:
     from .synthetic import write_sample_data
 
@@ -213,6 +229,18 @@ def build_parser() -> argparse.ArgumentParser:
     figures.add_argument("--format", nargs="+", default=["png", "svg"], choices=["png", "svg", "pdf"])
     figures.set_defaults(func=cmd_figures)
 
+    report = sub.add_parser("report", help="run a cycle's report: papermill + HTML into reports/<cycle>/")
+    report.add_argument("params", nargs="+", help="params YAML file(s), one report each")
+    report.add_argument("--reports-dir", default="reports")
+    report.add_argument("--quiet", action="store_true", help="no progress bar")
+    report.set_defaults(func=cmd_report)
+
+    trends = sub.add_parser("trends", help="the trends report over several cycles into reports/trends/")
+    trends.add_argument("params", nargs="+", help="params YAML files of the cycles (one instrument)")
+    trends.add_argument("--reports-dir", default="reports")
+    trends.add_argument("--quiet", action="store_true")
+    trends.set_defaults(func=cmd_trends)
+
     sample = sub.add_parser("sample-data", help="rewrite the synthetic sample cycles")
     sample.add_argument("folder", nargs="?", default="data/raw")
     sample.set_defaults(func=cmd_sample_data)
@@ -233,7 +261,7 @@ def main(argv: Sequence[str] | None = None, out=None) -> int:
         warnings.simplefilter("always", UserWarning)
         try:
             code = args.func(args, out)
-        except (SurveyError, InstrumentError, ParamsError) as exc:
+        except (SurveyError, InstrumentError, ParamsError, ReportError) as exc:
             print(f"error: {exc}", file=sys.stderr)
             code = 1
     for w in caught:

@@ -1,0 +1,638 @@
+"""Survey-cycle reports: the sections a report notebook calls, and running it.
+
+The papermill templates in ``notebooks/`` stay thin: a ``parameters`` cell, Markdown
+narrative and one call per section of :class:`CycleReport` (or :class:`TrendsReport`).
+Each section shows its tables and figures in the notebook and writes them to the report
+folder — tables as CSV, figures as PNG and SVG — and adds its headline numbers to
+``summary.json``.  Everything shared respects privacy: groups under ``min_group_n`` are
+suppressed, no respondent-level rows and no personal data are written.
+
+:func:`run_report` validates a params file, executes the template with papermill (a
+progress bar per notebook) and renders HTML with the code hidden and the images
+embedded: ``servqual report params/2005.yaml`` → ``reports/2005/``.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+import os
+import platform
+import re
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .params import CycleParams, ParamsError, load_params, read_cycle
+from .survey import RULES
+
+__all__ = ["CycleReport", "ReportError", "TrendsReport", "run_report", "run_trends", "default_template"]
+
+PROJECT = Path(__file__).resolve().parents[1]
+SECTIONS_FAILED = "section {section!r} failed"
+
+
+class ReportError(RuntimeError):
+    """A report could not be produced; the message says which section and why."""
+
+
+def default_template(name: str = "survey_cycle") -> Path:
+    """The notebook template shipped beside the package (``notebooks/<name>.py``)."""
+    return PROJECT / "notebooks" / f"{name}.py"
+
+
+# --------------------------------------------------------------------------- display helpers
+def _display(obj) -> None:
+    try:
+        from IPython.display import display
+    except ImportError:  # pragma: no cover - IPython is a dependency
+        print(obj)
+        return
+    display(obj)
+
+
+def _html(text: str):
+    from IPython.display import HTML
+
+    return HTML(text)
+
+
+def _markdown(text: str):
+    from IPython.display import Markdown
+
+    return Markdown(text)
+
+
+def _fmt_table(frame: pd.DataFrame, digits: int = 2) -> str:
+    """A table as a reader sees it: no standard deviations, suppression folded into a note."""
+    shown = frame.drop(columns=[c for c in frame.columns if str(c).endswith("_sd")])
+    if {"suppressed", "suppressed_reason", "small_group"} <= set(shown.columns):
+        reason = shown.pop("suppressed_reason").fillna("")
+        small = shown.pop("small_group")
+        shown.pop("suppressed")
+        note = reason.where(reason != "", small.map({True: "fewer than 100: unstable", False: ""}))
+        if (note != "").any():
+            shown["note"] = note
+    for column in shown.columns:
+        if pd.api.types.is_bool_dtype(shown[column]):
+            shown[column] = shown[column].map({True: "yes", False: ""})
+    return shown.to_html(index=False, na_rep="—", float_format=lambda v: f"{v:.{digits}f}", border=0,
+                         classes="servqual-table")
+
+
+def _jsonable(value):
+    if isinstance(value, (np.floating, float)):
+        return None if np.isnan(value) else round(float(value), 10)
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if value is pd.NA:
+        return None
+    return value
+
+
+def software_versions() -> dict[str, str]:
+    """Versions of Python and the packages a report's numbers depend on."""
+    out = {"python": platform.python_version()}
+    for name in ("servqual", "numpy", "pandas", "scipy", "statsmodels", "matplotlib", "seaborn", "semopy",
+                 "papermill"):
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+@dataclass
+class _Output:
+    """Writes tables and figures of a report folder and keeps the summary."""
+
+    folder: Path
+
+    def __post_init__(self) -> None:
+        self.folder = Path(self.folder)
+        (self.folder / "tables").mkdir(parents=True, exist_ok=True)
+        (self.folder / "figures").mkdir(parents=True, exist_ok=True)
+        self.summary: dict[str, Any] = {}
+        self.figure_index: dict[str, str] = {}
+
+    def table(self, name: str, frame: pd.DataFrame, *, caption: str | None = None, show: bool = True,
+              digits: int = 2) -> pd.DataFrame:
+        frame.to_csv(self.folder / "tables" / f"{name}.csv", index=False, lineterminator="\n")
+        if show:
+            head = f"<p><em>{html.escape(caption)}</em></p>" if caption else ""
+            _display(_html(head + _fmt_table(frame, digits)))
+        return frame
+
+    def figure(self, name: str, target) -> None:
+        import matplotlib.pyplot as plt
+        from matplotlib.figure import Figure
+
+        from .figures import save_figures
+        from .plots import alt_text
+
+        fig = target if isinstance(target, Figure) else target.figure
+        text = alt_text(target)
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=100, bbox_inches="tight", metadata={"Software": "servqual"})
+        save_figures({name: fig}, self.folder / "figures", close=False)
+        self.figure_index[name] = text
+        encoded = base64.b64encode(buffer.getvalue()).decode("ascii")
+        _display(_html(f'<figure><img src="data:image/png;base64,{encoded}" alt="{html.escape(text)}" '
+                       f'style="max-width:100%"><figcaption>{html.escape(text)}</figcaption></figure>'))
+        plt.close(fig)
+
+    def note(self, text: str) -> None:
+        _display(_markdown(text))
+
+    def write_summary(self) -> Path:
+        self.summary["figures"] = self.figure_index
+        (self.folder / "figures" / "figures.json").write_text(
+            json.dumps(self.figure_index, indent=2, ensure_ascii=False) + "\n")
+        path = self.folder / "summary.json"
+        path.write_text(json.dumps(_jsonable(self.summary), indent=2, ensure_ascii=False, sort_keys=False) + "\n")
+        return path
+
+
+# --------------------------------------------------------------------------- cycle report
+class CycleReport:
+    """The sections of one cycle's report, called one per notebook cell.
+
+    Parameters
+    ----------
+    survey
+        The screened survey.
+    output_dir
+        The report folder (``reports/<cycle>``).
+    min_group_n
+        Smallest group shown anywhere.
+    by
+        Segment column (default the survey's first segment).
+    title
+        Report title.
+    seed
+        Seed of every random step (bootstrap, parallel analysis), for identical reruns.
+    """
+
+    def __init__(self, survey, output_dir, *, min_group_n: int = 10, by: str | None = None,
+                 title: str | None = None, seed: int = 2005):
+        self.survey = survey
+        self.inst = survey.instrument
+        self.out = _Output(Path(output_dir))
+        self.min_group_n = min_group_n
+        self.by = by or (survey.segments[0] if survey.segments else None)
+        self.title = title or f"{self.inst.title} {survey.year or ''}".strip()
+        self.seed = seed
+        self.out.summary.update({
+            "title": self.title, "year": survey.year, "instrument": self.inst.id,
+            "respondents_read": survey.n_read, "respondents_kept": survey.n,
+            "respondents_excluded": survey.n_excluded, "min_group_n": min_group_n, "segment_column": self.by,
+        })
+
+    @classmethod
+    def from_params(cls, params: CycleParams | str | Path, output_dir, **kwargs) -> CycleReport:
+        params = params if isinstance(params, CycleParams) else load_params(params)
+        return cls(read_cycle(params), output_dir, min_group_n=params.min_group_n, title=params.title, **kwargs)
+
+    # ---- sections -------------------------------------------------------------------
+    def header(self) -> None:
+        s = self.survey
+        self.out.note(
+            f"# {self.title}\n\n"
+            f"**{s.n:,}** of {s.n_read:,} respondents kept after screening; instrument *{self.inst.title}* "
+            f"({len(self.inst.items)} items in {len(self.inst.dimensions)} dimensions). "
+            + ("A gap is performance minus its standard: **a negative gap is a shortfall**. " if self.inst.gaps else "")
+            + f"Groups with fewer than {self.min_group_n} respondents are not shown."
+        )
+
+    def data_and_screening(self) -> None:
+        s = self.survey
+        self.out.table("screening_summary", s.screening_summary(), caption="Respondents read, excluded or flagged, "
+                       "and kept, by screening rule")
+        log = s.screening
+        reasons = (log.groupby(["rule", "action", "detail"], sort=True).size().rename("respondents").reset_index()
+                   if len(log) else pd.DataFrame(columns=["rule", "action", "detail", "respondents"]))
+        self.out.table("screening_reasons", reasons, caption="Screening reasons (counts only, no respondent rows)",
+                       show=False)
+        self.out.summary["screening"] = {f"{r.rule} ({r.action})": int(r.respondents)
+                                         for r in s.screening_summary().itertuples() if r.rule in RULES}
+
+    def respondents(self) -> None:
+        if not self.by:
+            self.out.note("The survey has no segment column; results are for all respondents.")
+            return
+        counts = self.survey.respondents[self.by].value_counts(dropna=False).rename_axis(self.by)
+        table = counts.rename("n").reset_index().sort_values(self.by, kind="stable")
+        table["share"] = table["n"] / table["n"].sum()
+        from .scoring import suppress_small_groups
+
+        table = suppress_small_groups(table, self.min_group_n)
+        self.out.table("respondents_by_segment", table, caption=f"Respondents by {self.by}")
+        self.out.summary["respondents_by_segment"] = {str(r[self.by]): (None if pd.isna(r["n"]) else int(r["n"]))
+                                                      for _, r in table.iterrows()}
+
+    def reliability(self) -> None:
+        from .reliability import gap_reliability, reliability
+
+        measures = list(self.inst.measures)
+        parts = []
+        for measure in measures:
+            table = reliability(self.survey, measure, n_boot=0)
+            table.insert(0, "measure", measure)
+            parts.append(table)
+        table = pd.concat(parts, ignore_index=True)
+        self.out.table("reliability", table, caption="Reliability per dimension: alpha with its Feldt 95% CI, "
+                       "omega total, and flags on items that behave oddly", digits=3)
+        self.out.summary["reliability"] = {
+            f"{r.measure}:{r.dimension}": r.raw_alpha for r in table.itertuples()}
+        if self.inst.gaps:
+            gaps = gap_reliability(self.survey)
+            self.out.table("gap_reliability", gaps, caption="How reliable the gap scores are, beside their parts "
+                           "(Lord/Johns difference-score reliability)", digits=3)
+
+    def dimensionality(self) -> None:
+        from .dimensionality import (
+            compare_models,
+            instrument_models,
+            parallel_analysis,
+            sampling_adequacy,
+        )
+
+        frame = self.survey.ratings(self.inst.measures[-1])
+        adequacy = sampling_adequacy(frame)
+        self.out.note(f"Sampling adequacy: {adequacy}")
+        pa = parallel_analysis(frame, n_iter=50, seed=self.seed)
+        self.out.note(f"Parallel analysis suggests **{pa.n_factors}** factors "
+                      f"(the instrument defines {len(self.inst.dimensions)} dimensions).")
+        self.out.table("parallel_analysis", pa.eigenvalues.reset_index(), show=False, digits=3)
+        try:
+            models = compare_models(frame, instrument_models(self.inst)).reset_index(names="model")
+        except (ValueError, np.linalg.LinAlgError) as exc:
+            self.out.note(f"The confirmatory models could not be fitted: {exc}")
+            return
+        self.out.table("cfa_models", models, caption="Confirmatory factor models compared (ML, complete "
+                       "respondents)", digits=3)
+        self.out.summary["dimensionality"] = {"kmo": adequacy.kmo, "parallel_analysis_factors": pa.n_factors,
+                                              "cfi": dict(zip(models["model"], models["cfi"]))}
+
+    def gap_analysis(self) -> None:
+        from .compare import gap_tests
+        from .plots import plot_gaps
+        from .scoring import gap_table
+
+        if not self.inst.gaps:
+            self.out.note("This instrument has no gaps; the scores below are the ratings themselves.")
+        by = [self.by] if self.by else None
+        for level in ("dimension", "overall", "item"):
+            table = gap_table(self.survey, level, by=None)
+            self.out.table(f"gap_table_{level}", table, show=level != "item",
+                           caption=f"All respondents, {level} level")
+            if by:
+                grouped = gap_table(self.survey, level, by=by, min_group_n=self.min_group_n)
+                self.out.table(f"gap_table_{level}_by_segment", grouped, show=level == "dimension",
+                               caption=f"By {self.by}, {level} level")
+        if self.inst.gaps:
+            tests = gap_tests(self.survey, "dimension", by=by, min_group_n=self.min_group_n)
+            self.out.table("gap_tests_dimension", tests, show=False)
+            self.out.table("gap_tests_item", gap_tests(self.survey, "item", by=by, min_group_n=self.min_group_n),
+                           show=False)
+            self.out.figure("gaps-overall", plot_gaps(gap_table(self.survey, "item"), instrument=self.inst,
+                                                      title="Overall gap analysis"))
+            overall = gap_table(self.survey, "overall").set_index("dimension").loc["overall"]
+            gap = self.inst.gaps[0].name
+            self.out.summary["overall_gap"] = {"gap": gap, "mean": overall[gap], "ci_low": overall[f"{gap}_ci_low"],
+                                               "ci_high": overall[f"{gap}_ci_high"], "n": int(overall["n"])}
+            dims = gap_table(self.survey, "dimension").set_index("dimension")
+            self.out.summary["dimension_gaps"] = dims[gap].to_dict()
+
+    def radar_charts(self) -> None:
+        from .figures import slug
+        from .plots import plot_radar
+        from .scoring import gap_table
+
+        if self.by:
+            items = gap_table(self.survey, "item", by=[self.by], min_group_n=self.min_group_n)
+            for group, part in items.groupby(self.by, sort=True, observed=True):
+                if part["suppressed"].all():
+                    continue
+                ax = plot_radar(part, instrument=self.inst,
+                                title=f"{str(group).capitalize()} radar chart {self.survey.year or ''}".strip())
+                self.out.figure(f"radar-{slug(group)}", ax)
+        ax = plot_radar(gap_table(self.survey, "item"), instrument=self.inst, title="All respondents")
+        self.out.figure("radar-all", ax)
+
+    def zone_of_tolerance(self) -> None:
+        from .plots import plot_zone_of_tolerance
+        from .scoring import gap_table
+
+        if not {"minimum", "desired"} <= set(self.inst.measures):
+            self.out.note("This instrument asks no minimum and desired levels, so it has no zone of tolerance.")
+            return
+        self.out.figure("zone-of-tolerance", plot_zone_of_tolerance(gap_table(self.survey, "item"),
+                                                                    instrument=self.inst))
+
+    def importance_performance(self) -> None:
+        from .ipa import importance_performance, stated_importance_source
+        from .plots import plot_ipa
+
+        stated = stated_importance_source(self.inst) is not None
+        if not stated and self.survey.overall is None:
+            self.out.note("Neither stated importance nor an overall-satisfaction item: no importance–performance grid.")
+            return
+        grid = importance_performance(self.survey, importance="stated" if stated else "derived",
+                                      min_group_n=self.min_group_n)
+        self.out.table("importance_performance", grid, show=False)
+        self.out.figure("ipa", plot_ipa(grid, instrument=self.inst))
+        focus = grid.loc[grid["quadrant"] == "concentrate here", "item"].tolist()
+        self.out.summary["concentrate_here"] = focus
+
+    def segment_comparisons(self) -> None:
+        from .compare import games_howell, segment_tests
+        from .plots import plot_gap_heatmap
+        from .scoring import gap_table
+
+        if not self.by:
+            return
+        tests = segment_tests(self.survey, by=self.by, min_group_n=self.min_group_n)
+        self.out.table("segment_tests", tests, caption=f"Do the {self.by}s differ? Welch ANOVA and Kruskal–Wallis "
+                       "per dimension", digits=3)
+        self.out.table("games_howell", games_howell(self.survey, by=self.by, min_group_n=self.min_group_n),
+                       show=False, digits=3)
+        table = gap_table(self.survey, "dimension", by=[self.by], min_group_n=self.min_group_n)
+        self.out.figure("heatmap", plot_gap_heatmap(table, instrument=self.inst, index=self.by))
+
+    def drivers(self) -> None:
+        from .compare import drivers
+
+        if self.survey.overall is None:
+            self.out.note("The survey has no overall-satisfaction item, so drivers cannot be estimated.")
+            return
+        result = drivers(self.survey)
+        self.out.table("drivers", result.coefficients.reset_index(names="term"),
+                       caption=f"What drives overall satisfaction: OLS with HC3 standard errors, R² = "
+                       f"{result.r2:.2f} (n = {result.n}); lmg = share of R² each dimension accounts for", digits=3)
+        self.out.summary["drivers"] = {"r2": result.r2, "n": result.n,
+                                       "lmg": result.coefficients["lmg"].drop("intercept").to_dict()}
+
+    def priorities(self) -> None:
+        from .priorities import priorities
+
+        if not self.inst.gaps:
+            self.out.note("Priorities rank shortfalls against a standard; this instrument has none.")
+            return
+        table = priorities(self.survey, by=self.by, top=3, min_group_n=self.min_group_n)
+        self.out.table("priorities", table, show=False)
+        self.out.note("\n".join(f"- {s}" for s in table["sentence"]))
+        keys = [self.by] if self.by else []
+        top = table[table["rank"] == 1] if len(table) else table
+        self.out.summary["top_priority"] = {
+            (str(r[self.by]) if keys else "all"): r["sentence"] for _, r in top.iterrows()}
+
+    def methods(self) -> None:
+        rules = self.survey.rules
+        gaps = "; ".join(f"`{g.name} = {g.expression}`" for g in self.inst.gaps) or "none"
+        versions = ", ".join(f"{k} {v}" for k, v in software_versions().items())
+        self.out.note(
+            "## Methods\n\n"
+            f"- **Instrument**: {self.inst.title} (`{self.inst.id}`), scale {self.inst.scale}; gaps: {gaps}. "
+            "A gap is performance minus its standard, so a negative gap is a shortfall.\n"
+            "- **Scores**: reverse-keyed items are scored x → min + max − x; N/A answers count as missing after "
+            "screening. A respondent's dimension score is the mean of the items answered (at least half of them); "
+            "the overall score is the mean of the dimension scores. Gap tables pair each item's ratings (an item "
+            "counts where every measure was rated), so gap means equal the difference of the measure means.\n"
+            f"- **Screening rules applied**: complete answers required: {rules.require_complete}; more than "
+            f"{rules.max_not_applicable} N/A: excluded; more than {rules.max_inversions} inversions: excluded; "
+            f"straight-lining: {rules.straight_lining}.\n"
+            "- **Statistics**: t-based 95% confidence intervals; paired t and Wilcoxon signed-rank tests with Holm "
+            "adjustment; Welch ANOVA, Kruskal–Wallis and Games–Howell between segments; alpha as psych::alpha "
+            "with Feldt intervals; omega from one-factor ML; drivers by OLS with HC3 errors and LMG shares.\n"
+            f"- **Privacy**: groups under {self.min_group_n} respondents are suppressed; no respondent-level rows "
+            "or personal-data columns are written.\n"
+            f"- **Software**: {versions}."
+        )
+
+    def finish(self) -> Path:
+        """Write summary.json (headline numbers) and the figure index."""
+        return self.out.write_summary()
+
+
+# --------------------------------------------------------------------------- trends report
+class TrendsReport:
+    """The sections of the cross-cycle trends report."""
+
+    def __init__(self, surveys: Sequence, output_dir, *, min_group_n: int = 10, by: str | None = None,
+                 title: str | None = None):
+        from .compare import _cycles
+
+        self.cycles = _cycles(list(surveys))
+        self.surveys = [s for _, s in self.cycles]
+        self.inst = self.surveys[0].instrument
+        self.by = by or (self.surveys[0].segments[0] if self.surveys[0].segments else None)
+        self.min_group_n = min_group_n
+        self.out = _Output(Path(output_dir))
+        years = [y for y, _ in self.cycles]
+        self.title = title or f"Trends {years[0]}–{years[-1]}: {self.inst.title}"
+        self.out.summary.update({"title": self.title, "years": years, "instrument": self.inst.id,
+                                 "respondents_kept": {str(y): s.n for y, s in self.cycles}})
+
+    @classmethod
+    def from_params(cls, params_files: Sequence, output_dir, **kwargs) -> TrendsReport:
+        params = [p if isinstance(p, CycleParams) else load_params(p) for p in params_files]
+        kwargs.setdefault("min_group_n", max(p.min_group_n for p in params))
+        return cls([read_cycle(p) for p in params], output_dir, **kwargs)
+
+    def header(self) -> None:
+        years = ", ".join(str(y) for y, _ in self.cycles)
+        self.out.note(f"# {self.title}\n\nCycles: {years}. A negative gap is a shortfall; groups with fewer than "
+                      f"{self.min_group_n} respondents are not shown.")
+
+    def trends(self) -> None:
+        from .compare import trend_table
+        from .plots import plot_trend
+
+        by = [self.by] if self.by else None
+        table = trend_table(self.surveys, by=by, min_group_n=self.min_group_n)
+        self.out.table("trend_table", table, show=False)
+        overall = trend_table(self.surveys, by=None, min_group_n=self.min_group_n)
+        self.out.table("trend_table_all", overall, caption="All respondents, dimension level, every cycle")
+        shown = table[~table["suppressed"]]
+        drawn = plot_trend(shown, instrument=self.inst, col=self.by) if self.by else plot_trend(overall, instrument=self.inst)
+        self.out.figure("trend", drawn)
+
+    def changes(self) -> None:
+        from .compare import year_changes
+
+        changes = year_changes(self.surveys, by=self.by, min_group_n=self.min_group_n)
+        self.out.table("year_changes", changes, show=False)
+        significant = changes[(changes["p_adj"] < 0.05) & ~changes["suppressed"]]
+        cols = [c for c in ["year_from", "year_to", self.by, "dimension", "n", "change", "ci_low", "ci_high",
+                            "p_adj", "hedges_g"] if c]
+        self.out.table("significant_changes", significant[cols],
+                       caption="Changes from one cycle to the next that remain significant after Holm adjustment")
+        self.out.summary["significant_changes"] = len(significant)
+
+    def instrument_changes(self) -> None:
+        rows = []
+        for (y0, s0), (y1, s1) in zip(self.cycles, self.cycles[1:]):
+            before, after = set(s0.instrument.items), set(s1.instrument.items)
+            rows += [{"year_from": y0, "year_to": y1, "item": i, "change": "added"} for i in sorted(after - before)]
+            rows += [{"year_from": y0, "year_to": y1, "item": i, "change": "dropped"} for i in sorted(before - after)]
+        table = pd.DataFrame(rows, columns=["year_from", "year_to", "item", "change"])
+        self.out.table("items_added_or_dropped", table, show=False)
+        self.out.note("No items were added or dropped between cycles." if table.empty else
+                      f"{len(table)} items were added or dropped between cycles:\n\n" + _fmt_table(table))
+
+    def finish(self) -> Path:
+        return self.out.write_summary()
+
+
+# --------------------------------------------------------------------------- running
+def _check_segments(params: CycleParams) -> None:
+    """A params file's segment columns must exist in its responses file (one-line error)."""
+    from .io import read_table
+
+    raw = read_table(params.responses, encoding=params.encoding, sheet=params.sheet)
+    for column in params.segments:
+        if column not in raw.frame.columns:
+            from .instrument import did_you_mean
+
+            raise ParamsError(
+                f"{params.source}: segments: column {column!r} is not in {params.responses}"
+                f"{did_you_mean(column, list(raw.frame.columns))}"
+            )
+
+
+def _failed_section(notebook) -> tuple[str, str]:
+    """The Markdown heading above the cell that failed, and the error it raised."""
+    section = "start"
+    for cell in notebook.cells:
+        if cell.cell_type == "markdown":
+            for line in cell.source.splitlines():
+                if line.startswith("#"):
+                    section = line.lstrip("#").strip()
+        if cell.cell_type == "code":
+            for output in cell.get("outputs", []):
+                if output.get("output_type") == "error":
+                    return section, f"{output.get('ename')}: {output.get('evalue')}"
+    return section, "unknown error"
+
+
+def _execute(template: Path, output: Path, parameters: dict, *, progress: bool, label: str) -> None:
+    import jupytext
+    import papermill as pm
+
+    notebook = jupytext.read(template)
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    # semopy orders parameters by iterating over sets, so a CFA's last digits depend on
+    # Python's string-hash seed: fix it in the kernel so that reruns give identical tables
+    saved = os.environ.get("PYTHONHASHSEED")
+    os.environ["PYTHONHASHSEED"] = "0"
+    try:
+        pm.execute_notebook(notebook, str(output), parameters=parameters, kernel_name="python3",
+                            progress_bar={"desc": label} if progress else False, cwd=str(PROJECT),
+                            log_output=False, report_mode=False)
+    except pm.PapermillExecutionError:
+        import nbformat
+
+        section, error = _failed_section(nbformat.read(output, as_version=4))
+        raise ReportError(
+            f"{label}: {SECTIONS_FAILED.format(section=section)}: {error}. "
+            f"The partial notebook is at {output}"
+        ) from None
+    finally:
+        if saved is None:
+            os.environ.pop("PYTHONHASHSEED", None)
+        else:
+            os.environ["PYTHONHASHSEED"] = saved
+
+
+def _render_html(notebook_path: Path, html_path: Path, title: str) -> None:
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True,
+                            embed_images=True)
+    notebook = nbformat.read(notebook_path, as_version=4)
+    notebook.metadata["title"] = title
+    body, _ = exporter.from_notebook_node(notebook)
+    # self-contained: styles are inline, images are data URIs, and no script is fetched
+    body = re.sub(r'<script[^>]*\bsrc="https?://[^"]*"[^>]*>\s*</script>', "", body)
+    html_path.write_text(body, encoding="utf-8")
+
+
+def run_report(
+    params_path: str | Path,
+    *,
+    reports_dir: str | Path = "reports",
+    template: str | Path | None = None,
+    progress: bool = True,
+    out=None,
+) -> Path:
+    """Produce one cycle's report folder: ``reports/<cycle>/`` (cycle = params file stem).
+
+    Validates the params (keys, files, instrument, segment columns, the data itself)
+    before any kernel starts, executes the template with papermill, renders
+    ``report.html`` with the code hidden and images embedded, and prints a short summary.
+    Returns the report folder.
+    """
+    out = out or sys.stdout
+    params = load_params(params_path)
+    _check_segments(params)
+    read_cycle(params)  # every data problem as one SurveyError, before a kernel starts
+    folder = Path(reports_dir).resolve() / Path(params_path).stem
+    folder.mkdir(parents=True, exist_ok=True)
+    notebook = folder / "survey_cycle.ipynb"
+    parameters = params.as_dict()
+    parameters["responses"] = str(Path(params.responses).resolve())
+    parameters["output_dir"] = str(folder)
+    _execute(Path(template) if template else default_template("survey_cycle"), notebook, parameters,
+             progress=progress, label=str(params_path))
+    _render_html(notebook, folder / "report.html", params.title or Path(params_path).stem)
+    summary = json.loads((folder / "summary.json").read_text())
+    print(f"Report: {folder / 'report.html'}", file=out)
+    print(f"  {summary['respondents_kept']} of {summary['respondents_read']} respondents kept", file=out)
+    for sentence in (summary.get("top_priority") or {}).values():
+        print(f"  top priority: {sentence}", file=out)
+    return folder
+
+
+def run_trends(
+    params_files: Sequence[str | Path],
+    *,
+    reports_dir: str | Path = "reports",
+    template: str | Path | None = None,
+    progress: bool = True,
+    out=None,
+) -> Path:
+    """Produce the trends report ``reports/trends/`` from several cycles' params files."""
+    out = out or sys.stdout
+    params = [load_params(p) for p in params_files]
+    ids = {p.instrument for p in params}
+    if len(ids) > 1:
+        raise ParamsError(f"trends need cycles of one instrument; got {', '.join(sorted(ids))}")
+    for p in params:
+        _check_segments(p)
+        read_cycle(p)
+    folder = Path(reports_dir).resolve() / "trends"
+    folder.mkdir(parents=True, exist_ok=True)
+    notebook = folder / "trends.ipynb"
+    parameters = {"cycles": [str(Path(p).resolve()) for p in params_files], "output_dir": str(folder),
+                  "min_group_n": max(p.min_group_n for p in params)}
+    _execute(Path(template) if template else default_template("trends"), notebook, parameters,
+             progress=progress, label="trends")
+    _render_html(notebook, folder / "report.html", "Trends")
+    summary = json.loads((folder / "summary.json").read_text())
+    print(f"Trends report: {folder / 'report.html'} ({', '.join(map(str, summary['years']))}); "
+          f"{summary.get('significant_changes', 0)} significant changes", file=out)
+    return folder
