@@ -14,7 +14,9 @@ export MPLBACKEND := Agg
 R_PACKAGES := r-base-core r-cran-psych r-cran-gparotation r-cran-lavaan r-cran-sandwich r-cran-jsonlite
 R_CHECK := library(psych); library(lavaan); library(GPArotation); library(sandwich); library(jsonlite)
 
-.PHONY: help setup r-oracle report reports scores figures test lint golden sample-data clean
+PORT ?= 8866
+
+.PHONY: help setup r-oracle browser report reports scores figures explore test lint golden sample-data clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-12s %s\n", $$1, $$2}'
@@ -49,7 +51,18 @@ r-oracle: ## install R with psych, GPArotation, lavaan, jsonlite from Debian (fo
 figures: $(STAMP) ## draw every figure of the 2005 sample cycle into docs/img (SVG and PNG)
 	$(VENV)/bin/servqual figures params/2005.yaml --cycles params/2006.yaml params/2007.yaml --output docs/img
 
-test: $(STAMP) r-oracle ## run the test suite (installs R for the oracle tests where it can)
+explore: $(STAMP) ## serve the gap explorer with Voilà on http://127.0.0.1:$(PORT)/ (PORT=… to change; Ctrl-C stops)
+	$(VENV)/bin/servqual explore $(CYCLES) --port $(PORT)
+
+browser: ## install Debian's Chromium for the browser tests when it is missing (best effort)
+	@if [ -x /usr/bin/chromium ]; then echo "browser: chromium installed"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "browser: installing chromium"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null 2>&1 \
+	    || echo "browser: could not install chromium"; \
+	else echo "browser: chromium not available (needs root and apt-get)"; fi
+
+test: $(STAMP) r-oracle browser ## run the test suite (installs R and Chromium for the oracle and browser tests)
 	$(PY) -m pytest -q
 
 lint: $(STAMP) ## ruff
@@ -66,4 +79,4 @@ sample-data: $(STAMP) ## rewrite the synthetic sample cycles in data/raw
 	$(VENV)/bin/servqual sample-data data/raw
 
 clean: ## remove the virtual environment and caches
-	rm -rf $(VENV) .pytest_cache build *.egg-info
+	rm -rf $(VENV) .pytest_cache build test-artifacts *.egg-info

@@ -45,6 +45,16 @@ from .survey import Survey
 
 __version__ = "0.1.0"
 
+
+def explorer(surveys, **kwargs):
+    """The interactive gap explorer (ipywidgets; imported only when called).
+
+    See :func:`servqual.widgets.explorer`.
+    """
+    from .widgets import explorer as _explorer
+
+    return _explorer(surveys, **kwargs)
+
 __all__ = [
     "AlphaReport",
     "DriversResult",
@@ -60,6 +70,7 @@ __all__ = [
     "compare_models",
     "drivers",
     "efa",
+    "explorer",
     "games_howell",
     "gap_reliability",
     "gap_table",

@@ -180,6 +180,12 @@ def cmd_trends(args, out) -> int:
     return 0
 
 
+def cmd_explore(args, out) -> int:
+    from .widgets import serve
+
+    return serve(args.params, port=args.port, build_dir=args.build_dir)
+
+
 def cmd_sample_data(args, out) -> int:
     from .synthetic import write_sample_data
 
@@ -240,6 +246,12 @@ def build_parser() -> argparse.ArgumentParser:
     trends.add_argument("--reports-dir", default="reports")
     trends.add_argument("--quiet", action="store_true")
     trends.set_defaults(func=cmd_trends)
+
+    explore = sub.add_parser("explore", help="serve the interactive gap explorer with Voilà on 127.0.0.1")
+    explore.add_argument("params", nargs="+", help="params YAML files of the cycles to explore")
+    explore.add_argument("--port", type=int, default=8866)
+    explore.add_argument("--build-dir", default="build", help="where the served notebook is written")
+    explore.set_defaults(func=cmd_explore)
 
     sample = sub.add_parser("sample-data", help="rewrite the synthetic sample cycles")
     sample.add_argument("folder", nargs="?", default="data/raw")
