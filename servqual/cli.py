@@ -186,6 +186,22 @@ def cmd_explore(args, out) -> int:
     return serve(args.params, port=args.port, build_dir=args.build_dir)
 
 
+def cmd_questionnaire(args, out) -> int:
+    from pathlib import Path
+
+    from .questionnaire import DEFAULT_SEGMENTS, questionnaire
+
+    segments = [s.strip() for s in args.segments.split(",")] if args.segments else list(DEFAULT_SEGMENTS)
+    kwargs = {} if args.format == "csv" else {"segments": segments}
+    text = questionnaire(args.instrument, args.format, **kwargs)
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+        print(f"wrote {args.output}", file=out)
+    else:
+        out.write(text)
+    return 0
+
+
 def cmd_sample_data(args, out) -> int:
     from .synthetic import write_sample_data
 
@@ -252,6 +268,13 @@ def build_parser() -> argparse.ArgumentParser:
     explore.add_argument("--port", type=int, default=8866)
     explore.add_argument("--build-dir", default="build", help="where the served notebook is written")
     explore.set_defaults(func=cmd_explore)
+
+    quest = sub.add_parser("questionnaire", help="a printable questionnaire or the data-entry template")
+    quest.add_argument("instrument", help="built-in id or YAML path")
+    quest.add_argument("--format", choices=["html", "markdown", "csv"], default="html")
+    quest.add_argument("--output", help="file to write (default: standard output)")
+    quest.add_argument("--segments", help="comma-separated answers to the segment question")
+    quest.set_defaults(func=cmd_questionnaire)
 
     sample = sub.add_parser("sample-data", help="rewrite the synthetic sample cycles")
     sample.add_argument("folder", nargs="?", default="data/raw")

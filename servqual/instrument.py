@@ -223,6 +223,11 @@ class Instrument:
         Presentation flag only: ``"performance-minus-standard"`` (the code's convention)
         or ``"standard-minus-performance"`` for instruments whose published reports
         printed the opposite sign.  Computation never changes.
+    layout
+        Questionnaire order: ``"blocks"`` (one section per measure, as SERVQUAL asks all
+        expectations before all perceptions) or ``"side_by_side"`` (each item's ratings
+        in one row, as the three-column form).  Defaults to blocks for
+        expectation/perception instruments.
     """
 
     id: str
@@ -241,6 +246,7 @@ class Instrument:
     dimension_labels: Mapping[str, str] = field(default_factory=dict)
     description: str = ""
     gap_sign: str = "performance-minus-standard"
+    layout: str = "side_by_side"
     source: str = ""
 
     # ---- convenience -------------------------------------------------------------
@@ -287,7 +293,7 @@ class Instrument:
 # --------------------------------------------------------------------------- parsing
 _TOP_KEYS = (
     "id", "title", "description", "scale", "not_applicable", "measures", "gaps",
-    "dimensions", "items", "screening", "weights", "overall", "gap_sign",
+    "dimensions", "items", "screening", "weights", "overall", "gap_sign", "layout",
 )
 _ITEM_KEYS = ("text", "reverse")
 _SCALE_KEYS = ("min", "max", "labels")
@@ -295,6 +301,7 @@ _DIMENSION_KEYS = ("label", "items")
 _WEIGHTS_KEYS = ("total",)
 _OVERALL_KEYS = ("id", "text", "scale")
 _GAP_SIGNS = ("performance-minus-standard", "standard-minus-performance")
+_LAYOUTS = ("blocks", "side_by_side")
 
 
 def _parse_scale(raw: Any, where: str, source: str, fail) -> Scale | None:
@@ -497,6 +504,10 @@ def _parse(raw: Any, source: str) -> Instrument:
     gap_sign = raw.get("gap_sign", _GAP_SIGNS[0])
     if gap_sign not in _GAP_SIGNS:
         fail(f"gap_sign must be one of {', '.join(_GAP_SIGNS)}, got {gap_sign!r}")
+    default_layout = "blocks" if {"expectation", "perception"} <= set(measures) else "side_by_side"
+    layout = raw.get("layout", default_layout)
+    if layout not in _LAYOUTS:
+        fail(f"layout must be one of {', '.join(_LAYOUTS)}, got {layout!r}")
 
     return Instrument(
         id=inst_id.strip(),
@@ -515,6 +526,7 @@ def _parse(raw: Any, source: str) -> Instrument:
         dimension_labels=MappingProxyType(labels),
         description=str(raw.get("description") or "").strip(),
         gap_sign=gap_sign,
+        layout=layout,
         source=source,
     )
 
