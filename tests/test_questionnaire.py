@@ -26,6 +26,8 @@ class _Form(HTMLParser):
             self.sections += 1
         if tag == "legend":
             self.legends += 1
+        if tag == "textarea":
+            self.names.append(attrs["name"])
         if tag == "input":
             self.names.append(attrs["name"])
             if attrs.get("type") == "radio":
