@@ -11,8 +11,8 @@ CYCLES := $(sort $(wildcard params/[0-9][0-9][0-9][0-9].yaml))
 export MPLBACKEND := Agg
 
 .DEFAULT_GOAL := help
-R_PACKAGES := r-base-core r-cran-psych r-cran-gparotation r-cran-lavaan r-cran-sandwich r-cran-jsonlite
-R_CHECK := library(psych); library(lavaan); library(GPArotation); library(sandwich); library(jsonlite)
+R_PACKAGES := r-base-core r-cran-psych r-cran-gparotation r-cran-lavaan r-cran-sandwich r-cran-lme4 r-cran-jsonlite
+R_CHECK := library(psych); library(lavaan); library(GPArotation); library(sandwich); library(lme4); library(jsonlite)
 
 PORT ?= 8866
 
@@ -33,9 +33,10 @@ $(STAMP): pyproject.toml
 report: $(STAMP) ## the newest cycle's report into reports/<year>/ (YEAR=2005 or PARAMS=… for another)
 	$(VENV)/bin/servqual report $(PARAMS)
 
-reports: $(STAMP) ## every params file's report, plus the trends report over the yearly cycles
+reports: $(STAMP) ## every params file's report, the trends over the yearly cycles, the staff–client linkage
 	$(VENV)/bin/servqual report params/*.yaml
 	$(VENV)/bin/servqual trends $(CYCLES)
+	$(VENV)/bin/servqual linkage params/staff-hpws-2007.yaml params/2007.yaml
 
 scores: $(STAMP) ## print a cycle's screening summary, gap tables and priorities (no notebook)
 	$(VENV)/bin/servqual score $(PARAMS)
@@ -74,6 +75,7 @@ golden: $(STAMP) r-oracle ## regenerate the R golden values (Debian: r-base-core
 	Rscript tests/r/reliability.R
 	Rscript tests/r/dimensionality.R
 	Rscript tests/r/compare.R
+	Rscript tests/r/linkage.R
 
 sample-data: $(STAMP) ## rewrite the synthetic sample cycles in data/raw
 	$(VENV)/bin/servqual sample-data data/raw

@@ -180,6 +180,14 @@ def cmd_trends(args, out) -> int:
     return 0
 
 
+def cmd_linkage(args, out) -> int:
+    from .report import run_linkage
+
+    run_linkage(args.staff, args.clients, unit=args.unit, reports_dir=args.reports_dir, progress=not args.quiet,
+                out=out)
+    return 0
+
+
 def cmd_explore(args, out) -> int:
     from .widgets import serve
 
@@ -262,6 +270,14 @@ def build_parser() -> argparse.ArgumentParser:
     trends.add_argument("--reports-dir", default="reports")
     trends.add_argument("--quiet", action="store_true")
     trends.set_defaults(func=cmd_trends)
+
+    linkage = sub.add_parser("linkage", help="staff climate linked to client gaps by unit, into reports/linkage/")
+    linkage.add_argument("staff", help="the staff (hpws-staff) survey's params file")
+    linkage.add_argument("clients", help="a client cycle's params file")
+    linkage.add_argument("--unit", default="branch", help="the unit column in both surveys (default branch)")
+    linkage.add_argument("--reports-dir", default="reports")
+    linkage.add_argument("--quiet", action="store_true")
+    linkage.set_defaults(func=cmd_linkage)
 
     explore = sub.add_parser("explore", help="serve the interactive gap explorer with Voilà on 127.0.0.1")
     explore.add_argument("params", nargs="+", help="params YAML files of the cycles to explore")

@@ -41,6 +41,7 @@ __all__ = [
     "plot_gaps",
     "plot_ipa",
     "plot_likert",
+    "plot_linkage",
     "plot_profile",
     "plot_radar",
     "plot_trend",
@@ -772,4 +773,51 @@ def plot_likert(data: pd.DataFrame, *, instrument, ax: Axes | None = None, title
         f"Diverging bars of the rating distribution of {len(items)} items; {best} has the most ratings above the "
         f"midpoint ({positive[best]:.0%})."
     ))
+    return ax
+
+
+# --------------------------------------------------------------------------- linkage
+def plot_linkage(
+    data: pd.DataFrame,
+    *,
+    x: str = "climate",
+    y: str = "client_gap",
+    unit: str | None = None,
+    ax: Axes | None = None,
+    title: str | None = None,
+) -> Axes:
+    """Units placed by staff climate (x) and their clients' gap (y), with the line across units.
+
+    Parameters
+    ----------
+    data
+        ``LinkageResult.units``: one row per unit.
+    unit
+        The unit column (default the first column).
+    """
+    unit = unit or str(data.columns[0])
+    _require(data, [unit, x, y], "plot_linkage")
+    if len(data) < 2:
+        raise ValueError("plot_linkage needs at least two units")
+    ax = _new_ax(ax, figsize=(6.5, 5))
+    xs, ys = data[x].to_numpy(float), data[y].to_numpy(float)
+    sizes = 30 + 120 * (data["client_n"] / data["client_n"].max()) if "client_n" in data.columns else 60
+    ax.scatter(xs, ys, s=sizes, color=COLORS["surplus"], edgecolors="black", linewidths=0.5, zorder=3)
+    slope, intercept = np.polyfit(xs, ys, 1)
+    grid = np.linspace(xs.min(), xs.max(), 50)
+    ax.plot(grid, intercept + slope * grid, color=COLORS["standard"], linestyle="--", linewidth=1, gid="fit")
+    for xv, yv, name in zip(xs, ys, data[unit]):
+        ax.annotate(str(name), (xv, yv), xytext=(6, 4), textcoords="offset points", fontsize=9)
+    if y.endswith("gap"):
+        ax.axhline(0, color="black", linewidth=0.6)
+    r = float(np.corrcoef(xs, ys)[0, 1])
+    ax.set_xlabel("staff climate (HPWS, mean of the characteristics)")
+    ax.set_ylabel({"client_gap": "clients' overall gap (negative = shortfall)",
+                   "client_perception": "clients' overall perception"}.get(y, y))
+    ax.text(0.02, 0.98, f"r = {r:.2f} across {len(data)} units", transform=ax.transAxes, va="top", fontsize=9)
+    ax.grid(alpha=0.3)
+    if title:
+        ax.set_title(title)
+    _describe(ax, (f"Scatter of {len(data)} units by staff climate and clients' {y.replace('client_', '')}; "
+                   f"r = {r:.2f}."))
     return ax

@@ -34,7 +34,8 @@ import pandas as pd
 from .params import CycleParams, ParamsError, load_params, read_cycle
 from .survey import RULES
 
-__all__ = ["CycleReport", "ReportError", "TrendsReport", "run_report", "run_trends", "default_template"]
+__all__ = ["CycleReport", "LinkageReport", "ReportError", "TrendsReport", "default_template", "run_linkage",
+           "run_report", "run_trends"]
 
 PROJECT = Path(__file__).resolve().parents[1]
 SECTIONS_FAILED = "section {section!r} failed"
@@ -497,6 +498,67 @@ class TrendsReport:
         return self.out.write_summary()
 
 
+# --------------------------------------------------------------------------- linkage report
+class LinkageReport:
+    """The sections of the staff-climate ↔ client-gap report."""
+
+    def __init__(self, staff_survey, client_survey, output_dir, *, unit: str = "branch", min_group_n: int = 10,
+                 title: str | None = None):
+        self.staff, self.clients, self.unit = staff_survey, client_survey, unit
+        self.min_group_n = min_group_n
+        self.out = _Output(Path(output_dir))
+        self.title = title or (f"Staff climate and client service by {unit}"
+                               + (f", {client_survey.year}" if client_survey.year else ""))
+        self.out.summary.update({"title": self.title, "unit": unit, "staff_respondents": staff_survey.n,
+                                 "client_respondents": client_survey.n})
+
+    @classmethod
+    def from_params(cls, staff_params, client_params, output_dir, **kwargs) -> LinkageReport:
+        staff, clients = load_params(staff_params), load_params(client_params)
+        kwargs.setdefault("min_group_n", max(staff.min_group_n, clients.min_group_n))
+        return cls(read_cycle(staff), read_cycle(clients), output_dir, **kwargs)
+
+    def header(self) -> None:
+        self.out.note(f"# {self.title}\n\nStaff rated their work climate (high performance work system "
+                      f"characteristics); clients rated the service. Units are {self.unit}es; units with fewer than "
+                      f"{self.min_group_n} respondents in either survey are left out.")
+
+    def staff_reliability(self) -> None:
+        from .reliability import reliability
+
+        table = reliability(self.staff)
+        self.out.table("staff_reliability", table, caption="Reliability of the staff climate scales", digits=3)
+
+    def aggregation(self) -> None:
+        from .linkage import aggregation
+
+        result = aggregation(self.staff, self.unit)
+        self.out.table("staff_agreement", result.agreement, show=False, digits=3)
+        self.out.table("staff_icc", result.icc, caption="Do units differ in climate? ICC(1) and ICC(2) per "
+                       "characteristic", digits=3)
+        self.out.note("\n".join(f"- {w}" for w in result.warnings) or "Agreement supports aggregation to units.")
+        self.out.summary["aggregation_warnings"] = list(result.warnings)
+
+    def link(self) -> None:
+        from .linkage import link
+        from .plots import plot_linkage
+
+        result = link(self.staff, self.clients, self.unit, min_unit_n=self.min_group_n)
+        self.out.table("units", result.units, caption=f"Staff climate and client scores per {self.unit}")
+        self.out.table("unit_correlations", result.correlations, caption="Correlation across units (95% CI)",
+                       digits=3)
+        self.out.table("mixed_model", result.mixed_model, caption="Mixed model: client overall gap ~ unit climate "
+                       "+ (1 | unit), REML", digits=4)
+        self.out.figure("linkage", plot_linkage(result.units, unit=self.unit))
+        self.out.note("\n".join(f"- {n}" for n in result.notes))
+        gap_row = result.correlations.set_index("outcome").loc["client_gap"]
+        self.out.summary["correlation_climate_gap"] = {"r": gap_row["r"], "ci_low": gap_row["ci_low"],
+                                                       "ci_high": gap_row["ci_high"], "n_units": result.n_units}
+
+    def finish(self) -> Path:
+        return self.out.write_summary()
+
+
 # --------------------------------------------------------------------------- running
 def _check_segments(params: CycleParams) -> None:
     """A params file's segment columns must exist in its responses file (one-line error)."""
@@ -604,6 +666,39 @@ def run_report(
     print(f"  {summary['respondents_kept']} of {summary['respondents_read']} respondents kept", file=out)
     for sentence in (summary.get("top_priority") or {}).values():
         print(f"  top priority: {sentence}", file=out)
+    return folder
+
+
+def run_linkage(
+    staff_params: str | Path,
+    client_params: str | Path,
+    *,
+    unit: str = "branch",
+    reports_dir: str | Path = "reports",
+    template: str | Path | None = None,
+    progress: bool = True,
+    out=None,
+) -> Path:
+    """Produce the linkage report ``reports/linkage/`` from the staff and a client cycle."""
+    out = out or sys.stdout
+    params = [load_params(staff_params), load_params(client_params)]
+    for p in params:
+        _check_segments(p)
+        if unit not in p.segments:
+            raise ParamsError(f"{p.source}: segments: the unit column {unit!r} must be listed as a segment")
+        read_cycle(p)
+    folder = Path(reports_dir).resolve() / "linkage"
+    folder.mkdir(parents=True, exist_ok=True)
+    parameters = {"staff": str(Path(staff_params).resolve()), "clients": str(Path(client_params).resolve()),
+                  "unit": unit, "output_dir": str(folder), "min_group_n": max(p.min_group_n for p in params)}
+    notebook = folder / "linkage.ipynb"
+    _execute(Path(template) if template else default_template("linkage"), notebook, parameters,
+             progress=progress, label="linkage")
+    _render_html(notebook, folder / "report.html", "Staff climate and client service")
+    summary = json.loads((folder / "summary.json").read_text())
+    c = summary["correlation_climate_gap"]
+    print(f"Linkage report: {folder / 'report.html'}; r = {c['r']:.2f} across {c['n_units']} units "
+          f"(95% CI {c['ci_low']:.2f} to {c['ci_high']:.2f})", file=out)
     return folder
 
 

@@ -36,7 +36,8 @@ import pandas as pd
 
 from .instrument import Instrument, load_instrument
 
-__all__ = ["Defects", "simulate_responses", "simulate_staff", "write_sample_data", "SEGMENTS", "BRANCHES"]
+__all__ = ["BRANCHES", "BRANCH_CLIMATE", "Defects", "SEGMENTS", "simulate_responses", "simulate_staff",
+           "write_sample_data"]
 
 #: Client segments of a university library and their shares.
 SEGMENTS: Mapping[str, float] = {
@@ -47,6 +48,11 @@ SEGMENTS: Mapping[str, float] = {
 }
 #: Branches (campuses) and their shares of respondents.
 BRANCHES: Mapping[str, float] = {"Central": 0.45, "Science": 0.25, "Health": 0.18, "Law": 0.12}
+#: Staff climate of the sample branches (latent offsets; Science best, Health worst), so
+#: the linkage example has a story: clients of better-climate branches see better service.
+BRANCH_CLIMATE: Mapping[str, float] = {"Central": 0.1, "Science": 0.35, "Health": -0.3, "Law": -0.05}
+#: How strongly a branch's staff climate shows in its clients' perceptions (modest).
+CLIMATE_TO_PERFORMANCE = 0.6
 
 _STANDARD = ("expectation", "desired", "importance")
 _PERFORMANCE = ("perception", "perceived", "performance", "agreement")
@@ -113,6 +119,7 @@ def simulate_responses(
     defects: Defects | None = None,
     effects: Effects | None = None,
     library_seed: int = 1,
+    branch_effects: Mapping[str, float] | None = None,
 ) -> pd.DataFrame:
     """Simulate one cycle's raw export for an instrument.
 
@@ -127,6 +134,9 @@ def simulate_responses(
     library_seed
         Seed of the library's own profile (dimension levels, item offsets), shared by
         all cycles of one library so that only the year effects move between cycles.
+    branch_effects
+        Branch → offset of its clients' performance ratings (latent 1–7 metric); by
+        default ``CLIMATE_TO_PERFORMANCE`` × the branch's staff climate.
     segments, branches
         Category → share for the ``segment`` and ``branch`` columns.
     columns
@@ -176,7 +186,10 @@ def simulate_responses(
     year_step = np.resize(np.asarray(effects.year_performance, dtype=float), n_dims)
     seg_p = np.array([effects.segment_performance.get(s, 0.0) for s in seg])
     seg_e = np.array([effects.segment_standard.get(s, 0.0) for s in seg])
-    perf = dim_base + year_step * (year - effects.base_year) + seg_p[:, None] + z
+    if branch_effects is None:
+        branch_effects = {b: CLIMATE_TO_PERFORMANCE * BRANCH_CLIMATE.get(b, 0.0) for b in branches}
+    unit_p = np.array([branch_effects.get(b, 0.0) for b in branch])
+    perf = dim_base + year_step * (year - effects.base_year) + seg_p[:, None] + unit_p[:, None] + z
     standard = 6.2 + seg_e[:, None] + 0.3 * z + rng.normal(0, 0.45, size=(n, n_dims))
 
     measures = inst.measures
@@ -263,14 +276,16 @@ def simulate_staff(
     year: int = 2007,
     seed: int = 7,
     branches: Mapping[str, float] | None = None,
+    climate: Mapping[str, float] | None = None,
     unit_sd: float = 0.35,
     defects: Defects | None = None,
 ) -> pd.DataFrame:
     """Simulate the ``hpws-staff`` climate survey: staff nested in branches.
 
-    Each branch has its own climate level (sd ``unit_sd`` on the 1–7 latent metric),
-    so that unit-level aggregation is justified; branches with a better climate are the
-    ones whose clients report smaller shortfalls in :func:`write_sample_data`'s cycles.
+    Each branch has its own climate level (``climate``; by default ``BRANCH_CLIMATE``
+    for the sample branches, drawn with sd ``unit_sd`` for others), so that unit-level
+    aggregation is justified; branches with a better climate are the ones whose clients
+    report better service in :func:`simulate_responses`' default ``branch_effects``.
     Columns: ``respondent_id`` (survey-assigned), ``year``, ``branch``, ``role``,
     ``agreement_<item>``.
     """
@@ -279,10 +294,8 @@ def simulate_staff(
     branches = dict(branches or BRANCHES)
     defects = defects or Defects(missing_cell=0.01, not_applicable_item=0.01, mostly_not_applicable=0.0)
     names = list(branches)
-    # the sample branches get fixed climates (Science best, Health worst) so the linkage
-    # example has a story; other branch names draw theirs
-    known = {"Central": 0.1, "Science": 0.35, "Health": -0.3, "Law": -0.05}
     drawn = rng.normal(0, unit_sd, size=len(names))
+    known = dict(BRANCH_CLIMATE if climate is None else climate)
     climate = {b: known.get(b, float(v)) for b, v in zip(names, drawn)}
     branch = rng.choice(names, size=n, p=np.array(list(branches.values())) / sum(branches.values()))
     dims = list(inst.dimensions)

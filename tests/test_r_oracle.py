@@ -19,6 +19,7 @@ SCRIPTS = {
     "reliability.R": (["jsonlite", "psych"], ["reliability.json"]),
     "dimensionality.R": (["jsonlite", "psych", "GPArotation", "lavaan"], ["dimensionality.json"]),
     "compare.R": (["jsonlite", "sandwich"], ["compare.json"]),
+    "linkage.R": (["jsonlite", "lme4"], ["linkage.json"]),
 }
 
 

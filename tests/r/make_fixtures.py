@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from servqual.synthetic import Defects, simulate_responses
+from servqual.synthetic import Defects, simulate_responses, simulate_staff
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE.parent / "data"
@@ -54,4 +54,16 @@ psy = simulate_responses(
     defects=Defects(missing_cell=0.01, straight_lining=0.01, abandoned=0.005),
 )
 psy.to_csv(DATA / "fixture-psychometrics.csv", index=False, lineterminator="\n")
+# staff climate and client service in 12 branches, for the linkage golden values
+branches = {f"B{k:02d}": 1.0 for k in range(1, 13)}
+climate = dict(zip(branches, np.random.default_rng(31).normal(0, 0.35, size=12).round(3)))
+staff = simulate_staff(n=420, seed=32, branches=branches, climate=climate)
+staff.to_csv(DATA / "fixture-staff.csv", index=False, lineterminator="\n")
+clients = simulate_responses(
+    "servqual-22", n=1500, seed=33, year=2007, branches=branches,
+    branch_effects={b: 0.6 * c + float(e) for (b, c), e in zip(climate.items(),
+                                                               np.random.default_rng(34).normal(0, 0.08, 12))},
+    defects=Defects(missing_cell=0.01),
+)
+clients.to_csv(DATA / "fixture-clients.csv", index=False, lineterminator="\n")
 print("wrote fixtures")
