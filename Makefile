@@ -16,7 +16,7 @@ R_CHECK := library(psych); library(lavaan); library(GPArotation); library(sandwi
 
 PORT ?= 8866
 
-.PHONY: help setup r-oracle browser report reports scores figures explore test lint golden sample-data clean
+.PHONY: help setup r-oracle browser report reports scores figures explore bench test lint golden sample-data clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-12s %s\n", $$1, $$2}'
@@ -54,6 +54,9 @@ figures: $(STAMP) ## draw every figure of the 2005 sample cycle into docs/img (S
 
 explore: $(STAMP) ## serve the gap explorer with Voilà on http://127.0.0.1:$(PORT)/ (PORT=… to change; Ctrl-C stops)
 	$(VENV)/bin/servqual explore $(CYCLES) --port $(PORT)
+
+bench: $(STAMP) r-oracle ## benchmarks against pingouin and R psych at 10k/100k/1M respondents → benchmarks/results.{json,md}
+	$(PY) benchmarks/run.py
 
 browser: ## install Debian's Chromium for the browser tests when it is missing (best effort)
 	@if [ -x /usr/bin/chromium ]; then echo "browser: chromium installed"; \

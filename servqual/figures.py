@@ -108,6 +108,7 @@ def save_figures(
     formats: Sequence[str] = ("png", "svg"),
     dpi: int = 110,
     close: bool = True,
+    write_index: bool = True,
 ) -> list[Path]:
     """Write each figure in every format, plus ``figures.json`` (file stem → alt text)."""
     folder = Path(folder)
@@ -124,6 +125,7 @@ def save_figures(
         index[name] = plots.alt_text(fig if hasattr(fig, "_servqual_alt_text") else fig.axes[0])
         if close:
             plt.close(fig)
-    (folder / "figures.json").write_text(json.dumps(index, indent=2, ensure_ascii=False) + "\n")
-    written.append(folder / "figures.json")
+    if write_index:
+        (folder / "figures.json").write_text(json.dumps(index, indent=2, ensure_ascii=False) + "\n")
+        written.append(folder / "figures.json")
     return written

@@ -225,7 +225,9 @@ def read_table(
             value_labels=meta.variable_value_labels or {}, user_missing=missing,
         )
     if suffix in (".parquet", ".pq"):
-        frame = pd.read_parquet(path)
+        # Arrow-backed columns: no conversion on read; each rating column is turned into
+        # floats once, straight into the survey's arrays
+        frame = pd.read_parquet(path, dtype_backend="pyarrow")
         return RawTable(frame, [str(c) for c in frame.columns], "row", 1)
     raise SurveyError(
         path, f"unsupported file type {suffix or '(none)'!r}: use .csv, .tsv, .xlsx, .sav or .parquet"
@@ -386,6 +388,19 @@ def _looks_not_applicable(label: str) -> bool:
     return key in {"na", "notapplicable", "doesnotapply", "dontknow", "notrelevant"}
 
 
+def _segment_values(series: pd.Series) -> pd.Categorical:
+    """Segment answers as a categorical of their trimmed text, categories sorted.
+
+    Factorising first means each distinct answer is trimmed once (a million respondents
+    in a handful of segments cost a handful of string operations).
+    """
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    trimmed = [str(u).strip() for u in uniques]
+    categories = sorted(set(trimmed))
+    remap = np.array([categories.index(t) for t in trimmed] + [-1], dtype=np.int64)
+    return pd.Categorical.from_codes(remap[codes], categories=categories)
+
+
 def _label_for(labels: Mapping, code) -> str:
     """The value label of a code (pyreadstat keys labels by float or int)."""
     for key in (code, float(code), int(code) if float(code).is_integer() else None):
@@ -506,8 +521,8 @@ def read_survey(
     respondents, dropped = _respondents(path, raw, index, segments, year, used)
     items = list(inst.items)
 
-    value_frames = {m: pd.DataFrame(v, index=index, columns=items) for m, v in values.items()}
-    na_frames = {m: pd.DataFrame(v, index=index, columns=items) for m, v in na_masks.items()}
+    value_frames = {m: pd.DataFrame(v, index=index, columns=items, copy=False) for m, v in values.items()}
+    na_frames = {m: pd.DataFrame(v, index=index, columns=items, copy=False) for m, v in na_masks.items()}
     kept, log = apply_rules(inst, rules, index, value_frames, na_frames)
     return Survey(
         instrument=inst,
@@ -593,11 +608,16 @@ def _read_ratings(path: Path, raw: RawTable, inst: Instrument, mapping) -> tuple
     values: dict[str, np.ndarray] = {}
     na_masks: dict[str, np.ndarray] = {}
     for measure, cols in mapping.items():
-        vals = np.empty((len(frame), len(items)))
-        nas = np.zeros((len(frame), len(items)), dtype=bool)
+        # column-major: each column is written contiguously, and pandas keeps it as one block
+        vals = np.empty((len(frame), len(items)), order="F")
+        nas = np.zeros((len(frame), len(items)), dtype=bool, order="F")
         for j, item in enumerate(items):
             vals[:, j], nas[:, j] = _convert(raw, path, cols[item], frame[cols[item]], inst, inst.scale, problems)
+            if not problems:
+                # the column now lives in the survey's array: let its file copy go
+                del frame[cols[item]]
         values[measure], na_masks[measure] = vals, nas
+    _release_arrow_memory()
     if problems:
         order = {c: k for k, c in enumerate(c for cols in mapping.values() for c in cols.values())}
         problems.sort(key=lambda p: (p["pos"], order[p["column"]]))
@@ -611,6 +631,15 @@ def _read_ratings(path: Path, raw: RawTable, inst: Instrument, mapping) -> tuple
                 "row. Check the column mapping (columns=) or the export.",
             )
     return values, na_masks
+
+
+def _release_arrow_memory() -> None:
+    """Hand memory freed by Arrow-backed columns back to the system (large Parquet files)."""
+    try:
+        import pyarrow as pa
+    except ImportError:  # pragma: no cover - pyarrow is a dependency
+        return
+    pa.default_memory_pool().release_unused()
 
 
 def _read_ids(path: Path, raw: RawTable, id: str | None) -> pd.Index:  # noqa: A002
@@ -655,7 +684,7 @@ def _respondents(path: Path, raw: RawTable, index: pd.Index, segments, year, use
     for column in list(extras):
         series = frame[column]
         if not pd.api.types.is_numeric_dtype(series.dtype):
-            text = series.dropna().astype("string")
+            text = pd.Series(pd.unique(series.dropna())).astype("string")  # each distinct value once
             if len(text) and text.str.contains(_EMAIL_RE, regex=True).any():
                 dropped.append(column)
                 extras.remove(column)
@@ -671,8 +700,7 @@ def _respondents(path: Path, raw: RawTable, index: pd.Index, segments, year, use
     for column in segments:
         series = frame[column]
         respondents[column] = (
-            _apply_value_labels(series, labels[column]) if labels.get(column)
-            else series.astype("string").str.strip().to_numpy()
+            _apply_value_labels(series, labels[column]) if labels.get(column) else _segment_values(series)
         )
     if year is not None:
         respondents["year"] = int(year)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -32,42 +33,103 @@ NAN_POLICIES = ("pairwise", "listwise")
 
 
 # --------------------------------------------------------------------------- building blocks
+@dataclass(frozen=True)
+class Moments:
+    """Pairwise-complete sums of a respondents × items matrix, gathered in one pass.
+
+    With z = x − shift where present (0 where missing) and m the presence mask:
+    ``nn = mᵀm`` (pairwise counts), ``sx = zᵀm`` (sx[j, l]: Σ z_j over rows where j and l
+    are both present), ``sxx = (z²)ᵀm`` and ``sxy = zᵀz``; with a total score t (each
+    respondent's mean over answered items, shifted): ``st_m = mᵀt``, ``stt_m = mᵀt²``,
+    ``szt = zᵀt``, and the total's own count, sum and sum of squares.
+    """
+
+    shift: np.ndarray
+    nn: np.ndarray
+    sx: np.ndarray
+    sxx: np.ndarray
+    sxy: np.ndarray
+    st_m: np.ndarray | None = None
+    stt_m: np.ndarray | None = None
+    szt: np.ndarray | None = None
+    total: tuple[float, float, float, float] | None = None  # count, shift, sum, sum of squares
+
+    @property
+    def n(self) -> np.ndarray:
+        return np.diag(self.nn)
+
+    def cov(self) -> np.ndarray:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return (self.sxy - self.sx * self.sx.T / self.nn) / (self.nn - 1)
+
+    def cor(self) -> np.ndarray:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            cov = self.sxy - self.sx * self.sx.T / self.nn
+            var = self.sxx - self.sx**2 / self.nn
+            r = cov / np.sqrt(var * var.T)
+        np.fill_diagonal(r, 1.0)
+        return r
+
+    def means(self) -> np.ndarray:
+        return self.shift + np.diag(self.sx) / self.n
+
+    def sds(self) -> np.ndarray:
+        n = self.n
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.sqrt((np.diag(self.sxy) - np.diag(self.sx) ** 2 / n) / (n - 1))
+
+
+def moments(x: np.ndarray, *, total: bool = False, chunk: int = 131_072) -> Moments:
+    """One chunked pass over the rows: every pairwise sum the reliability statistics need.
+
+    Chunking keeps the temporaries small (a few MB whatever the number of respondents);
+    shifting each item by its mean keeps the one-pass sums accurate.
+    """
+    k = x.shape[1]
+    # any value near the mean keeps the sums accurate: the first chunk's mean will do
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # an item empty in the first chunk
+        shift = np.nan_to_num(np.nanmean(x[:chunk], axis=0)) if len(x) else np.zeros(k)
+    nn, sx, sxx, sxy = (np.zeros((k, k)) for _ in range(4))
+    st_m, stt_m, szt = (np.zeros(k) for _ in range(3))
+    t_count = t_sum = t_sq = 0.0
+    t_shift = float(np.nanmean(shift)) if k else 0.0
+    for start in range(0, len(x), chunk):
+        block = np.asarray(x[start : start + chunk], dtype=float)
+        present = ~np.isnan(block)
+        m = present.astype(float)
+        z = np.where(present, block - shift, 0.0)
+        nn += m.T @ m
+        sx += z.T @ m
+        sxx += (z * z).T @ m
+        sxy += z.T @ z
+        if total:
+            count = present.sum(axis=1)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                t = (z.sum(axis=1) + (present * shift).sum(axis=1)) / count - t_shift
+            ok = count > 0
+            t = np.where(ok, t, 0.0)
+            st_m += m.T @ t
+            stt_m += m.T @ (t * t)
+            szt += z.T @ t
+            t_count += ok.sum()
+            t_sum += t.sum()
+            t_sq += (t * t).sum()
+    if not total:
+        return Moments(shift, nn, sx, sxx, sxy)
+    return Moments(shift, nn, sx, sxx, sxy, st_m, stt_m, szt, (t_count, t_shift, t_sum, t_sq))
+
+
 def pairwise_cov(x: np.ndarray) -> np.ndarray:
     """Covariances from pairwise-complete observations, as R ``cov(x, use="pairwise")``."""
-    present = ~np.isnan(x)
-    if present.all():
-        return np.cov(x, rowvar=False)
-    # centre first (covariance is shift-invariant) to keep the one-pass sums accurate
-    centred = x - np.nanmean(x, axis=0)
-    z = np.where(present, centred, 0.0)
-    m = present.astype(float)
-    n = m.T @ m
-    sx = z.T @ m  # sx[j, l]: sum of x_j over rows where both j and l are present
-    sxy = z.T @ z
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return (sxy - sx * sx.T / n) / (n - 1)
+    return moments(x).cov()
 
 
 def pairwise_cor(x: np.ndarray) -> np.ndarray:
     """Pearson correlations from pairwise-complete observations, as R ``cor(x, use="pairwise")``:
     each pair's means and standard deviations come from the rows where both are present
     (unlike ``cov2cor`` of the pairwise covariances, which psych::alpha uses)."""
-    present = ~np.isnan(x)
-    if present.all():
-        return np.corrcoef(x, rowvar=False)
-    centred = x - np.nanmean(x, axis=0)
-    z = np.where(present, centred, 0.0)
-    m = present.astype(float)
-    n = m.T @ m
-    sx = z.T @ m  # sum of x_j over rows where both j and l are present
-    sxx = (z**2).T @ m
-    sxy = z.T @ z
-    with np.errstate(invalid="ignore", divide="ignore"):
-        cov = sxy - sx * sx.T / n
-        var_j = sxx - sx**2 / n
-        r = cov / np.sqrt(var_j * var_j.T)
-    np.fill_diagonal(r, 1.0)
-    return r
+    return moments(x).cor()
 
 
 def cov2cor(c: np.ndarray) -> np.ndarray:
@@ -170,16 +232,43 @@ def _counts(rng: np.random.Generator, b: int, n: int) -> np.ndarray:
 
 
 def _response_freq(x: np.ndarray, columns: list[str], max_categories: int) -> pd.DataFrame | None:
-    """psych::response.frequencies: share of each response per item, and the share missing."""
-    values = np.unique(x[~np.isnan(x)])
-    span = np.nanmax(x, axis=0) - np.nanmin(x, axis=0)
-    if len(values) > max_categories or np.any(span > max_categories):
+    """psych::response.frequencies: share of each response per item, and the share missing.
+
+    Counted column by column with bincount (no sort of the whole matrix); ``None`` when
+    the items are not whole numbers or span more than ``max_categories`` values.
+    """
+    n = x.shape[0]
+    per_column = []
+    for j in range(x.shape[1]):
+        v = x[:, j]
+        v = v[~np.isnan(v)]
+        if v.size == 0:
+            return None
+        lo, hi = v.min(), v.max()
+        if hi - lo > max_categories or not np.array_equal(v, np.round(v)):
+            return None
+        per_column.append((int(lo), np.bincount((v - lo).astype(np.int64)), v.size))
+    values = sorted({lo + i for lo, counts, _ in per_column for i in np.flatnonzero(counts)})
+    if len(values) > max_categories:
         return None
-    counts = np.stack([(x == v).sum(axis=0) for v in values], axis=1).astype(float)
-    answered = counts.sum(axis=1, keepdims=True)
-    freq = pd.DataFrame(counts / answered, index=columns, columns=[_plain(v) for v in values])
-    freq["miss"] = 1 - answered[:, 0] / x.shape[0]
+    table = np.zeros((len(columns), len(values)))
+    position = {v: i for i, v in enumerate(values)}
+    for j, (lo, counts, answered) in enumerate(per_column):
+        for i in np.flatnonzero(counts):
+            table[j, position[lo + i]] = counts[i] / answered
+    freq = pd.DataFrame(table, index=columns, columns=values)
+    freq["miss"] = [1 - answered / n for _, _, answered in per_column]
     return freq
+
+
+def _as_float_array(frame: pd.DataFrame, what: str) -> np.ndarray:
+    """The frame's values as float64 with NaN, without a copy when they already are."""
+    if all(dtype == np.float64 for dtype in frame.dtypes):
+        return np.asarray(frame.to_numpy(copy=False))
+    try:
+        return frame.to_numpy(dtype=float, na_value=np.nan)
+    except (TypeError, ValueError):
+        raise TypeError(f"{what} needs numeric item columns") from None
 
 
 def _plain(v: float):
@@ -320,31 +409,34 @@ def alpha_report(
     if not isinstance(frame, pd.DataFrame):
         frame = pd.DataFrame(frame)
     columns = [str(c) for c in frame.columns]
-    try:
-        x = frame.to_numpy(dtype=float, na_value=np.nan)
-    except (TypeError, ValueError):
-        raise TypeError("alpha_report needs numeric item columns") from None
+    x = _as_float_array(frame, "alpha_report")
     notes: list[str] = []
-    x = x[~np.isnan(x).all(axis=1)]
+    missing = np.isnan(x)
+    empty = missing.all(axis=1)
+    if empty.any():  # respondents who answered none of the items are not counted
+        x, missing = x[~empty], missing[~empty]
     if nan_policy == "listwise":
-        complete = ~np.isnan(x).any(axis=1)
+        complete = ~missing.any(axis=1)
         if (~complete).any():
             notes.append(f"{int((~complete).sum())} respondents with missing items were dropped (listwise).")
-        x = x[complete]
-    sd = np.nanstd(x, axis=0, ddof=1) if len(x) > 1 else np.full(x.shape[1], np.nan)
+            x = x[complete]
+    sums = moments(x, total=True)
+    sd = sums.sds() if len(x) > 1 else np.full(x.shape[1], np.nan)
     bad = ~(sd > 0)
     if bad.any():
         dropped = [c for c, b in zip(columns, bad) if b]
         notes.append(f"item(s) {', '.join(dropped)} had no variance and were left out")
         x = x[:, ~bad]
         columns = [c for c, b in zip(columns, bad) if not b]
+        x = x[~np.isnan(x).all(axis=1)]
+        sums = moments(x, total=True)
     n_obs, k = x.shape
     if k < 2:
         raise ValueError(f"alpha needs at least two items with variance, got {k} ({', '.join(columns) or 'none'})")
     if n_obs < 3:
         raise ValueError(f"alpha needs at least three respondents, got {n_obs}")
 
-    c = pairwise_cov(x)
+    c = sums.cov()
     if np.isnan(c).any():
         raise ValueError("some pairs of items were never answered together; alpha cannot be computed pairwise")
     r = cov2cor(c)
@@ -366,10 +458,14 @@ def alpha_report(
     if_dropped["alpha_se"] = np.sqrt(if_dropped.pop("q") / n_obs)
     if_dropped = if_dropped[["raw_alpha", "std_alpha", "g6_smc", "average_r", "s_n", "alpha_se", "var_r", "med_r"]]
 
-    # item statistics
-    total_score = np.nanmean(x, axis=1)
-    present = ~np.isnan(x)
-    raw_r = np.array([np.corrcoef(total_score[present[:, j]], x[present[:, j], j])[0, 1] for j in range(k)])
+    # item statistics; raw_r = cor(item, respondent's mean score) over the item's answers
+    n_item = sums.n
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sz = np.diag(sums.sx)
+        cov_tx = sums.szt - sz * sums.st_m / n_item
+        var_t = sums.stt_m - sums.st_m**2 / n_item
+        var_x = np.diag(sums.sxy) - sz**2 / n_item
+        raw_r = cov_tx / np.sqrt(var_t * var_x)
     std_r = r.sum(axis=0) / math.sqrt(r.sum())
     rc = r.copy()
     np.fill_diagonal(rc, smc(r))
@@ -380,13 +476,13 @@ def alpha_report(
     )
     items = pd.DataFrame(
         {
-            "n": present.sum(axis=0),
+            "n": n_item.astype(int),
             "raw_r": raw_r,
             "std_r": std_r,
             "r_cor": r_cor,
             "r_drop": r_drop,
-            "mean": np.nanmean(x, axis=0),
-            "sd": np.nanstd(x, axis=0, ddof=1),
+            "mean": sums.means(),
+            "sd": sums.sds(),
         },
         index=columns,
     )
@@ -397,6 +493,7 @@ def alpha_report(
             "check the wording and whether the item should be reverse-keyed (nothing was reversed)"
         )
 
+    t_count, t_shift, t_sum, t_sq = sums.total
     total = pd.Series(
         {
             "raw_alpha": whole["raw_alpha"],
@@ -405,8 +502,8 @@ def alpha_report(
             "average_r": whole["average_r"],
             "s_n": whole["s_n"],
             "ase": math.sqrt(whole["q"] / n_obs),
-            "mean": float(np.nanmean(total_score)),
-            "sd": float(np.nanstd(total_score, ddof=1)),
+            "mean": t_shift + t_sum / t_count,
+            "sd": math.sqrt((t_sq - t_sum**2 / t_count) / (t_count - 1)),
             "median_r": whole["med_r"],
         }
     )

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import base64
 import html
-import io
 import json
 import os
 import platform
@@ -145,11 +144,10 @@ class _Output:
 
         fig = target if isinstance(target, Figure) else target.figure
         text = alt_text(target)
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format="png", dpi=100, bbox_inches="tight", metadata={"Software": "servqual"})
-        save_figures({name: fig}, self.folder / "figures", close=False)
+        # render each format once; the report shows the PNG file just written
+        save_figures({name: fig}, self.folder / "figures", close=False, write_index=False)
         self.figure_index[name] = text
-        encoded = base64.b64encode(buffer.getvalue()).decode("ascii")
+        encoded = base64.b64encode((self.folder / "figures" / f"{name}.png").read_bytes()).decode("ascii")
         _display(_html(f'<figure><img src="data:image/png;base64,{encoded}" alt="{html.escape(text)}" '
                        f'style="max-width:100%"><figcaption>{html.escape(text)}</figcaption></figure>'))
         plt.close(fig)

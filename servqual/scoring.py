@@ -48,34 +48,80 @@ def _min_count(k: int, min_answered: float) -> int:
     return max(1, math.ceil(k * min_answered - 1e-12))
 
 
-def _dimension_means(survey: Survey, frame: pd.DataFrame, min_answered: float) -> pd.DataFrame:
-    inst = survey.instrument
-    x = frame.to_numpy(dtype=float)
-    out = np.full((len(frame), len(inst.dimensions)), np.nan)
-    position = {c: j for j, c in enumerate(frame.columns)}
+def _dimension_array(inst, x: np.ndarray, min_answered: float) -> np.ndarray:
+    """Respondent dimension scores from an items array in instrument order (half rule)."""
+    position = {item: j for j, item in enumerate(inst.items)}
+    out = np.full((len(x), len(inst.dimensions)), np.nan)
     for d, items in enumerate(inst.dimensions.values()):
         block = x[:, [position[i] for i in items]]
-        count = (~np.isnan(block)).sum(axis=1)
-        total = np.nansum(block, axis=1)
+        present = ~np.isnan(block)
+        count = present.sum(axis=1)
+        total = np.where(present, block, 0.0).sum(axis=1)
         ok = count >= _min_count(len(items), min_answered)
         out[ok, d] = total[ok] / count[ok]
-    return pd.DataFrame(out, index=frame.index, columns=list(inst.dimensions))
+    return out
+
+
+def _dimension_means(survey: Survey, frame: pd.DataFrame, min_answered: float) -> pd.DataFrame:
+    inst = survey.instrument
+    x = frame.reindex(columns=list(inst.items)).to_numpy(dtype=float)
+    return pd.DataFrame(_dimension_array(inst, x, min_answered), index=frame.index, columns=list(inst.dimensions))
+
+
+def _overall_array(d: np.ndarray, w: np.ndarray | None, min_answered: float) -> np.ndarray:
+    """Overall (and, with weights, weighted overall) scores from dimension scores."""
+    have = ~np.isnan(d)
+    count = have.sum(axis=1)
+    ok = count >= _min_count(d.shape[1], min_answered)
+    filled = np.where(have, d, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        overall = np.where(ok, filled.sum(axis=1) / np.maximum(count, 1), np.nan)
+    if w is None:
+        return overall[:, None]
+    w_avail = np.where(have, w, 0.0)
+    denom = w_avail.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        weighted = (filled * w_avail).sum(axis=1) / denom
+    weighted = np.where(ok & (denom > 0) & ~np.isnan(w).all(axis=1), weighted, np.nan)
+    return np.column_stack([overall, weighted])
 
 
 def _overall(dims: pd.DataFrame, weights: pd.DataFrame | None, min_answered: float) -> pd.DataFrame:
-    x = dims.to_numpy(dtype=float)
-    have = ~np.isnan(x)
-    count = have.sum(axis=1)
-    ok = count >= _min_count(x.shape[1], min_answered)
-    result = {OVERALL: np.where(ok, np.nansum(x, axis=1) / np.maximum(count, 1), np.nan)}
+    w = None if weights is None else weights.reindex(columns=dims.columns).to_numpy(dtype=float)
+    out = _overall_array(dims.to_numpy(dtype=float), w, min_answered)
+    names = [OVERALL] if w is None else [OVERALL, WEIGHTED]
+    return pd.DataFrame(out, index=dims.index, columns=names)
+
+
+def _units(survey: Survey, level: str) -> list[str]:
+    inst = survey.instrument
+    if level == "item":
+        return list(inst.items)
+    if level == "dimension":
+        return list(inst.dimensions)
+    return [OVERALL] if survey.weights_frame is None else [OVERALL, WEIGHTED]
+
+
+def _score_block(survey: Survey, rows: slice, level: str, paired: bool, min_answered: float) -> dict[str, np.ndarray]:
+    """Every quantity's scores for a block of kept respondents (arrays, units in order)."""
+    inst = survey.instrument
+    arrays = {m: survey.rating_array(m)[rows] for m in inst.measures}
+    if paired and len(inst.measures) > 1:
+        complete = np.logical_and.reduce([~np.isnan(a) for a in arrays.values()])
+        arrays = {m: np.where(complete, a, np.nan) for m, a in arrays.items()}
+    items = dict(arrays)
+    for gap in inst.gaps:
+        items[gap.name] = arrays[gap.minuend] - arrays[gap.subtrahend]
+    if level == "item":
+        return items
+    dims = {q: _dimension_array(inst, a, min_answered) for q, a in items.items()}
+    if level == "dimension":
+        return dims
+    weights = survey.weights
+    w = None
     if weights is not None:
-        w = weights.reindex(columns=dims.columns).to_numpy(dtype=float)
-        w_avail = np.where(have, w, 0.0)
-        denom = w_avail.sum(axis=1)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            weighted = np.nansum(np.where(have, x, 0.0) * w_avail, axis=1) / denom
-        result[WEIGHTED] = np.where(ok & (denom > 0) & ~np.isnan(w).all(axis=1), weighted, np.nan)
-    return pd.DataFrame(result, index=dims.index)
+        w = weights.reindex(columns=list(inst.dimensions)).to_numpy(dtype=float)[rows]
+    return {q: _overall_array(d, w, min_answered) for q, d in dims.items()}
 
 
 def scores(
@@ -111,28 +157,14 @@ def scores(
     if not 0 < min_answered <= 1:
         raise ValueError(f"min_answered must be in (0, 1], got {min_answered!r}")
     key = ("scores", level, paired, min_answered)
-    if key in survey._cache:
-        return survey._cache[key].copy()
-    inst = survey.instrument
-    ratings = {m: survey.ratings(m) for m in inst.measures}
-    if paired and len(inst.measures) > 1:
-        complete = np.logical_and.reduce([r.notna().to_numpy() for r in ratings.values()])
-        ratings = {m: r.where(complete) for m, r in ratings.items()}
-    items = dict(ratings)
-    for gap in inst.gaps:
-        items[gap.name] = ratings[gap.minuend] - ratings[gap.subtrahend]
-    if level == "item":
-        result = items
-    else:
-        dims = {q: _dimension_means(survey, f, min_answered) for q, f in items.items()}
-        if level == "dimension":
-            result = dims
-        else:
-            weights = survey.weights
-            result = {q: _overall(d, weights, min_answered) for q, d in dims.items()}
-    frame = pd.concat(result, axis=1, names=["quantity", level if level != "overall" else "score"])
-    survey._cache[key] = frame
-    return frame.copy()
+    if key not in survey._cache:
+        block = _score_block(survey, slice(None), level, paired, min_answered)
+        units = _units(survey, level)
+        index = survey.respondents.index
+        parts = {q: pd.DataFrame(a, index=index, columns=units) for q, a in block.items()}
+        survey._cache[key] = pd.concat(parts, axis=1, names=["quantity", level if level != "overall" else "score"])
+    # copy-on-write: the caller may change its copy without touching the cache
+    return survey._cache[key].copy(deep=False)
 
 
 def _group_keys(survey: Survey, by) -> list[str]:
@@ -151,38 +183,55 @@ def _group_keys(survey: Survey, by) -> list[str]:
     return keys
 
 
-def _describe(values: pd.DataFrame, groups: pd.DataFrame, keys: list[str], ci: float) -> pd.DataFrame:
-    """Long table (keys…, unit, n, mean, sd, ci_low, ci_high) for every column of ``values``."""
-    units = list(values.columns)
-    frame = values.copy()
-    frame.columns = [f"u{j}" for j in range(len(units))]
-    if keys:
-        grouped = frame.groupby([groups[k] for k in keys], sort=True, dropna=False, observed=True)
-        n = grouped.count()
-        mean = grouped.mean()
-        sd = grouped.std(ddof=1)
-    else:
-        n = frame.count().to_frame().T
-        mean = frame.mean().to_frame().T
-        sd = frame.std(ddof=1).to_frame().T
-    long = []
-    for name, table in (("n", n), ("mean", mean), ("sd", sd)):
-        table = table.copy()
-        table.columns = units
-        long.append(table.stack(future_stack=True).rename(name))
-    out = pd.concat(long, axis=1)
-    out["n"] = out["n"].astype(int)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        tcrit = stats.t.ppf((1 + ci) / 2, out["n"] - 1)
-        half = tcrit * out["sd"] / np.sqrt(out["n"])
-    out["sd"] = out["sd"].where(out["n"] > 1)
-    out["ci_low"] = (out["mean"] - half).where(out["n"] > 1)
-    out["ci_high"] = (out["mean"] + half).where(out["n"] > 1)
-    out.index = out.index.set_names([*keys, "unit"] if keys else ["_", "unit"])
-    out = out.reset_index()
+def _group_codes(survey: Survey, keys: list[str]) -> tuple[np.ndarray, pd.DataFrame]:
+    """Each kept respondent's group number, and the groups' key values in sorted order."""
+    resp = survey.respondents
     if not keys:
-        out = out.drop(columns="_")
-    return out
+        return np.zeros(len(resp), dtype=np.int64), pd.DataFrame(index=[0])
+    grouper = resp.groupby(keys, sort=True, dropna=False, observed=True)
+    codes = grouper.ngroup().to_numpy()
+    labels = grouper.size().index.to_frame(index=False)
+    return codes, labels
+
+
+def group_moments(
+    survey: Survey, level: str, keys: list[str], *, paired: bool = True, min_answered: float = 0.5,
+    chunk: int = 131_072,
+) -> tuple[pd.DataFrame, dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]]:
+    """Per group and unit: count, mean and sd of every quantity, in one chunked pass.
+
+    Sums go through a one-hot group matrix (a BLAS product per block), shifted by each
+    unit's first-block mean so the one-pass variance stays accurate; memory stays at a
+    block's worth whatever the number of respondents.
+    """
+    codes, labels = _group_codes(survey, keys)
+    g = len(labels)
+    n_resp = len(codes)
+    acc: dict[str, list[np.ndarray]] = {}
+    shifts: dict[str, np.ndarray] = {}
+    for start in range(0, max(n_resp, 1), chunk):
+        rows = slice(start, start + chunk)
+        block = _score_block(survey, rows, level, paired, min_answered)
+        onehot = np.zeros((len(codes[rows]), g))
+        onehot[np.arange(len(codes[rows])), codes[rows]] = 1.0
+        for q, a in block.items():
+            if q not in shifts:
+                with np.errstate(invalid="ignore"):
+                    counts = (~np.isnan(a)).sum(axis=0)
+                    shifts[q] = np.where(counts > 0, np.nansum(a, axis=0) / np.maximum(counts, 1), 0.0)
+                acc[q] = [np.zeros((g, a.shape[1])) for _ in range(3)]
+            present = ~np.isnan(a)
+            z = np.where(present, a - shifts[q], 0.0)
+            acc[q][0] += onehot.T @ present
+            acc[q][1] += onehot.T @ z
+            acc[q][2] += onehot.T @ (z * z)
+    out = {}
+    for q, (n, s1, s2) in acc.items():
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = np.where(n > 0, shifts[q] + s1 / n, np.nan)
+            var = (s2 - s1**2 / n) / (n - 1)
+        out[q] = (n.astype(np.int64), mean, np.sqrt(np.maximum(var, 0.0)))
+    return labels, out
 
 
 def gap_table(
@@ -245,25 +294,28 @@ def gap_table(
         raise ValueError(f"ci must be between 0 and 1, got {ci!r}")
     keys = _group_keys(survey, by)
     inst = survey.instrument
-    table = scores(survey, level, paired=paired, min_answered=min_answered)
-    groups = survey.respondents[keys] if keys else None
+    labels, stats_by_q = group_moments(survey, level, keys, paired=paired, min_answered=min_answered)
+    units = _units(survey, level)
     gap_names = [g.name for g in inst.gaps]
     with_ci = gap_names or list(inst.measures)
-    parts = {}
+    g, u = len(labels), len(units)
+    out = labels.loc[labels.index.repeat(u)].reset_index(drop=True) if keys else pd.DataFrame(index=range(u))
+    out["unit"] = units * g
+    first = stats_by_q[with_ci[0]][0].ravel()
+    out["n"] = first
+    tq = (1 + ci) / 2
     for quantity in inst.quantities:
-        parts[quantity] = _describe(table[quantity], groups, keys, ci)
-    base = parts[with_ci[0]]
-    out = base[keys + ["unit"]].copy()
-    out["n"] = base["n"]
-    for quantity in inst.quantities:
-        part = parts[quantity]
-        out[quantity] = part["mean"].to_numpy()
-        out[f"{quantity}_sd"] = part["sd"].to_numpy()
+        n, mean, sd = (v.ravel() for v in stats_by_q[quantity])
+        ok = n > 1
+        out[quantity] = mean
+        out[f"{quantity}_sd"] = np.where(ok, sd, np.nan)
         if quantity in with_ci:
-            out[f"{quantity}_ci_low"] = part["ci_low"].to_numpy()
-            out[f"{quantity}_ci_high"] = part["ci_high"].to_numpy()
+            with np.errstate(invalid="ignore", divide="ignore"):
+                half = stats.t.ppf(tq, np.where(ok, n - 1, 1)) * sd / np.sqrt(np.where(ok, n, 1))
+            out[f"{quantity}_ci_low"] = np.where(ok, mean - half, np.nan)
+            out[f"{quantity}_ci_high"] = np.where(ok, mean + half, np.nan)
         if not paired:
-            out[f"{quantity}_n"] = part["n"].to_numpy()
+            out[f"{quantity}_n"] = n
     if level == "item":
         out = out.rename(columns={"unit": "item"})
         out.insert(len(keys) + 1, "dimension", out["item"].map(inst.dimension_of))

@@ -137,9 +137,9 @@ def apply_rules(
         for m in measures:
             x = arrays[m]
             count = (~np.isnan(x)).sum(axis=1)
-            # NaN-free stand-ins so rows without answers do not warn; they fail count anyway
-            lo = np.fmin.reduce(np.where(np.isnan(x), np.inf, x), axis=1)
-            hi = np.fmax.reduce(np.where(np.isnan(x), -np.inf, x), axis=1)
+            # fmin/fmax skip NaN without copying; rows without answers fail the count anyway
+            lo = np.fmin.reduce(x, axis=1)
+            hi = np.fmax.reduce(x, axis=1)
             mask = (count >= max(_MIN_STRAIGHT, math.ceil(n_items / 2))) & (lo == hi)
 
             def straight(i: int, m: str = m, count=count, lo=lo) -> str:
@@ -150,16 +150,16 @@ def apply_rules(
             if action == "excluded":
                 excluded |= mask
 
-    rows: list[dict[str, Any]] = []
+    parts = []
     for positions, rule, action, detail in entries:
-        for i in positions:
-            rows.append({"_pos": i, "id": ids[i], "rule": rule, "action": action, "detail": detail(i)})
-    log = pd.DataFrame(rows, columns=["_pos", *SCREENING_COLUMNS])
-    if len(log):
-        log["_rule"] = log["rule"].map({rule: k for k, rule in enumerate(RULES)})
-        log = log.sort_values(["_pos", "_rule"], kind="stable").drop(columns=["_rule"])
-    log = log.drop(columns="_pos").reset_index(drop=True)
-    return ~excluded, log
+        parts.append(pd.DataFrame({
+            "_pos": positions, "_rule": RULES.index(rule), "id": ids.take(positions), "rule": rule,
+            "action": action, "detail": [detail(i) for i in positions],
+        }))
+    if not parts:
+        return ~excluded, pd.DataFrame({c: pd.Series(dtype=object) for c in SCREENING_COLUMNS})
+    log = pd.concat(parts, ignore_index=True).sort_values(["_pos", "_rule"], kind="stable")
+    return ~excluded, log[SCREENING_COLUMNS].reset_index(drop=True)
 
 
 def _keyed(instrument: Instrument, frame: pd.DataFrame) -> np.ndarray:

@@ -110,23 +110,39 @@ class Survey:
                 frame[cols] = self.instrument.scale.reverse(frame[cols])
             self._cache[key] = frame
         frame = self._cache[key]
-        return frame.copy() if include_excluded else frame.loc[self.kept].copy()
+        # copy-on-write: a shallow copy costs nothing and protects the cached data
+        if include_excluded or self.kept.all():
+            return frame.copy(deep=False)
+        return frame.loc[self.kept]
+
+    def rating_array(self, measure: str, *, keyed: bool = True) -> np.ndarray:
+        """Kept respondents × items as a read-only float64 array (no copy when possible)."""
+        key = ("array", measure, keyed)
+        if key not in self._cache:
+            array = np.asarray(self.ratings(measure, keyed=keyed).to_numpy(dtype=float, copy=False))
+            array.flags.writeable = False
+            self._cache[key] = array
+        return self._cache[key]
 
     def not_applicable(self, measure: str, *, include_excluded: bool = False) -> pd.DataFrame:
         """Boolean respondents × items: ``True`` where the answer was an N/A code."""
-        mask = self.not_applicable_mask[measure]
-        return mask.copy() if include_excluded else mask.loc[self.kept].copy()
+        return self._kept_rows(self.not_applicable_mask[measure], include_excluded)
 
     @property
     def weights(self) -> pd.DataFrame | None:
         """Kept respondents × dimensions: each respondent's importance allocation (sums to
         the instrument's total, 100), or ``None`` when the file has no weights."""
-        return None if self.weights_frame is None else self.weights_frame.loc[self.kept].copy()
+        return None if self.weights_frame is None else self._kept_rows(self.weights_frame)
 
     @property
     def overall(self) -> pd.Series | None:
         """Kept respondents' overall-satisfaction rating, or ``None``."""
-        return None if self.overall_values is None else self.overall_values.loc[self.kept].copy()
+        return None if self.overall_values is None else self._kept_rows(self.overall_values)
+
+    def _kept_rows(self, data, include_excluded: bool = False):
+        if include_excluded or self.kept.all():
+            return data.copy(deep=False)
+        return data.loc[self.kept]
 
     # ------------------------------------------------------------------ summaries
     def screening_summary(self) -> pd.DataFrame:

@@ -1,0 +1,314 @@
+"""Benchmark harness: servqual side by side with the tools users would pick instead.
+
+    make bench                        # 10k, 100k and 1M respondents; writes results.json and results.md
+    python benchmarks/run.py --quick  # 10k respondents, one repetition (the test suite runs this)
+
+Everything is measured in one run, on the same data, on this machine: reading (CSV and
+Parquet), screening, ``gap_table`` by segment, ``alpha_report`` against
+``pingouin.cronbach_alpha`` and R ``psych::alpha`` (when ``Rscript`` is available),
+the vectorised bootstrap against ``psych::alpha(n.iter = 1000)``, and a full cycle report
+against an empty notebook run through papermill.  Times are medians of several
+repetitions; peak memory is measured in a fresh process.  No timing is asserted in tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+CACHE = HERE / "cache"
+SQ_TEMPLATE = "{measure}_{item}"
+
+TARGETS = {
+    "alpha_vs_pingouin_1m": ("alpha_report / pingouin.cronbach_alpha at 1,000,000 × 22", "<=", 1.5),
+    "alpha_vs_psych_1m": ("psych::alpha / alpha_report at 1,000,000 × 22", ">=", 20.0),
+    "bootstrap_2000_5000x22_s": ("bootstrap, 2,000 resamples on 5,000 × 22 (seconds)", "<=", 1.0),
+    "pipeline_1m_s": ("read Parquet + screen + gap_table (item, dimension) by segment, 1M (seconds)", "<=", 3.0),
+    "pipeline_memory_ratio_1m": ("peak extra memory / ratings in memory, 1M", "<=", 3.0),
+    "report_vs_empty_notebook": ("full cycle report / empty papermill notebook", "<=", 3.0),
+}
+
+
+def machine() -> dict:
+    import numpy as np
+    import pandas as pd
+
+    info = {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count(),
+            "numpy": np.__version__, "pandas": pd.__version__}
+    try:
+        with open("/proc/cpuinfo") as handle:
+            names = [line.split(":", 1)[1].strip() for line in handle if line.startswith("model name")]
+        info["cpu"] = names[0] if names else platform.processor()
+    except OSError:
+        info["cpu"] = platform.processor()
+    try:
+        with open("/proc/meminfo") as handle:
+            info["memory_gb"] = round(int(handle.readline().split()[1]) / 1024**2, 1)
+    except OSError:
+        pass
+    try:
+        import threadpoolctl
+
+        info["blas"] = [f"{i['internal_api']} {i.get('version')} ({i['num_threads']} threads)"
+                        for i in threadpoolctl.threadpool_info()]
+    except ImportError:
+        pass
+    return info
+
+
+def timed(fn, reps: int) -> tuple[float, object]:
+    """Median wall time of ``reps`` runs (after one warm-up when reps > 1)."""
+    result = fn() if reps > 1 else None
+    times = []
+    for _ in range(reps):
+        start = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), result
+
+
+def dataset(n: int) -> tuple[Path, Path]:
+    """Synthetic SERVQUAL-22 expectation/perception cycle of n respondents, cached."""
+    from servqual.synthetic import simulate_responses
+
+    CACHE.mkdir(exist_ok=True)
+    parquet, csv = CACHE / f"servqual-{n}.parquet", CACHE / f"servqual-{n}.csv"
+    if not parquet.exists() or not csv.exists():
+        frame = simulate_responses("servqual-22", n=n, seed=n % 9973, columns=SQ_TEMPLATE)
+        frame.to_parquet(parquet, index=False)
+        frame.to_csv(csv, index=False)
+    return parquet, csv
+
+
+def read(path: Path):
+    import servqual as sq
+
+    return sq.read_survey(path, "servqual-22", columns=SQ_TEMPLATE, id="respondent_id", segments=["segment"])
+
+
+_PIPELINE = """
+import sys, time, json
+import servqual as sq
+
+def status(key):  # kB from /proc/self/status (ru_maxrss would carry the parent's peak over)
+    with open("/proc/self/status") as handle:
+        return next(int(line.split()[1]) for line in handle if line.startswith(key))
+
+baseline = status("VmRSS:")
+with open("/proc/self/clear_refs", "w") as handle:
+    handle.write("5")  # reset the peak (VmHWM) to the current size
+start = time.perf_counter()
+survey = sq.read_survey(sys.argv[1], "servqual-22", columns="{measure}_{item}", id="respondent_id",
+                        segments=["segment"])
+survey = sq.screen(survey)
+sq.gap_table(survey, "item", by="segment")
+sq.gap_table(survey, "dimension", by="segment")
+elapsed = time.perf_counter() - start
+peak = status("VmHWM:")
+ratings = sum(v.to_numpy().nbytes for v in survey.values.values())
+print(json.dumps({"seconds": elapsed, "extra_mb": (peak - baseline) / 1024, "ratings_mb": ratings / 1e6}))
+"""
+
+
+def pipeline_in_fresh_process(path: Path) -> dict:
+    out = subprocess.run([sys.executable, "-c", _PIPELINE, str(path)], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+_R_ALPHA = """
+suppressPackageStartupMessages(library(psych))
+args <- commandArgs(trailingOnly = TRUE)
+x <- read.csv(args[1])
+x <- x[, grep("^perception_", names(x))]
+n_iter <- as.integer(args[2])
+reps <- as.integer(args[3])
+times <- sapply(seq_len(reps), function(i) system.time(suppressWarnings(alpha(x, n.iter = n_iter, warnings = FALSE)))["elapsed"])
+cat(median(times), "\\n")
+"""
+
+
+def r_psych_alpha(csv: Path, n_iter: int, reps: int) -> float | None:
+    if shutil.which("Rscript") is None:
+        return None
+    probe = subprocess.run(["Rscript", "-e", "library(psych)"], capture_output=True)
+    if probe.returncode != 0:
+        return None
+    with tempfile.NamedTemporaryFile("w", suffix=".R", delete=False) as handle:
+        handle.write(_R_ALPHA)
+    try:
+        out = subprocess.run(["Rscript", handle.name, str(csv), str(n_iter), str(reps)], capture_output=True,
+                             text=True, check=True, timeout=3600)
+        return float(out.stdout.strip().split()[-1])
+    finally:
+        os.unlink(handle.name)
+
+
+def empty_notebook_run() -> float:
+    import nbformat
+    import papermill as pm
+
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_code_cell("x = 1", metadata={"tags": ["parameters"]})]
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    with tempfile.TemporaryDirectory() as folder:
+        start = time.perf_counter()
+        pm.execute_notebook(notebook, str(Path(folder) / "out.ipynb"), kernel_name="python3", progress_bar=False)
+        return time.perf_counter() - start
+
+
+def full_report() -> float:
+    from servqual.report import run_report
+
+    with tempfile.TemporaryDirectory() as folder, open(os.devnull, "w") as sink:
+        start = time.perf_counter()
+        run_report(ROOT / "params" / "2005.yaml", reports_dir=folder, progress=False, out=sink)
+        return time.perf_counter() - start
+
+
+def run(sizes: list[int], reps: int, *, with_r: bool, with_reports: bool) -> dict:
+    import numpy as np
+    import pandas as pd
+    import pingouin as pg
+
+    import servqual as sq
+
+    results: dict = {"machine": machine(), "sizes": {}, "ratios": {}}
+    for n in sizes:
+        parquet, csv = dataset(n)
+        row: dict = {}
+        row["read_csv_s"], _ = timed(lambda csv=csv: read(csv), reps)
+        row["read_parquet_s"], survey = timed(lambda parquet=parquet: read(parquet), reps)
+        row["screen_s"], _ = timed(lambda survey=survey: sq.screen(survey), reps)
+        row["gap_table_item_s"], _ = timed(lambda survey=survey: sq.gap_table(survey, "item", by="segment"), reps)
+        row["gap_table_dimension_s"], _ = timed(lambda survey=survey: sq.gap_table(survey, "dimension", by="segment"),
+                                                reps)
+        battery = survey.ratings("perception")
+        row["alpha_report_s"], _ = timed(lambda battery=battery: sq.alpha_report(battery), reps)
+        row["pingouin_cronbach_alpha_s"], _ = timed(lambda battery=battery: pg.cronbach_alpha(battery), reps)
+        row["reliability_s"], _ = timed(lambda survey=survey: sq.reliability(survey), reps)
+        pipeline = pipeline_in_fresh_process(parquet)
+        row["pipeline_fresh_process_s"] = pipeline["seconds"]
+        row["pipeline_extra_memory_mb"] = pipeline["extra_mb"]
+        row["ratings_memory_mb"] = pipeline["ratings_mb"]
+        if with_r:
+            row["psych_alpha_s"] = r_psych_alpha(csv, 1, max(1, min(reps, 3)) if n <= 100_000 else 1)
+        results["sizes"][str(n)] = row
+
+    # the bootstrap on 5,000 × 22
+    parquet, csv = dataset(5000)
+    battery = read(parquet).ratings("perception")
+    boot = {}
+    boot["ours_2000_s"], _ = timed(lambda: sq.alpha_report(battery, n_boot=2000, seed=1), max(reps, 1))
+    if with_r:
+        boot["psych_n_iter_1000_s"] = r_psych_alpha(csv, 1000, 1)
+    results["bootstrap_5000x22"] = boot
+
+    if with_reports:
+        results["notebooks"] = {"empty_papermill_s": statistics.median(empty_notebook_run() for _ in range(max(reps, 1))),
+                                "full_cycle_report_s": statistics.median(full_report() for _ in range(max(reps, 1)))}
+
+    ratios = results["ratios"]
+    largest = str(max(sizes))
+    big = results["sizes"][largest]
+    ratios["alpha_vs_pingouin"] = big["alpha_report_s"] / big["pingouin_cronbach_alpha_s"]
+    if big.get("psych_alpha_s"):
+        ratios["alpha_vs_psych"] = big["psych_alpha_s"] / big["alpha_report_s"]
+    ratios["pipeline_s"] = big["read_parquet_s"] + big["screen_s"] + big["gap_table_item_s"] + big["gap_table_dimension_s"]
+    ratios["pipeline_memory_ratio"] = big["pipeline_extra_memory_mb"] / big["ratings_memory_mb"]
+    ratios["bootstrap_2000_s"] = boot["ours_2000_s"]
+    if boot.get("psych_n_iter_1000_s"):
+        ratios["bootstrap_per_resample_vs_psych"] = (boot["psych_n_iter_1000_s"] / 1000) / (boot["ours_2000_s"] / 2000)
+    if with_reports:
+        nb = results["notebooks"]
+        ratios["report_vs_empty_notebook"] = nb["full_cycle_report_s"] / nb["empty_papermill_s"]
+    results["largest_size"] = int(largest)
+    results["targets"] = targets(results)
+    _ = np, pd  # imported for their versions in machine()
+    return results
+
+
+def targets(results: dict) -> dict:
+    r = results["ratios"]
+    at_1m = results["largest_size"] >= 1_000_000
+    values = {
+        "alpha_vs_pingouin_1m": r.get("alpha_vs_pingouin") if at_1m else None,
+        "alpha_vs_psych_1m": r.get("alpha_vs_psych") if at_1m else None,
+        "bootstrap_2000_5000x22_s": r.get("bootstrap_2000_s"),
+        "pipeline_1m_s": r.get("pipeline_s") if at_1m else None,
+        "pipeline_memory_ratio_1m": r.get("pipeline_memory_ratio") if at_1m else None,
+        "report_vs_empty_notebook": r.get("report_vs_empty_notebook"),
+    }
+    out = {}
+    for key, (label, op, bound) in TARGETS.items():
+        value = values[key]
+        met = None if value is None else (value <= bound if op == "<=" else value >= bound)
+        out[key] = {"label": label, "target": f"{op} {bound}", "value": value, "met": met}
+    return out
+
+
+def markdown(results: dict) -> str:
+    m = results["machine"]
+    lines = ["# servqual benchmarks", "",
+             f"Machine: {m.get('cpu')}, {m.get('cpus')} cores, {m.get('memory_gb', '?')} GB; Python {m['python']}, "
+             f"numpy {m['numpy']}, pandas {m['pandas']}; BLAS: {', '.join(m.get('blas', []))}.", "",
+             "## Times (seconds, median)", "",
+             "| respondents | read CSV | read Parquet | screen | gap_table item | gap_table dimension | alpha_report "
+             "| pingouin alpha | psych::alpha | reliability | pipeline (fresh process) | extra memory MB | ratings MB |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for n, row in results["sizes"].items():
+        psych = row.get("psych_alpha_s")
+        lines.append(
+            f"| {int(n):,} | {row['read_csv_s']:.3f} | {row['read_parquet_s']:.3f} | {row['screen_s']:.3f} | "
+            f"{row['gap_table_item_s']:.3f} | {row['gap_table_dimension_s']:.3f} | {row['alpha_report_s']:.3f} | "
+            f"{row['pingouin_cronbach_alpha_s']:.3f} | {'—' if psych is None else f'{psych:.3f}'} | "
+            f"{row['reliability_s']:.3f} | {row['pipeline_fresh_process_s']:.3f} | {row['pipeline_extra_memory_mb']:.0f} | "
+            f"{row['ratings_memory_mb']:.0f} |")
+    boot = results["bootstrap_5000x22"]
+    lines += ["", f"Bootstrap on 5,000 × 22: servqual 2,000 resamples {boot['ours_2000_s']:.3f} s"
+              + (f"; psych::alpha(n.iter = 1000) {boot['psych_n_iter_1000_s']:.2f} s"
+                 if boot.get("psych_n_iter_1000_s") else "") + "."]
+    if "notebooks" in results:
+        nb = results["notebooks"]
+        lines += [f"Full cycle report {nb['full_cycle_report_s']:.1f} s; empty notebook through papermill "
+                  f"{nb['empty_papermill_s']:.1f} s."]
+    lines += ["", "## Ratios and targets", "", "| measure | target | value | met |", "|---|---|---|---|"]
+    for t in results["targets"].values():
+        value = "—" if t["value"] is None else f"{t['value']:.3f}"
+        met = "—" if t["met"] is None else ("yes" if t["met"] else "**no**")
+        lines.append(f"| {t['label']} | {t['target']} | {value} | {met} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="10,000 respondents, one repetition, no R, no reports")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
+    parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--no-r", action="store_true")
+    parser.add_argument("--no-reports", action="store_true")
+    parser.add_argument("--out", default=str(HERE / "results.json"))
+    args = parser.parse_args(argv)
+    sys.path.insert(0, str(ROOT))
+    if args.quick:
+        args.sizes, args.reps, args.no_r, args.no_reports = [10_000], 1, True, True
+    results = run(args.sizes, args.reps, with_r=not args.no_r, with_reports=not args.no_reports)
+    out = Path(args.out)
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    out.with_suffix(".md").write_text(markdown(results))
+    print(markdown(results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

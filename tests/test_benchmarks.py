@@ -1,0 +1,24 @@
+"""The benchmark harness runs (quick mode) so that it does not rot; no timing is asserted."""
+
+import json
+import subprocess
+import sys
+
+from .conftest import ROOT
+
+
+def test_quick_benchmark_runs_and_reports_every_measure(tmp_path):
+    out = tmp_path / "results.json"
+    subprocess.run([sys.executable, str(ROOT / "benchmarks" / "run.py"), "--quick", "--out", str(out)],
+                   check=True, capture_output=True, cwd=ROOT)
+    results = json.loads(out.read_text())
+    row = results["sizes"]["10000"]
+    for key in ("read_csv_s", "read_parquet_s", "screen_s", "gap_table_item_s", "gap_table_dimension_s",
+                "alpha_report_s", "pingouin_cronbach_alpha_s", "reliability_s", "pipeline_fresh_process_s",
+                "pipeline_extra_memory_mb", "ratings_memory_mb"):
+        assert row[key] >= 0, key
+    assert results["bootstrap_5000x22"]["ours_2000_s"] > 0
+    assert set(results["targets"]) == {"alpha_vs_pingouin_1m", "alpha_vs_psych_1m", "bootstrap_2000_5000x22_s",
+                                       "pipeline_1m_s", "pipeline_memory_ratio_1m", "report_vs_empty_notebook"}
+    table = out.with_suffix(".md").read_text()
+    assert "| 10,000 |" in table and "Ratios and targets" in table and results["machine"]["cpus"] >= 1
