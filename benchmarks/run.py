@@ -163,7 +163,10 @@ def empty_notebook_run() -> float:
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     with tempfile.TemporaryDirectory() as folder:
         start = time.perf_counter()
-        pm.execute_notebook(notebook, str(Path(folder) / "out.ipynb"), kernel_name="python3", progress_bar=False)
+        from servqual.report import _local_kernel_manager  # the same kernel set-up as the reports
+
+        pm.execute_notebook(notebook, str(Path(folder) / "out.ipynb"), kernel_name="python3", progress_bar=False,
+                            kernel_manager_class=_local_kernel_manager())
         return time.perf_counter() - start
 
 

@@ -573,6 +573,20 @@ def _check_segments(params: CycleParams) -> None:
             )
 
 
+def _local_kernel_manager():
+    """A kernel manager talking to its kernel over local (IPC) sockets: the kernel stays on
+    this machine, and it does not warn about unencrypted TCP on every report."""
+    from jupyter_client.manager import AsyncKernelManager
+    from traitlets import default
+
+    class LocalKernelManager(AsyncKernelManager):
+        @default("transport")
+        def _default_transport(self):
+            return "ipc"
+
+    return LocalKernelManager
+
+
 def _failed_section(notebook) -> tuple[str, str]:
     """The Markdown heading above the cell that failed, and the error it raised."""
     section = "start"
@@ -601,7 +615,7 @@ def _execute(template: Path, output: Path, parameters: dict, *, progress: bool, 
     try:
         pm.execute_notebook(notebook, str(output), parameters=parameters, kernel_name="python3",
                             progress_bar={"desc": label} if progress else False, cwd=str(PROJECT),
-                            log_output=False, report_mode=False)
+                            log_output=False, report_mode=False, kernel_manager_class=_local_kernel_manager())
     except pm.PapermillExecutionError:
         import nbformat
 
