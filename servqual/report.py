@@ -645,6 +645,26 @@ def _render_html(notebook_path: Path, html_path: Path, title: str) -> None:
     html_path.write_text(body, encoding="utf-8")
 
 
+def _validate(params: Sequence[CycleParams]) -> None:
+    """Every params file's columns and data, checked before any kernel starts."""
+    for p in params:
+        _check_segments(p)
+        read_cycle(p)  # every data problem as one SurveyError
+
+
+def _produce(name: str, kind: str, template: str | Path | None, parameters: dict, *, reports_dir, title: str,
+             progress: bool, label: str) -> tuple[Path, dict]:
+    """Execute a template (default ``notebooks/<kind>.py``) into ``reports/<name>/<kind>.ipynb``,
+    render its HTML, return the summary."""
+    template = Path(template) if template else default_template(kind)
+    folder = Path(reports_dir).resolve() / name
+    folder.mkdir(parents=True, exist_ok=True)
+    notebook = folder / f"{kind}.ipynb"
+    _execute(template, notebook, {**parameters, "output_dir": str(folder)}, progress=progress, label=label)
+    _render_html(notebook, folder / "report.html", title)
+    return folder, json.loads((folder / "summary.json").read_text())
+
+
 def run_report(
     params_path: str | Path,
     *,
@@ -662,18 +682,10 @@ def run_report(
     """
     out = out or sys.stdout
     params = load_params(params_path)
-    _check_segments(params)
-    read_cycle(params)  # every data problem as one SurveyError, before a kernel starts
-    folder = Path(reports_dir).resolve() / Path(params_path).stem
-    folder.mkdir(parents=True, exist_ok=True)
-    notebook = folder / "survey_cycle.ipynb"
-    parameters = params.as_dict()
-    parameters["responses"] = str(Path(params.responses).resolve())
-    parameters["output_dir"] = str(folder)
-    _execute(Path(template) if template else default_template("survey_cycle"), notebook, parameters,
-             progress=progress, label=str(params_path))
-    _render_html(notebook, folder / "report.html", params.title or Path(params_path).stem)
-    summary = json.loads((folder / "summary.json").read_text())
+    _validate([params])
+    parameters = {**params.as_dict(), "responses": str(Path(params.responses).resolve())}
+    folder, summary = _produce(Path(params_path).stem, "survey_cycle", template, parameters, reports_dir=reports_dir,
+                               title=params.title or Path(params_path).stem, progress=progress, label=str(params_path))
     print(f"Report: {folder / 'report.html'}", file=out)
     print(f"  {summary['respondents_kept']} of {summary['respondents_read']} respondents kept", file=out)
     for sentence in (summary.get("top_priority") or {}).values():
@@ -695,19 +707,13 @@ def run_linkage(
     out = out or sys.stdout
     params = [load_params(staff_params), load_params(client_params)]
     for p in params:
-        _check_segments(p)
         if unit not in p.segments:
             raise ParamsError(f"{p.source}: segments: the unit column {unit!r} must be listed as a segment")
-        read_cycle(p)
-    folder = Path(reports_dir).resolve() / "linkage"
-    folder.mkdir(parents=True, exist_ok=True)
+    _validate(params)
     parameters = {"staff": str(Path(staff_params).resolve()), "clients": str(Path(client_params).resolve()),
-                  "unit": unit, "output_dir": str(folder), "min_group_n": max(p.min_group_n for p in params)}
-    notebook = folder / "linkage.ipynb"
-    _execute(Path(template) if template else default_template("linkage"), notebook, parameters,
-             progress=progress, label="linkage")
-    _render_html(notebook, folder / "report.html", "Staff climate and client service")
-    summary = json.loads((folder / "summary.json").read_text())
+                  "unit": unit, "min_group_n": max(p.min_group_n for p in params)}
+    folder, summary = _produce("linkage", "linkage", template, parameters, reports_dir=reports_dir,
+                               title="Staff climate and client service", progress=progress, label="linkage")
     c = summary["correlation_climate_gap"]
     print(f"Linkage report: {folder / 'report.html'}; r = {c['r']:.2f} across {c['n_units']} units "
           f"(95% CI {c['ci_low']:.2f} to {c['ci_high']:.2f})", file=out)
@@ -728,18 +734,11 @@ def run_trends(
     ids = {p.instrument for p in params}
     if len(ids) > 1:
         raise ParamsError(f"trends need cycles of one instrument; got {', '.join(sorted(ids))}")
-    for p in params:
-        _check_segments(p)
-        read_cycle(p)
-    folder = Path(reports_dir).resolve() / "trends"
-    folder.mkdir(parents=True, exist_ok=True)
-    notebook = folder / "trends.ipynb"
-    parameters = {"cycles": [str(Path(p).resolve()) for p in params_files], "output_dir": str(folder),
+    _validate(params)
+    parameters = {"cycles": [str(Path(p).resolve()) for p in params_files],
                   "min_group_n": max(p.min_group_n for p in params)}
-    _execute(Path(template) if template else default_template("trends"), notebook, parameters,
-             progress=progress, label="trends")
-    _render_html(notebook, folder / "report.html", "Trends")
-    summary = json.loads((folder / "summary.json").read_text())
+    folder, summary = _produce("trends", "trends", template, parameters, reports_dir=reports_dir, title="Trends",
+                               progress=progress, label="trends")
     print(f"Trends report: {folder / 'report.html'} ({', '.join(map(str, summary['years']))}); "
           f"{summary.get('significant_changes', 0)} significant changes", file=out)
     return folder

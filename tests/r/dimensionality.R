@@ -7,18 +7,11 @@
 # Writes tests/golden/dimensionality.json. Data preparation is written out by hand, as in
 # tests/r/gap_table.R. Needs r-cran-psych, r-cran-gparotation, r-cran-lavaan, r-cran-jsonlite.
 
+source(file.path(dirname(sub("^--file=", "", grep("^--file=", commandArgs(FALSE), value = TRUE))), "common.R"))
 suppressPackageStartupMessages({
-  library(jsonlite)
   library(psych)
   library(lavaan)
 })
-
-args <- commandArgs(trailingOnly = FALSE)
-script <- sub("^--file=", "", args[grep("^--file=", args)])
-here <- if (length(script)) dirname(normalizePath(script)) else "tests/r"
-data_dir <- file.path(here, "..", "data")
-out_dir <- Sys.getenv("SERVQUAL_GOLDEN_OUT", file.path(here, "..", "golden"))
-dir.create(out_dir, showWarnings = FALSE)
 
 # SERVQUAL 1988 wording: responsiveness and empathy items are negatively worded (8 - x)
 psy <- read.csv(file.path(data_dir, "fixture-psychometrics.csv"), colClasses = "character", na.strings = c("", "NA"))

@@ -6,17 +6,10 @@
 # Writes tests/golden/reliability.json. Data preparation is written out here by hand:
 # N/A code 0 -> NA, reverse keying x -> 8 - x, respondents with no answer dropped.
 
+source(file.path(dirname(sub("^--file=", "", grep("^--file=", commandArgs(FALSE), value = TRUE))), "common.R"))
 suppressPackageStartupMessages({
-  library(jsonlite)
   library(psych)
 })
-
-args <- commandArgs(trailingOnly = FALSE)
-script <- sub("^--file=", "", args[grep("^--file=", args)])
-here <- if (length(script)) dirname(normalizePath(script)) else "tests/r"
-data_dir <- file.path(here, "..", "data")
-out_dir <- Sys.getenv("SERVQUAL_GOLDEN_OUT", file.path(here, "..", "golden"))
-dir.create(out_dir, showWarnings = FALSE)
 
 raw <- read.csv(file.path(data_dir, "fixture-servqual.csv"), colClasses = "character", na.strings = c("", "NA"))
 items <- c("a1", "b1", "a2", "b2", "c1", "a3", "b3", "c2", "b4", "c3")
