@@ -102,6 +102,18 @@ def _hedges_correction(n_total: int) -> float:
     return 1 - 3 / (4 * n_total - 9)
 
 
+def _welch(x: np.ndarray, y: np.ndarray) -> dict[str, float]:
+    """Welch's two-sample statistics of x − y, with Hedges' g (pooled sd, corrected)."""
+    nx, ny = len(x), len(y)
+    vx, vy = x.var(ddof=1), y.var(ddof=1)
+    sx, sy = vx / nx, vy / ny
+    diff = x.mean() - y.mean()
+    se = math.sqrt(sx + sy)
+    pooled = math.sqrt(((nx - 1) * vx + (ny - 1) * vy) / (nx + ny - 2))
+    return {"diff": diff, "se": se, "t": diff / se, "df": (sx + sy) ** 2 / (sx**2 / (nx - 1) + sy**2 / (ny - 1)),
+            "hedges_g": diff / pooled * _hedges_correction(nx + ny)}
+
+
 def _finish(table: pd.DataFrame, min_group_n: int | None) -> pd.DataFrame:
     if min_group_n is None:
         return table.reset_index(drop=True)
@@ -352,15 +364,11 @@ def games_howell(
         k = len(groups)
         for a, b in itertools.combinations(groups, 2):
             x, y = groups[a], groups[b]
-            va, vb = x.var(ddof=1) / len(x), y.var(ddof=1) / len(y)
-            se = math.sqrt(va + vb)
-            t = (x.mean() - y.mean()) / se
-            df = (va + vb) ** 2 / (va**2 / (len(x) - 1) + vb**2 / (len(y) - 1))
-            p = float(np.clip(stats.studentized_range.sf(math.sqrt(2) * abs(t), k, df), 0, 1))
-            pooled = math.sqrt(((len(x) - 1) * x.var(ddof=1) + (len(y) - 1) * y.var(ddof=1)) / (len(x) + len(y) - 2))
+            w = _welch(x, y)
+            p = float(np.clip(stats.studentized_range.sf(math.sqrt(2) * abs(w["t"]), k, w["df"]), 0, 1))
             rows.append({"unit": unit, "a": a, "b": b, "n_a": len(x), "n_b": len(y), "mean_a": x.mean(),
-                         "mean_b": y.mean(), "diff": x.mean() - y.mean(), "se": se, "t": t, "df": df, "p": p,
-                         "hedges_g": (x.mean() - y.mean()) / pooled * _hedges_correction(len(x) + len(y))})
+                         "mean_b": y.mean(), "diff": w["diff"], "se": w["se"], "t": w["t"], "df": w["df"], "p": p,
+                         "hedges_g": w["hedges_g"]})
     out = pd.DataFrame(rows)
     out.insert(1, "quantity", quantity)
     return out.rename(columns={"unit": "item" if level == "item" else "dimension"})
@@ -456,17 +464,11 @@ def year_changes(
                 row.update({"year_from": y0, "year_to": y1, "unit": unit, "n_from": len(a), "n_to": len(b),
                             "n": min(len(a), len(b))})  # the smaller group decides suppression
                 if len(a) >= 2 and len(b) >= 2:
-                    va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
-                    se = math.sqrt(va + vb)
-                    df = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))
-                    change = b.mean() - a.mean()
-                    t = change / se
-                    half = stats.t.ppf((1 + ci) / 2, df) * se
-                    pooled = math.sqrt(((len(a) - 1) * a.var(ddof=1) + (len(b) - 1) * b.var(ddof=1)) / (len(a) + len(b) - 2))
-                    row.update({"mean_from": a.mean(), "mean_to": b.mean(), "change": change,
-                                "ci_low": change - half, "ci_high": change + half, "t": t, "df": df,
-                                "p": 2 * stats.t.sf(abs(t), df),
-                                "hedges_g": change / pooled * _hedges_correction(len(a) + len(b))})
+                    w = _welch(b, a)  # the change: later cycle minus earlier
+                    half = stats.t.ppf((1 + ci) / 2, w["df"]) * w["se"]
+                    row.update({"mean_from": a.mean(), "mean_to": b.mean(), "change": w["diff"],
+                                "ci_low": w["diff"] - half, "ci_high": w["diff"] + half, "t": w["t"], "df": w["df"],
+                                "p": 2 * stats.t.sf(abs(w["t"]), w["df"]), "hedges_g": w["hedges_g"]})
                 rows.append(row)
     out = pd.DataFrame(rows)
     keys = _group_keys(cycles[0][1], by)
