@@ -8,6 +8,7 @@
 >>> sq.gap_table(survey, level="dimension", by="segment")            # doctest: +SKIP
 """
 
+from . import linkage, questionnaire
 from .compare import (
     DriversResult,
     adjust_pvalues,
@@ -37,6 +38,7 @@ from .instrument import (
 )
 from .io import SurveyError, read_survey
 from .ipa import importance_performance
+from .params import load_params, read_cycle
 from .priorities import priorities
 from .reliability import AlphaReport, alpha_report, gap_reliability, omega, reliability
 from .scoring import gap_table, scores, suppress_small_groups
@@ -78,11 +80,15 @@ __all__ = [
     "importance_performance",
     "instrument_models",
     "kmo",
+    "linkage",
+    "load_params",
     "list_instruments",
     "load_instrument",
     "omega",
     "parallel_analysis",
     "priorities",
+    "questionnaire",
+    "read_cycle",
     "read_survey",
     "reliability",
     "sampling_adequacy",

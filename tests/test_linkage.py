@@ -74,8 +74,8 @@ def test_link_matches_r(staff, clients):
 
 
 def test_sample_branches_show_a_modest_honest_link():
-    staff = sq.params.read_cycle(ROOT / "params" / "staff-hpws-2007.yaml")
-    clients = sq.params.read_cycle(ROOT / "params" / "2007.yaml")
+    staff = sq.read_cycle(ROOT / "params" / "staff-hpws-2007.yaml")
+    clients = sq.read_cycle(ROOT / "params" / "2007.yaml")
     result = link(staff, clients)
     assert result.n_units == 4
     r = result.correlations.set_index("outcome").loc["client_gap"]
