@@ -271,10 +271,6 @@ def _as_float_array(frame: pd.DataFrame, what: str) -> np.ndarray:
         raise TypeError(f"{what} needs numeric item columns") from None
 
 
-def _plain(v: float):
-    return int(v) if float(v).is_integer() else float(v)
-
-
 # --------------------------------------------------------------------------- alpha report
 @dataclass(frozen=True)
 class AlphaReport:

@@ -86,13 +86,6 @@ def _overall_array(d: np.ndarray, w: np.ndarray | None, min_answered: float) -> 
     return np.column_stack([overall, weighted])
 
 
-def _overall(dims: pd.DataFrame, weights: pd.DataFrame | None, min_answered: float) -> pd.DataFrame:
-    w = None if weights is None else weights.reindex(columns=dims.columns).to_numpy(dtype=float)
-    out = _overall_array(dims.to_numpy(dtype=float), w, min_answered)
-    names = [OVERALL] if w is None else [OVERALL, WEIGHTED]
-    return pd.DataFrame(out, index=dims.index, columns=names)
-
-
 def _units(survey: Survey, level: str) -> list[str]:
     inst = survey.instrument
     if level == "item":

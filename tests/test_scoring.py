@@ -147,11 +147,11 @@ def test_perception_only_instrument_gets_intervals(sample_2005):
 
 def test_weighted_equals_unweighted_under_equal_weights(sample_2005):
     frame = sq.scores(sample_2005, "dimension")
-    equal = pd.DataFrame(20.0, index=frame.index, columns=list(sample_2005.instrument.dimensions))
-    from servqual.scoring import _overall
+    equal = np.full(frame["gap"].shape, 20.0)
+    from servqual.scoring import _overall_array
 
-    result = _overall(frame["gap"], equal, 0.5)
-    np.testing.assert_allclose(result["overall_weighted"], result["overall"], rtol=1e-12)
+    result = _overall_array(frame["gap"].to_numpy(), equal, 0.5)
+    np.testing.assert_allclose(result[:, 1], result[:, 0], rtol=1e-12)
 
 
 def test_argument_errors(sample_2005):
