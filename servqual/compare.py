@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .scoring import _group_keys, scores, suppress_small_groups
+from .scoring import _group_keys, group_rows, scores, suppress_small_groups
 
 __all__ = [
     "DriversResult",
@@ -181,12 +181,9 @@ def gap_tests(
         raise ValueError(f"family must be 'table' or 'group', got {family!r}")
     keys = _group_keys(survey, by)
     table = scores(survey, level, paired=True)
-    resp = survey.respondents
-    groups = resp.groupby(keys, sort=True, dropna=False, observed=True).indices if keys else {(): np.arange(len(resp))}
     tcrit_level = (1 + ci) / 2
     rows = []
-    for key, index in groups.items():
-        key = key if isinstance(key, tuple) else (key,)
+    for key, index in group_rows(survey, keys).items():
         for unit in table[chosen[0].minuend].columns:
             for gap in chosen:
                 p = table[gap.minuend][unit].to_numpy()[index]
@@ -453,14 +450,14 @@ def year_changes(
         _group_keys(s1, by)
         v0 = scores(s0, level)[quantity]
         v1 = scores(s1, level)[quantity]
-        g0 = s0.respondents.groupby(keys, sort=True, dropna=False, observed=True).indices if keys else {(): np.arange(s0.n)}
-        g1 = s1.respondents.groupby(keys, sort=True, dropna=False, observed=True).indices if keys else {(): np.arange(s1.n)}
+        g0, g1 = group_rows(s0, keys), group_rows(s1, keys)
+        empty = np.array([], dtype=np.int64)
         for key in sorted(set(g0) | set(g1), key=str):
             for unit in v0.columns:
-                a = v0[unit].to_numpy()[g0.get(key, [])] if key in g0 else np.array([])
-                b = v1[unit].to_numpy()[g1.get(key, [])] if key in g1 else np.array([])
+                a = v0[unit].to_numpy()[g0.get(key, empty)]
+                b = v1[unit].to_numpy()[g1.get(key, empty)]
                 a, b = a[~np.isnan(a)], b[~np.isnan(b)]
-                row = dict(zip(keys, key if isinstance(key, tuple) else (key,)))
+                row = dict(zip(keys, key))
                 row.update({"year_from": y0, "year_to": y1, "unit": unit, "n_from": len(a), "n_to": len(b),
                             "n": min(len(a), len(b))})  # the smaller group decides suppression
                 if len(a) >= 2 and len(b) >= 2:

@@ -676,6 +676,9 @@ def cfa(frame: pd.DataFrame, model: str, *, name: str = "model") -> CFAResult:
     covariance (divisor n) and the implied covariance, with lavaan's formulas:
     χ² = n·F_ML, CFI and TLI against the independence model, RMSEA = √(max(χ² − df, 0)/(df·n)),
     SRMR (Bentler) on correlation residuals, AIC/BIC from the normal log-likelihood.
+    semopy orders parameters by iterating over sets, so the last digits (about 1e-9)
+    depend on Python's string-hash seed; set ``PYTHONHASHSEED`` for byte-identical reruns
+    (the report runner does).
     """
     import semopy
 

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from .scoring import _group_keys, scores, suppress_small_groups
+from .scoring import _group_keys, group_rows, scores, suppress_small_groups
 
 __all__ = ["QUADRANTS", "importance_performance", "quadrant", "stated_importance_source"]
 
@@ -122,12 +122,9 @@ def importance_performance(
     else:
         stated = None
     keys = _group_keys(survey, by)
-    resp = survey.respondents
-    groups = resp.groupby(keys, sort=True, dropna=False, observed=True).indices if keys else {(): np.arange(len(resp))}
     overall = survey.overall
     rows = []
-    for key, index in groups.items():
-        key = key if isinstance(key, tuple) else (key,)
+    for key, index in group_rows(survey, keys).items():
         part = []
         for unit in perf.columns:
             p = perf[unit].to_numpy()[index]

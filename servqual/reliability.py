@@ -20,6 +20,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .scoring import _dimension_means, _group_keys, group_rows
+
 __all__ = [
     "AlphaReport",
     "alpha_report",
@@ -644,21 +646,6 @@ def _measure_items(survey, measure: str) -> pd.DataFrame:
     return paired[gap.minuend] - paired[gap.subtrahend]
 
 
-def _groups(survey, by) -> list[tuple[tuple, np.ndarray]]:
-    from .scoring import _group_keys
-
-    keys = _group_keys(survey, by)
-    resp = survey.respondents
-    if not keys:
-        return [((), np.ones(len(resp), dtype=bool))]
-    out = []
-    for key, index in resp.groupby(keys, sort=True, dropna=False, observed=True).indices.items():
-        mask = np.zeros(len(resp), dtype=bool)
-        mask[index] = True
-        out.append((key if isinstance(key, tuple) else (key,), mask))
-    return out
-
-
 def reliability(
     survey,
     measure: str | None = None,
@@ -699,15 +686,13 @@ def reliability(
     inst = survey.instrument
     measure = measure or inst.measures[-1]
     items = _measure_items(survey, measure)
-    from .scoring import _group_keys
-
     keys = _group_keys(survey, by)
     scales = dict(inst.dimensions)
     scales["all_items"] = tuple(inst.items)
     rows = []
-    for key, mask in _groups(survey, by):
+    for key, rows_ in group_rows(survey, keys).items():
         for dim, dim_items in scales.items():
-            block = items.loc[mask, list(dim_items)]
+            block = items.iloc[rows_][list(dim_items)]
             row = dict(zip(keys, key))
             row.update({"dimension": dim, "n_items": len(dim_items)})
             try:
@@ -781,8 +766,6 @@ def gap_reliability(survey, gap: str | None = None, by: str | Sequence[str] | No
     half of them).  Peter, Churchill & Brown (1993): a difference of two correlated,
     reliable scales can be much less reliable than either.
     """
-    from .scoring import _dimension_means, _group_keys
-
     inst = survey.instrument
     if not inst.gaps:
         raise ValueError(f"instrument {inst.id!r} has no gaps; use reliability() for its measures")
@@ -794,18 +777,18 @@ def gap_reliability(survey, gap: str | None = None, by: str | Sequence[str] | No
     dim_e = _dimension_means(survey, paired[std], 0.5)
     keys = _group_keys(survey, by)
     rows = []
-    for key, mask in _groups(survey, by):
+    for key, rows_ in group_rows(survey, keys).items():
         for dim, dim_items in inst.dimensions.items():
             cols = list(dim_items)
             row = dict(zip(keys, key))
             row["dimension"] = dim
             try:
-                a_p = alpha_report(paired[perf].loc[mask, cols]).alpha
-                a_e = alpha_report(paired[std].loc[mask, cols]).alpha
-                a_g = alpha_report(item_gaps.loc[mask, cols]).alpha
+                a_p = alpha_report(paired[perf].iloc[rows_][cols]).alpha
+                a_e = alpha_report(paired[std].iloc[rows_][cols]).alpha
+                a_g = alpha_report(item_gaps.iloc[rows_][cols]).alpha
             except ValueError:
                 a_p = a_e = a_g = np.nan
-            both = pd.concat([dim_p.loc[mask, dim], dim_e.loc[mask, dim]], axis=1).dropna().to_numpy()
+            both = pd.concat([dim_p[dim].iloc[rows_], dim_e[dim].iloc[rows_]], axis=1).dropna().to_numpy()
             s_p, s_e = both.std(axis=0, ddof=1) if len(both) > 1 else (np.nan, np.nan)
             r_pe = np.corrcoef(both, rowvar=False)[0, 1] if len(both) > 2 else np.nan
             num = s_p**2 * a_p + s_e**2 * a_e - 2 * r_pe * s_p * s_e

@@ -176,6 +176,16 @@ def _group_keys(survey: Survey, by) -> list[str]:
     return keys
 
 
+def group_rows(survey: Survey, keys: Sequence[str]) -> dict[tuple, np.ndarray]:
+    """Kept respondents' row positions per group, keyed by tuples of the ``keys`` values in
+    sorted order (one group ``()`` holding everyone when there are no keys)."""
+    resp = survey.respondents
+    if not keys:
+        return {(): np.arange(len(resp))}
+    groups = resp.groupby(list(keys), sort=True, dropna=False, observed=True).indices
+    return {(k if isinstance(k, tuple) else (k,)): v for k, v in groups.items()}
+
+
 def _group_codes(survey: Survey, keys: list[str]) -> tuple[np.ndarray, pd.DataFrame]:
     """Each kept respondent's group number, and the groups' key values in sorted order."""
     resp = survey.respondents
@@ -389,12 +399,9 @@ def rating_distribution(
     values = survey.ratings(measure, keyed=keyed)
     na = survey.not_applicable(measure)
     keys = _group_keys(survey, by)
-    resp = survey.respondents
-    groups = resp.groupby(keys, sort=True, dropna=False, observed=True).indices if keys else {(): np.arange(len(resp))}
     points = list(range(inst.scale.min, inst.scale.max + 1))
     rows = []
-    for key, index in groups.items():
-        key = key if isinstance(key, tuple) else (key,)
+    for key, index in group_rows(survey, keys).items():
         block = values.to_numpy()[index]
         na_block = na.to_numpy()[index]
         for j, item in enumerate(values.columns):
