@@ -141,7 +141,7 @@ def cmd_score(args, out) -> int:
         print("\nThree things to do on Monday (largest significant shortfalls, weighted by importance)", file=out)
         for sentence in priorities(survey, by=by, top=3, min_group_n=min_n)["sentence"]:
             print(f"  - {sentence}", file=out)
-    measure = survey.instrument.measures[-1]
+    measure = survey.instrument.performance
     print(f"\nReliability of the {measure} scales (alpha with Feldt 95% CI, omega total)", file=out)
     table = reliability(survey, measure)
     _print_table(table.drop(columns=["flags"]), out)

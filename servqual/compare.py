@@ -296,7 +296,7 @@ def segment_tests(
     to 10 decimals before ranking, so that equal means tie exactly).
     ω² = (F − 1)(k − 1) / ((F − 1)(k − 1) + n) (Carroll & Nordholm), 0 when F < 1.
     """
-    quantity = quantity or (survey.instrument.gaps[0].name if survey.instrument.gaps else survey.instrument.measures[-1])
+    quantity = quantity or survey.instrument.primary
     values, keys = _segment_values(survey, quantity, level, by)
     seg = keys[0]
     rows = []
@@ -350,7 +350,7 @@ def games_howell(
     se = √(s_a²/n_a + s_b²/n_b); p = ``ptukey(√2·|t|, k, df, lower.tail = FALSE)`` with k
     the number of segments compared (as pingouin.pairwise_gameshowell).
     """
-    quantity = quantity or (survey.instrument.gaps[0].name if survey.instrument.gaps else survey.instrument.measures[-1])
+    quantity = quantity or survey.instrument.primary
     values, keys = _segment_values(survey, quantity, level, by)
     seg = keys[0]
     rows = []
@@ -441,7 +441,7 @@ def year_changes(
     if len(cycles) < 2:
         raise ValueError("year_changes needs at least two cycles")
     inst = cycles[0][1].instrument
-    quantity = quantity or (inst.gaps[0].name if inst.gaps else inst.measures[-1])
+    quantity = quantity or inst.primary
     if quantity not in inst.quantities:
         raise KeyError(f"quantity {quantity!r} is not one of {', '.join(inst.quantities)}")
     rows = []
@@ -561,7 +561,7 @@ def drivers(survey, *, measure: str | None = None, ci: float = 0.95) -> DriversR
             f"drivers need the overall-satisfaction item; instrument {inst.id!r} "
             + ("defines none" if inst.overall is None else f"defines {inst.overall.id!r} but the file has no such column")
         )
-    measure = measure or inst.measures[-1]
+    measure = measure or inst.performance
     if measure not in inst.measures:
         raise KeyError(f"measure {measure!r} is not one of {', '.join(inst.measures)}")
     dims = scores(survey, "dimension", paired=False)[measure]

@@ -32,6 +32,25 @@ __all__ = [
 ]
 
 STRAIGHT_LINING_ACTIONS = ("flag", "exclude", "ignore")
+#: What a measure is: the rating of the service as it is (``performance``), a level it is
+#: held against (``standard``: expectation, minimum, desired), how much an item matters
+#: (``importance``), or agreement with a statement (``agreement``, staff climate).
+ROLES = ("performance", "standard", "importance", "agreement")
+#: The two standards that bound the zone of tolerance.
+ZONES = ("minimum", "desired")
+#: Roles of the built-in measure names, so ``measures: [expectation, perception]`` needs no
+#: more; any other name must declare its role.
+DEFAULT_ROLES = MappingProxyType({
+    "expectation": ("standard", None),
+    "perception": ("performance", None),
+    "perceived": ("performance", None),
+    "performance": ("performance", None),
+    "current": ("performance", None),
+    "minimum": ("standard", "minimum"),
+    "desired": ("standard", "desired"),
+    "importance": ("importance", None),
+    "agreement": ("agreement", None),
+})
 _GAP_RE = re.compile(r"^\s*([A-Za-z_]\w*)\s*-\s*([A-Za-z_]\w*)\s*$")
 _ID_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
 
@@ -127,6 +146,7 @@ class Item:
     dimension: str
     index: int  # 1-based questionnaire position
     reverse: bool = False
+    number: int | str | None = None  # the study's own question number, when it differs from index
 
 
 @dataclass(frozen=True)
@@ -207,6 +227,14 @@ class Instrument:
         Codes read as "not applicable": counted by screening, then missing.
     measures
         Ratings asked per item, in questionnaire order (``expectation``, ``perception``).
+    roles
+        Measure → role (``performance``, ``standard``, ``importance`` or ``agreement``):
+        what each measure is, so no analysis guesses from names.  Ask through
+        :attr:`performance`, :attr:`standards`, :attr:`importance` and
+        :attr:`has_zone_of_tolerance`.
+    zone
+        Measure → ``"minimum"`` or ``"desired"`` for the two standards bounding the zone
+        of tolerance (empty for instruments without one).
     gaps
         :class:`Gap` objects, each ``measure - measure``; a negative gap is a shortfall.
     dimensions
@@ -248,6 +276,80 @@ class Instrument:
     gap_sign: str = "performance-minus-standard"
     layout: str = "side_by_side"
     source: str = ""
+    roles: Mapping[str, str] = field(default_factory=dict)
+    zone: Mapping[str, str] = field(default_factory=dict)
+    measure_labels: Mapping[str, str] = field(default_factory=dict)
+
+    # ---- measure roles -------------------------------------------------------------
+    def role(self, measure: str) -> str:
+        """The role of a measure: ``performance``, ``standard``, ``importance`` or ``agreement``."""
+        try:
+            return self.roles[measure]
+        except KeyError:
+            raise KeyError(
+                f"measure {measure!r} is not asked by instrument {self.id!r} "
+                f"(measures: {', '.join(self.measures)})"
+            ) from None
+
+    def _with_role(self, *roles: str) -> tuple[str, ...]:
+        return tuple(m for m in self.measures if self.roles.get(m) in roles)
+
+    @property
+    def performance(self) -> str:
+        """The measure that rates the service as it is (``perception``, ``perceived``,
+        ``performance``; the ``agreement`` rating of a climate survey).  Every instrument
+        has one."""
+        return (self._with_role("performance") or self._with_role("agreement"))[0]
+
+    @property
+    def standards(self) -> tuple[str, ...]:
+        """Measures the performance is held against (expectation; minimum and desired), in
+        questionnaire order."""
+        return self._with_role("standard")
+
+    @property
+    def importance(self) -> str | None:
+        """The stated-importance measure, or ``None``."""
+        found = self._with_role("importance")
+        return found[0] if found else None
+
+    @property
+    def has_zone_of_tolerance(self) -> bool:
+        """True when the instrument asks a minimum and a desired level (three-column form)."""
+        return set(self.zone.values()) == set(ZONES)
+
+    @property
+    def minimum(self) -> str | None:
+        """The zone of tolerance's lower standard (the minimum acceptable level), or ``None``."""
+        return next((m for m, z in self.zone.items() if z == "minimum"), None)
+
+    @property
+    def desired(self) -> str | None:
+        """The zone of tolerance's upper standard (the desired level), or ``None``."""
+        return next((m for m, z in self.zone.items() if z == "desired"), None)
+
+    @property
+    def principal_standard(self) -> str | None:
+        """The one standard a single-standard figure shows: the desired level of a zone of
+        tolerance, else the first standard, else the importance rating."""
+        return self.desired or (self.standards[0] if self.standards else None) or self.importance
+
+    @property
+    def stated_importance(self) -> str | None:
+        """The measure that states how much each item matters: the importance rating,
+        else the principal standard (expectations and desired levels are what clients
+        say they need), else ``None`` (see :attr:`weights` for a 100-point allocation)."""
+        return self.importance or self.principal_standard
+
+    @property
+    def primary(self) -> str:
+        """The quantity a one-number summary reports: the first gap (its headline), else the
+        performance rating, else the only measure."""
+        return self.gaps[0].name if self.gaps else self.performance
+
+    def measure_label(self, measure: str) -> str:
+        """How a reader sees a measure's name (its ``label:``, else the name in words)."""
+        return self.measure_labels.get(measure, measure.replace("_", " "))
 
     # ---- convenience -------------------------------------------------------------
     @property
@@ -295,7 +397,8 @@ _TOP_KEYS = (
     "id", "title", "description", "scale", "not_applicable", "measures", "gaps",
     "dimensions", "items", "screening", "weights", "overall", "gap_sign", "layout",
 )
-_ITEM_KEYS = ("text", "reverse")
+_ITEM_KEYS = ("text", "reverse", "number")
+_MEASURE_KEYS = ("role", "zone", "label")
 _SCALE_KEYS = ("min", "max", "labels")
 _DIMENSION_KEYS = ("label", "items")
 _WEIGHTS_KEYS = ("total",)
@@ -325,6 +428,70 @@ def _parse_scale(raw: Any, where: str, source: str, fail) -> Scale | None:
     return Scale(lo, hi, MappingProxyType({int(k): str(v) for k, v in labels.items()}))
 
 
+def _parse_measures(raw: Any, fail) -> tuple[list[str], dict[str, str], dict[str, str], dict[str, str]]:
+    """``measures:`` as a list of built-in names, or a mapping name → {role, zone, label}."""
+    if isinstance(raw, str):
+        raw = [raw]
+    if isinstance(raw, Mapping):
+        specs = dict(raw)
+    elif isinstance(raw, list) and raw:
+        for m in raw:
+            if not isinstance(m, str):
+                fail(f"measure names must be identifiers, got {m!r}")
+        dup = [m for m in raw if raw.count(m) > 1]
+        if dup:
+            fail(f"measure {dup[0]!r} is listed twice")
+        specs = {m: None for m in raw}
+    else:
+        fail(f"measures must be a non-empty list or mapping, got {raw!r}")
+    if not specs:
+        fail("measures must list at least one measure")
+    measures, roles, zone, labels = [], {}, {}, {}
+    for name, spec in specs.items():
+        if not isinstance(name, str) or not _ID_RE.match(name):
+            fail(f"measure names must be identifiers, got {name!r}")
+        default_role, default_zone = DEFAULT_ROLES.get(name, (None, None))
+        if spec is None:
+            spec = {}
+        if isinstance(spec, str):
+            spec = {"role": spec}
+        if not isinstance(spec, Mapping):
+            fail(f"measure {name!r}: expected a mapping such as {{role: standard}}, got {spec!r}")
+        check_keys(spec, _MEASURE_KEYS, f"measure {name}", InstrumentError)
+        role = spec.get("role", default_role)
+        if role is None:
+            fail(
+                f"measure {name!r} has no role; say what it is, e.g. measures: {{{name}: {{role: performance}}}} "
+                f"(roles: {', '.join(ROLES)}; built-in names with a known role: {', '.join(DEFAULT_ROLES)})"
+            )
+        if role not in ROLES:
+            fail(f"measure {name!r}: role {role!r} is not one of {', '.join(ROLES)}{did_you_mean(role, ROLES)}")
+        z = spec.get("zone", default_zone if "role" not in spec or spec.get("role") == default_role else None)
+        if z is not None:
+            if z not in ZONES:
+                fail(f"measure {name!r}: zone {z!r} is not one of {', '.join(ZONES)}")
+            if role != "standard":
+                fail(f"measure {name!r}: only a standard bounds the zone of tolerance, but its role is {role!r}")
+            if z in zone.values():
+                fail(f"measure {name!r}: two measures are marked zone: {z}")
+            zone[name] = z
+        if "label" in spec:
+            labels[name] = str(spec["label"])
+        measures.append(name)
+        roles[name] = role
+    performance = [m for m in measures if roles[m] == "performance"]
+    if len(performance) > 1:
+        fail(f"measures {', '.join(map(repr, performance))} are all performance ratings; an instrument rates "
+             "the service as it is once per item")
+    if not performance and "agreement" not in roles.values():
+        fail("no measure rates the service itself: give one measure role: performance (or role: agreement "
+             f"for a climate survey); roles now: {', '.join(f'{m}: {r}' for m, r in roles.items())}")
+    if len(zone) == 1:
+        only = next(iter(zone))
+        fail(f"measure {only!r} bounds a zone of tolerance alone; mark one standard zone: minimum and one zone: desired")
+    return measures, roles, zone, labels
+
+
 def _parse(raw: Any, source: str) -> Instrument:
     def fail(message: str):
         raise InstrumentError(f"{source}: {message}")
@@ -342,18 +509,8 @@ def _parse(raw: Any, source: str) -> Instrument:
     title = str(raw.get("title") or inst_id)
     scale = _parse_scale(raw.get("scale"), "scale", source, fail)
 
-    # measures
-    measures = raw["measures"]
-    if isinstance(measures, str):
-        measures = [measures]
-    if not isinstance(measures, list) or not measures:
-        fail(f"measures must be a non-empty list, got {measures!r}")
-    for m in measures:
-        if not isinstance(m, str) or not _ID_RE.match(m):
-            fail(f"measure names must be identifiers, got {m!r}")
-    dup = [m for m in measures if measures.count(m) > 1]
-    if dup:
-        fail(f"measure {dup[0]!r} is listed twice")
+    # measures, each with its role
+    measures, roles, zone, measure_labels = _parse_measures(raw["measures"], fail)
 
     # gaps
     gaps_raw = raw.get("gaps") or {}
@@ -376,13 +533,21 @@ def _parse(raw: Any, source: str) -> Instrument:
                 )
         if match.group(1) == match.group(2):
             fail(f"gap {name!r}: {expr!r} subtracts a measure from itself")
+        minuend, subtrahend = match.groups()
+        if roles[minuend] != "performance" or roles[subtrahend] not in ("standard", "importance"):
+            fail(
+                f"gap {name!r}: {expr!r} must read '<performance> - <standard>' (a negative gap is a "
+                f"shortfall); {minuend!r} is a {roles[minuend]} measure and {subtrahend!r} a "
+                f"{roles[subtrahend]} measure. Set each measure's role under measures:, e.g. "
+                "measures: {ervaring: {role: performance}, verwachting: {role: standard}}"
+            )
         gaps.append(Gap(name, match.group(1), match.group(2)))
 
     # items
     items_raw = raw["items"]
     if not isinstance(items_raw, Mapping) or not items_raw:
         fail("items must be a non-empty mapping of item id → {text, reverse}")
-    item_specs: dict[str, tuple[str, bool]] = {}
+    item_specs: dict[str, tuple[str, bool, Any]] = {}
     for item_id, spec in items_raw.items():
         if not isinstance(item_id, str) or not _ID_RE.match(item_id):
             fail(f"item id {item_id!r} must start with a letter and use letters, digits, _ or .")
@@ -401,7 +566,10 @@ def _parse(raw: Any, source: str) -> Instrument:
                 f"item {item_id} is reverse-keyed but the instrument has no scale; "
                 "reverse keying (x → min + max − x) needs scale min and max"
             )
-        item_specs[item_id] = (str(spec.get("text", "")), reverse)
+        number = spec.get("number")
+        if number is not None and (isinstance(number, bool) or not isinstance(number, (int, str))):
+            fail(f"item {item_id}: number must be the study's question number (e.g. 8 or '8b'), got {number!r}")
+        item_specs[item_id] = (str(spec.get("text", "")), reverse, number)
 
     # dimensions
     dims_raw = raw["dimensions"]
@@ -441,9 +609,13 @@ def _parse(raw: Any, source: str) -> Instrument:
         )
 
     items = {
-        item_id: Item(item_id, text, owner[item_id], index, reverse)
-        for index, (item_id, (text, reverse)) in enumerate(item_specs.items(), start=1)
+        item_id: Item(item_id, text, owner[item_id], index, reverse, number)
+        for index, (item_id, (text, reverse, number)) in enumerate(item_specs.items(), start=1)
     }
+    numbers = [item.number for item in items.values() if item.number is not None]
+    repeated = sorted({str(n) for n in numbers if numbers.count(n) > 1})
+    if repeated:
+        fail(f"item number {repeated[0]} is given to more than one item; each number names one question")
 
     # not applicable codes
     na_raw = raw.get("not_applicable") or []
@@ -467,8 +639,11 @@ def _parse(raw: Any, source: str) -> Instrument:
         screening = ScreeningRules(**screening_raw)
     except InstrumentError as exc:
         fail(str(exc))
-    if screening.max_inversions is not None and not {"minimum", "desired"} <= set(measures):
-        fail("screening.max_inversions needs the measures 'minimum' and 'desired'")
+    if screening.max_inversions is not None and set(zone.values()) != set(ZONES):
+        fail(
+            "screening.max_inversions needs the measures 'minimum' and 'desired' (or two standards "
+            "marked zone: minimum and zone: desired)"
+        )
     if screening.max_not_applicable is not None and not na_raw:
         fail("screening.max_not_applicable is set but the instrument has no not_applicable codes")
 
@@ -504,7 +679,9 @@ def _parse(raw: Any, source: str) -> Instrument:
     gap_sign = raw.get("gap_sign", _GAP_SIGNS[0])
     if gap_sign not in _GAP_SIGNS:
         fail(f"gap_sign must be one of {', '.join(_GAP_SIGNS)}, got {gap_sign!r}")
-    default_layout = "blocks" if {"expectation", "perception"} <= set(measures) else "side_by_side"
+    # SERVQUAL asks every expectation before every perception; other forms ask side by side
+    default_layout = "blocks" if len(measures) == 2 and not zone and "importance" not in roles.values() \
+        and any(r == "standard" for r in roles.values()) else "side_by_side"
     layout = raw.get("layout", default_layout)
     if layout not in _LAYOUTS:
         fail(f"layout must be one of {', '.join(_LAYOUTS)}, got {layout!r}")
@@ -528,6 +705,9 @@ def _parse(raw: Any, source: str) -> Instrument:
         gap_sign=gap_sign,
         layout=layout,
         source=source,
+        roles=MappingProxyType(roles),
+        zone=MappingProxyType(zone),
+        measure_labels=MappingProxyType(measure_labels),
     )
 
 

@@ -26,8 +26,6 @@ from .scoring import _group_keys, group_rows, scores, suppress_small_groups
 __all__ = ["QUADRANTS", "importance_performance", "quadrant", "stated_importance_source"]
 
 QUADRANTS = ("concentrate here", "keep up the good work", "low priority", "possible overkill")
-_STANDARDS = ("importance", "expectation", "desired")
-_PERFORMANCE = ("perception", "perceived", "performance", "agreement")
 CROSSHAIRS = ("mean", "median", "midpoint")
 
 
@@ -41,19 +39,10 @@ def quadrant(performance: float, importance: float, x_cross: float, y_cross: flo
 
 
 def stated_importance_source(instrument) -> str | None:
-    """Which stated importance an instrument offers: an importance rating, expectations
-    (or desired levels), the 100-point weights, or ``None``."""
-    for m in _STANDARDS:
-        if m in instrument.measures:
-            return m
-    return "weights" if instrument.weights else None
-
-
-def _performance_measure(instrument) -> str:
-    for m in _PERFORMANCE:
-        if m in instrument.measures:
-            return m
-    return instrument.measures[-1]
+    """Which stated importance an instrument offers: its importance measure, else its
+    principal standard (expectations, desired levels), else ``"weights"`` (the 100-point
+    allocation), else ``None`` — read from the measures' roles, never from their names."""
+    return instrument.stated_importance or ("weights" if instrument.weights else None)
 
 
 def importance_performance(
@@ -110,10 +99,10 @@ def importance_performance(
         raise ValueError("derived importance needs the overall-satisfaction item, which this survey lacks")
     if importance == "derived" and crosshair == "midpoint":
         raise ValueError("a midpoint crosshair needs stated importance on the rating scale; use 'mean' or 'median'")
-    perf_measure = _performance_measure(inst)
+    perf_measure = inst.performance
     table = scores(survey, level, paired=False)
     perf = table[perf_measure]
-    if source in _STANDARDS:
+    if source in inst.measures:
         stated = table[source]
     elif source == "weights" and survey.weights is not None:
         weights = survey.weights

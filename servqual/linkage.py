@@ -35,7 +35,7 @@ def staff_scores(staff_survey, unit: str = "branch") -> pd.DataFrame:
     """Each staff respondent's scale score per characteristic, plus ``climate`` (their mean)
     and the unit column.  Scale scores follow the scoring rules (mean of the items
     answered, at least half of them)."""
-    measure = staff_survey.instrument.measures[0]
+    measure = staff_survey.instrument.performance
     table = scores(staff_survey, "dimension")[measure]
     table["climate"] = table.mean(axis=1, skipna=False)
     table.insert(0, unit, staff_survey.respondents[unit].to_numpy())
@@ -122,7 +122,7 @@ def aggregation(staff_survey, unit: str = "branch", *, rwg_min: float = RWG_MIN,
     if unit not in staff_survey.respondents.columns:
         raise KeyError(f"unit column {unit!r} is not in the staff survey (columns: "
                        f"{', '.join(map(str, staff_survey.respondents.columns))})")
-    measure = inst.measures[0]
+    measure = inst.performance
     ratings = staff_survey.ratings(measure)
     units = staff_survey.respondents[unit].astype(str).to_numpy()
     options = inst.scale.max - inst.scale.min + 1

@@ -60,7 +60,6 @@ COLORS = {
     "standard": "#555555",
     "suppressed": "#DDDDDD",
 }
-_PERFORMANCE = ("perception", "perceived", "performance", "agreement")
 _DESCRIPTION = "_servqual_alt_text"
 
 
@@ -103,7 +102,9 @@ def _unit(data: pd.DataFrame) -> str:
 
 
 def _performance(inst: Instrument) -> str:
-    return next((m for m in _PERFORMANCE if m in inst.measures), inst.measures[-1])
+    """The measure a single-measure chart shows: the instrument's performance rating (by
+    its role, never its name)."""
+    return inst.performance
 
 
 def _unit_label(inst: Instrument, unit: str, name: str, *, long: bool = False, width: int = 48) -> str:
@@ -231,26 +232,28 @@ def plot_radar(
             ax.plot(closed, series(value, data[data[hue] == level]), color=OKABE_ITO[j % len(OKABE_ITO)],
                     linewidth=2, label=str(level), marker="o", markersize=3)
         description = f"Radar chart of {value} by {hue} ({', '.join(map(str, levels))}) for {k} {unit}s."
-    elif {"minimum", "desired"} <= set(inst.measures):
-        _require(data, ["minimum", "desired", perf], "plot_radar")
-        r_min, r_des, r_per = series("minimum"), series("desired"), series(perf)
+    elif inst.has_zone_of_tolerance:
+        mn, ds = inst.minimum, inst.desired
+        _require(data, [mn, ds, perf], "plot_radar")
+        r_min, r_des, r_per = series(mn), series(ds), series(perf)
+        pl, ml, dl = inst.measure_label(perf), inst.measure_label(mn), inst.measure_label(ds)
         layers = [
-            ("above_minimum", r_min, np.minimum(r_per, r_des), r_per >= r_min, "perceived at or above minimum"),
-            ("below_desired", np.maximum(r_per, r_min), r_des, r_per < r_des, "perceived below desired"),
-            ("below_minimum", r_per, r_min, r_per < r_min, "perceived below minimum"),
-            ("above_desired", r_des, r_per, r_per > r_des, "perceived above desired"),
+            ("above_minimum", r_min, np.minimum(r_per, r_des), r_per >= r_min, f"{pl} at or above {ml}"),
+            ("below_desired", np.maximum(r_per, r_min), r_des, r_per < r_des, f"{pl} below {dl}"),
+            ("below_minimum", r_per, r_min, r_per < r_min, f"{pl} below {ml}"),
+            ("above_desired", r_des, r_per, r_per > r_des, f"{pl} above {dl}"),
         ]
         for key, inner, outer, where, label in layers:
             ax.fill_between(closed, inner, outer, where=where, color=COLORS[key], alpha=0.85, label=label,
                             interpolate=True, linewidth=0, gid=key)
-        ax.plot(closed, r_min, color=COLORS["standard"], linewidth=0.8, linestyle="--", label="minimum", gid="minimum")
-        ax.plot(closed, r_des, color=COLORS["standard"], linewidth=0.8, linestyle=":", label="desired", gid="desired")
-        ax.plot(closed, r_per, color="black", linewidth=1.5, label=perf, gid=perf)
+        ax.plot(closed, r_min, color=COLORS["standard"], linewidth=0.8, linestyle="--", label=ml, gid="minimum")
+        ax.plot(closed, r_des, color=COLORS["standard"], linewidth=0.8, linestyle=":", label=dl, gid="desired")
+        ax.plot(closed, r_per, color="black", linewidth=1.5, label=pl, gid=perf)
         below = [u for u, p, m in zip(units, r_per, r_min) if p < m]
         description = (
             f"Radar chart of the zone of tolerance for {k} {unit}s: "
-            + (f"perceived service falls below the minimum on {len(below)} ({', '.join(below[:5])})."
-               if below else "perceived service is at or above the minimum everywhere.")
+            + (f"{pl} service falls below the {ml} on {len(below)} ({', '.join(below[:5])})."
+               if below else f"{pl} service is at or above the {ml} everywhere.")
         )
     elif inst.gaps:
         gap = inst.gaps[0]
@@ -323,7 +326,7 @@ def plot_profile(
             ax.scatter(part[value], y, color=OKABE_ITO[j % len(OKABE_ITO)], label=str(level), zorder=3)
         description = f"Dot chart of {value} by {hue} for {len(units)} {unit}s."
     else:
-        standard = next((m for m in ("desired", "expectation", "importance", "minimum") if m in inst.measures), None)
+        standard = inst.principal_standard
         frame = data.set_index(unit).reindex(units)
         p = frame[perf].to_numpy(dtype=float)
         if standard:
@@ -440,22 +443,24 @@ def plot_zone_of_tolerance(data: pd.DataFrame, *, instrument, ax: Axes | None = 
     green above desired (▲).  Needs a three-column instrument.
     """
     inst = _instrument(instrument)
-    if not {"minimum", "desired"} <= set(inst.measures):
-        raise ValueError(f"instrument {inst.id!r} has no minimum and desired ratings: no zone of tolerance to draw")
+    if not inst.has_zone_of_tolerance:
+        raise ValueError(f"instrument {inst.id!r} asks no minimum and desired levels: no zone of tolerance to draw")
     unit = _unit(data)
     perf = _performance(inst)
-    _require(data, [unit, "minimum", "desired", perf], "plot_zone_of_tolerance")
+    mn, ds = inst.minimum, inst.desired
+    pl, ml, dl = inst.measure_label(perf), inst.measure_label(mn), inst.measure_label(ds)
+    _require(data, [unit, mn, ds, perf], "plot_zone_of_tolerance")
     _single(data, unit, "plot_zone_of_tolerance", None)
     units = _ordered(data, inst, unit)
     frame = data.set_index(unit).reindex(units)
     ax = _new_ax(ax, figsize=(8, max(3, 0.32 * len(units) + 1.2)))
     y = np.arange(len(units))[::-1]
-    lo, de, pe = (frame[c].to_numpy(dtype=float) for c in ("minimum", "desired", perf))
+    lo, de, pe = (frame[c].to_numpy(dtype=float) for c in (mn, ds, perf))
     ax.barh(y, de - lo, left=lo, height=0.55, color=COLORS["above_minimum"], alpha=0.3,
-            edgecolor=COLORS["above_minimum"], label="zone of tolerance (minimum to desired)")
+            edgecolor=COLORS["above_minimum"], label=f"zone of tolerance ({ml} to {dl})")
     status = np.where(pe < lo, "below_minimum", np.where(pe > de, "above_desired", "above_minimum"))
     ax.scatter(pe, y, c=[COLORS[s] for s in status], zorder=3, s=40, edgecolors="black", linewidths=0.5,
-               label=perf)
+               label=pl)
     labels = []
     for u, s in zip(units, status):
         mark = " ▼" if s == "below_minimum" else (" ▲" if s == "above_desired" else "")
@@ -468,15 +473,15 @@ def plot_zone_of_tolerance(data: pd.DataFrame, *, instrument, ax: Axes | None = 
     ax.grid(axis="x", alpha=0.3)
     ax.legend(handles=[
         Patch(color=COLORS["above_minimum"], alpha=0.3, label="zone of tolerance"),
-        Patch(color=COLORS["below_minimum"], label="perceived below minimum ▼"),
-        Patch(color=COLORS["above_desired"], label="perceived above desired ▲"),
+        Patch(color=COLORS["below_minimum"], label=f"{pl} below {ml} ▼"),
+        Patch(color=COLORS["above_desired"], label=f"{pl} above {dl} ▲"),
     ], loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=3, fontsize=8, frameon=False)
     if title:
         ax.set_title(title)
     below = [u for u, s in zip(units, status) if s == "below_minimum"]
     _describe(ax, (
-        f"Zone of tolerance for {len(units)} {unit}s: perceived service is below the minimum on "
-        f"{len(below)}" + (f" ({', '.join(below[:5])})" if below else "") + f" and above desired on "
+        f"Zone of tolerance for {len(units)} {unit}s: {pl} service is below the {ml} on "
+        f"{len(below)}" + (f" ({', '.join(below[:5])})" if below else "") + f" and above {dl} on "
         f"{int((status == 'above_desired').sum())}."
     ))
     return ax
@@ -599,7 +604,7 @@ def plot_gap_heatmap(
     """
     inst = _instrument(instrument)
     columns = columns or _unit(data)
-    value = value or (inst.gaps[0].name if inst.gaps else _performance(inst))
+    value = value or inst.primary
     _require(data, [index, columns, value], "plot_gap_heatmap")
     sign = _gap_sign(inst) if inst.gaps and value in [g.name for g in inst.gaps] else 1
     table = data.pivot_table(index=index, columns=columns, values=value, aggfunc="first", dropna=False,
@@ -667,7 +672,7 @@ def plot_trend(
         Facet column (e.g. ``"segment"``): one panel per level, returns a Figure.
     """
     inst = _instrument(instrument)
-    value = value or (inst.gaps[0].name if inst.gaps else _performance(inst))
+    value = value or inst.primary
     _require(data, [x, hue, value], "plot_trend")
     if col is not None:
         _require(data, [col], "plot_trend")

@@ -17,17 +17,27 @@ from .ipa import importance_performance, stated_importance_source
 __all__ = ["priorities", "standard_phrase"]
 
 _ORDINALS = ["first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth"]
-_PHRASES = {
-    "expectation": "expectations",
-    "minimum": "the minimum acceptable level",
-    "desired": "the desired level",
-    "importance": "its importance rating",
-}
+def standard_phrase(instrument, measure: str) -> str:
+    """How a sentence names the standard a gap is measured against, from the measure's role
+    (and its place in the zone of tolerance), never from its name.
 
-
-def standard_phrase(measure: str) -> str:
-    """How a sentence names the standard a gap is measured against."""
-    return _PHRASES.get(measure, f"the {measure} rating")
+    Examples
+    --------
+    >>> import servqual as sq
+    >>> from servqual.priorities import standard_phrase
+    >>> standard_phrase(sq.load_instrument("library-core-22"), "minimum")
+    'the minimum acceptable level'
+    >>> standard_phrase(sq.load_instrument("servqual-22"), "expectation")
+    'expectations'
+    """
+    if measure == instrument.minimum:
+        return "the minimum acceptable level"
+    if measure == instrument.desired:
+        return "the desired level"
+    if instrument.role(measure) == "importance":
+        return "its importance rating"
+    label = instrument.measure_label(measure)
+    return "expectations" if label == "expectation" else f"the {label} rating"
 
 
 def _ordinal(k: int) -> str:
@@ -137,7 +147,7 @@ def priorities(
         eligible = eligible.sort_values("score", ascending=False).head(top)
         if eligible.empty:
             rows.append({**head, "sentence": (
-                f"{label.capitalize()}: no {unit} falls significantly short of {standard_phrase(g.subtrahend)} "
+                f"{label.capitalize()}: no {unit} falls significantly short of {standard_phrase(inst, g.subtrahend)} "
                 f"({adjust}-adjusted p < {alpha})."
             )})
             continue
@@ -148,7 +158,7 @@ def priorities(
             low, high = -row.ci_high, -row.ci_low
             sentence = (
                 f"{label.capitalize()}: {_quote(text)} falls {row.shortfall:.1f} points short of "
-                f"{standard_phrase(g.subtrahend)} ({ci:.0%} CI {low:.1f}–{high:.1f}, n = {int(row.n)})"
+                f"{standard_phrase(inst, g.subtrahend)} ({ci:.0%} CI {low:.1f}–{high:.1f}, n = {int(row.n)})"
             )
             if importance is not None:
                 kind = "importance" if use_stated else "its link with overall satisfaction"

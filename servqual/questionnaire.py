@@ -40,6 +40,26 @@ PROMPTS = {
 }
 
 
+#: How a measure is asked when its name is not one of the above: by its role.
+ROLE_PROMPTS = {
+    "performance": "the level of service you believe the library currently provides",
+    "standard": "the level of service you expect",
+    "importance": "how important this is to you",
+    "agreement": "how far you agree with each statement",
+}
+
+
+def prompt(inst: Instrument, measure: str) -> tuple[str, str]:
+    """The heading and question text of one measure: its own words for the built-in names,
+    else words chosen by its role (and zone of tolerance bound)."""
+    if measure in PROMPTS:
+        return PROMPTS[measure]
+    zone = inst.zone.get(measure)
+    if zone is not None:
+        return inst.measure_label(measure).capitalize(), PROMPTS[zone][1]
+    return inst.measure_label(measure).capitalize(), ROLE_PROMPTS[inst.role(measure)]
+
+
 def _columns(inst: Instrument) -> dict[str, dict[str, str]]:
     from .io import resolve_columns
 
@@ -146,7 +166,7 @@ def questionnaire_html(instrument, *, segments: Sequence[str] = DEFAULT_SEGMENTS
     items = list(inst.items.values())
     if inst.layout == "blocks":
         for k, measure in enumerate(inst.measures, start=1):
-            heading, prompt = PROMPTS.get(measure, (measure.capitalize(), f"Rate each statement ({measure})."))
+            heading, question = prompt(inst, measure)
             rows = "".join(
                 f'<fieldset class="item"><legend>{it.index}. {esc(it.text)}</legend>'
                 + _radios(inst, mapping[measure][it.id], f"{esc(heading)}: {esc(it.text)}", hidden_legend=True)
@@ -154,14 +174,14 @@ def questionnaire_html(instrument, *, segments: Sequence[str] = DEFAULT_SEGMENTS
                 for it in items
             )
             sections.append(f'<section aria-labelledby="part-{k}"><h2 id="part-{k}">Part {k}: {esc(heading)}</h2>'
-                            f"<p>{esc(prompt)}</p>{rows}</section>")
+                            f"<p>{esc(question)}</p>{rows}</section>")
     else:
-        explain = "; ".join(f"<strong>{esc(PROMPTS.get(m, (m.capitalize(), m))[0])}</strong>: "
-                            f"{esc(PROMPTS.get(m, (m, m))[1])}" for m in inst.measures)
+        explain = "; ".join(f"<strong>{esc(prompt(inst, m)[0])}</strong>: "
+                            f"{esc(prompt(inst, m)[1])}" for m in inst.measures)
         rows = []
         for it in items:
             ratings = "".join(
-                _radios(inst, mapping[m][it.id], esc(PROMPTS.get(m, (m.capitalize(), ""))[0])) for m in inst.measures
+                _radios(inst, mapping[m][it.id], esc(prompt(inst, m)[0])) for m in inst.measures
             )
             rows.append(f'<fieldset class="item"><legend>{it.index}. {esc(it.text)}</legend>{ratings}</fieldset>')
         sections.append('<section aria-labelledby="ratings"><h2 id="ratings">Your ratings</h2>'
@@ -208,14 +228,14 @@ def questionnaire_markdown(instrument, *, segments: Sequence[str] = DEFAULT_SEGM
     items = list(inst.items.values())
     if inst.layout == "blocks":
         for k, measure in enumerate(inst.measures, start=1):
-            heading, prompt = PROMPTS.get(measure, (measure.capitalize(), ""))
-            lines += [f"## Part {k}: {heading}", "", prompt, ""]
+            heading, question = prompt(inst, measure)
+            lines += [f"## Part {k}: {heading}", "", question, ""]
             lines += [f"{it.index}. {it.text}  {points}" for it in items] + [""]
     else:
         lines += ["## Your ratings", ""]
         lines += ["For each statement, rate " + "; ".join(
-            f"**{PROMPTS.get(m, (m.capitalize(), m))[0]}**: {PROMPTS.get(m, (m, m))[1]}" for m in inst.measures) + ".", ""]
-        header = "| # | Statement | " + " | ".join(PROMPTS.get(m, (m.capitalize(),))[0] for m in inst.measures) + " |"
+            f"**{prompt(inst, m)[0]}**: {prompt(inst, m)[1]}" for m in inst.measures) + ".", ""]
+        header = "| # | Statement | " + " | ".join(prompt(inst, m)[0] for m in inst.measures) + " |"
         lines += [header, "|" + "---|" * (2 + len(inst.measures))]
         lines += [f"| {it.index} | {it.text} | " + " | ".join(points for _ in inst.measures) + " |" for it in items]
         lines += [""]

@@ -684,7 +684,7 @@ def reliability(
         alpha (likely wording or reverse-keying problems — nothing is reversed here).
     """
     inst = survey.instrument
-    measure = measure or inst.measures[-1]
+    measure = measure or inst.performance
     items = _measure_items(survey, measure)
     keys = _group_keys(survey, by)
     scales = dict(inst.dimensions)

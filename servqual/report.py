@@ -268,7 +268,7 @@ class CycleReport:
             sampling_adequacy,
         )
 
-        frame = self.survey.ratings(self.inst.measures[-1])
+        frame = self.survey.ratings(self.inst.performance)
         adequacy = sampling_adequacy(frame)
         self.out.note(f"Sampling adequacy: {adequacy}")
         pa = parallel_analysis(frame, n_iter=50, seed=self.seed)

@@ -393,7 +393,7 @@ def rating_distribution(
         (N/A answers) and ``na_share`` (N/A among ratings and N/A answers).
     """
     inst = survey.instrument
-    measure = measure or inst.measures[-1]
+    measure = measure or inst.performance
     if inst.scale is None:
         raise ValueError(f"instrument {inst.id!r} has no rating scale to count")
     values = survey.ratings(measure, keyed=keyed)

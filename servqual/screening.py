@@ -118,16 +118,16 @@ def apply_rules(
 
     if rules.max_inversions is not None:
         # compared as scored: reverse keying applies to both columns alike
-        keyed = {m: _keyed(instrument, values[m]) for m in ("minimum", "desired")}
+        low, high = (_keyed(instrument, values[m]) for m in (instrument.minimum, instrument.desired))
         with np.errstate(invalid="ignore"):
-            inverted = keyed["minimum"] > keyed["desired"]
+            inverted = low > high
         count = inverted.sum(axis=1)
         mask = count > rules.max_inversions
         record(
             mask,
             "inversions",
             "excluded",
-            lambda i, count=count: f"{count[i]} of {n_items} items rated minimum above desired "
+            lambda i, count=count: f"{count[i]} of {n_items} items rated {instrument.minimum} above {instrument.desired} "
             f"(more than {rules.max_inversions} allowed)",
         )
         excluded |= mask
@@ -200,7 +200,7 @@ def screen(survey: Survey, **rules: Any) -> Survey:
 
 
 def _check_applicable(instrument: Instrument, rules: ScreeningRules) -> None:
-    if rules.max_inversions is not None and not {"minimum", "desired"} <= set(instrument.measures):
+    if rules.max_inversions is not None and not instrument.has_zone_of_tolerance:
         raise ValueError(
             f"max_inversions needs the measures 'minimum' and 'desired'; instrument "
             f"{instrument.id!r} has {', '.join(instrument.measures)}"

@@ -54,8 +54,6 @@ BRANCH_CLIMATE: Mapping[str, float] = {"Central": 0.1, "Science": 0.35, "Health"
 #: How strongly a branch's staff climate shows in its clients' perceptions (modest).
 CLIMATE_TO_PERFORMANCE = 0.6
 
-_STANDARD = ("expectation", "desired", "importance")
-_PERFORMANCE = ("perception", "perceived", "performance", "agreement")
 
 
 @dataclass(frozen=True)
@@ -200,24 +198,25 @@ def simulate_responses(
     raw: dict[str, np.ndarray] = {}
     for m in measures:
         noise = rng.normal(0, 0.7, size=(n, len(items)))
-        if m in _STANDARD:
-            latent = standard[:, dim_index] + standard_offset + 0.6 * noise
-        elif m == "minimum":
+        if m == inst.minimum:
             latent = standard[:, dim_index] + standard_offset - 1.3 + 0.6 * noise
+        elif inst.role(m) in ("standard", "importance"):
+            latent = standard[:, dim_index] + standard_offset + 0.6 * noise
         else:
             latent = perf[:, dim_index] + item_offset + noise
         raw[m] = to_scale(latent)
 
-    if "minimum" in raw and "desired" in raw:
+    if inst.has_zone_of_tolerance:
         # mostly minimum ≤ desired; a few item-level slips and a few swapped respondents
-        fix = raw["minimum"] > raw["desired"]
-        raw["minimum"][fix] = raw["desired"][fix]
+        mn, ds = inst.minimum, inst.desired
+        fix = raw[mn] > raw[ds]
+        raw[mn][fix] = raw[ds][fix]
         slip = rng.random((n, len(items))) < defects.inversion_item
-        raw["minimum"][slip] = np.clip(raw["desired"][slip] + 1, lo, hi)
+        raw[mn][slip] = np.clip(raw[ds][slip] + 1, lo, hi)
         swapped = rng.random(n) < defects.swapped_columns
-        raw["minimum"][swapped], raw["desired"][swapped] = (
-            np.clip(raw["desired"][swapped] + 1, lo, hi),
-            raw["minimum"][swapped],
+        raw[mn][swapped], raw[ds][swapped] = (
+            np.clip(raw[ds][swapped] + 1, lo, hi),
+            raw[mn][swapped],
         )
 
     # straight-liners: one measure answered with a single value throughout

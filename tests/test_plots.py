@@ -176,7 +176,7 @@ def test_zone_of_tolerance(core):
         assert same_color(color, COLORS["below_minimum"]) == is_below
     labels = [t.get_text() for t in ax.get_yticklabels()]
     assert [label.endswith("▼") for label in labels] == list(below)
-    with pytest.raises(ValueError, match="no minimum and desired ratings"):
+    with pytest.raises(ValueError, match="asks no minimum and desired levels"):
         plots.plot_zone_of_tolerance(table, instrument="servqual-22")
 
 
