@@ -41,7 +41,7 @@ from .ipa import importance_performance
 from .params import load_params, read_cycle
 from .priorities import priorities
 from .reliability import AlphaReport, alpha_report, gap_reliability, omega, reliability
-from .scoring import gap_table, scores, suppress_small_groups
+from .scoring import SmallGroupWarning, gap_table, scores, suppress_small_groups
 from .screening import screen
 from .survey import Survey
 
@@ -63,6 +63,7 @@ __all__ = [
     "Instrument",
     "InstrumentError",
     "ScreeningRules",
+    "SmallGroupWarning",
     "Survey",
     "SurveyError",
     "adjust_pvalues",

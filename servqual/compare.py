@@ -26,7 +26,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .scoring import _group_keys, group_rows, scores, suppress_small_groups
+from .scoring import apply_min_group_n, group_keys, group_rows, scores
+from .survey import MIN_GROUP_N
 
 __all__ = [
     "DriversResult",
@@ -114,10 +115,8 @@ def _welch(x: np.ndarray, y: np.ndarray) -> dict[str, float]:
             "hedges_g": diff / pooled * _hedges_correction(nx + ny)}
 
 
-def _finish(table: pd.DataFrame, min_group_n: int | None) -> pd.DataFrame:
-    if min_group_n is None:
-        return table.reset_index(drop=True)
-    return suppress_small_groups(table, min_group_n).reset_index(drop=True)
+def _finish(table: pd.DataFrame, min_group_n: int | None, what: str) -> pd.DataFrame:
+    return apply_min_group_n(table, min_group_n, what).reset_index(drop=True)
 
 
 # --------------------------------------------------------------------------- paired gap tests
@@ -130,7 +129,7 @@ def gap_tests(
     ci: float = 0.95,
     adjust: str = "holm",
     family: str = "table",
-    min_group_n: int | None = 10,
+    min_group_n: int | None = MIN_GROUP_N,
 ) -> pd.DataFrame:
     """Paired tests of performance against its standard for every gap, unit and group.
 
@@ -158,9 +157,10 @@ def gap_tests(
     pandas.DataFrame
         One row per group × unit × gap, in questionnaire order: the ``by`` columns,
         ``item``/``dimension``, ``gap``, ``n``, ``performance`` and ``standard`` (means),
-        ``mean_gap``, ``sd``, ``ci_low``, ``ci_high``, ``t``, ``df``, ``p_t``, ``w`` (the
-        signed-rank statistic V), ``p_wilcoxon``, ``d_z``, ``hedges_g``, ``p_t_adj``,
-        ``p_wilcoxon_adj``, and ``suppressed``, ``suppressed_reason``, ``small_group``.
+        ``mean_gap``, ``sd``, ``ci_low``, ``ci_high``, ``statistic`` (paired t), ``df``,
+        ``p``, ``wilcoxon_statistic`` (the signed-rank statistic V), ``wilcoxon_p``,
+        ``d_z``, ``hedges_g``, ``p_adj``, ``wilcoxon_p_adj``, and ``suppressed``,
+        ``suppressed_reason``, ``small_group``.
 
     Notes
     -----
@@ -170,16 +170,16 @@ def gap_tests(
     = (mean_P − mean_E)/√((s_P² + s_E²)/2) · (1 − 3/(8n − 9)) (pingouin's paired
     convention); adjustment: ``p.adjust``.
     """
-    from .scoring import _check_level
+    from .scoring import check_level
 
-    _check_level(level)
+    check_level(level)
     inst = survey.instrument
     if not inst.gaps:
         raise ValueError(f"instrument {inst.id!r} has no gaps to test; use segment_tests or reliability")
     chosen = [inst.gap(g) for g in gaps] if gaps else list(inst.gaps)
     if family not in ("table", "group"):
         raise ValueError(f"family must be 'table' or 'group', got {family!r}")
-    keys = _group_keys(survey, by)
+    keys = group_keys(survey, by)
     table = scores(survey, level, paired=True)
     tcrit_level = (1 + ci) / 2
     rows = []
@@ -203,18 +203,18 @@ def gap_tests(
                     d_av = (p.mean() - e.mean()) / math.sqrt((p.var(ddof=1) + e.var(ddof=1)) / 2)
                     row.update({
                         "performance": p.mean(), "standard": e.mean(), "mean_gap": mean, "sd": sd,
-                        "ci_low": mean - half, "ci_high": mean + half, "t": t, "df": n - 1,
-                        "p_t": 2 * stats.t.sf(abs(t), n - 1) if not np.isnan(t) else np.nan,
-                        "w": w, "p_wilcoxon": p_w, "d_z": mean / sd if sd > 0 else np.nan,
+                        "ci_low": mean - half, "ci_high": mean + half, "statistic": t, "df": n - 1,
+                        "p": 2 * stats.t.sf(abs(t), n - 1) if not np.isnan(t) else np.nan,
+                        "wilcoxon_statistic": w, "wilcoxon_p": p_w, "d_z": mean / sd if sd > 0 else np.nan,
                         "hedges_g": d_av * _hedges_correction(2 * n),
                     })
                 rows.append(row)
     out = pd.DataFrame(rows)
-    stat_cols = ["performance", "standard", "mean_gap", "sd", "ci_low", "ci_high", "t", "df", "p_t", "w",
-                 "p_wilcoxon", "d_z", "hedges_g"]
+    stat_cols = ["performance", "standard", "mean_gap", "sd", "ci_low", "ci_high", "statistic", "df", "p",
+                 "wilcoxon_statistic", "wilcoxon_p", "d_z", "hedges_g"]
     out = out.reindex(columns=[*keys, "unit", "gap", "n", *stat_cols])
     testable = out["n"] >= (min_group_n or 0)
-    for col in ("p_t", "p_wilcoxon"):
+    for col in ("p", "wilcoxon_p"):
         values = out[col].where(testable)
         if family == "group" and keys:
             adj = np.full(len(out), np.nan)
@@ -227,7 +227,7 @@ def gap_tests(
     out = out.rename(columns={"unit": "item" if level == "item" else "dimension"})
     if level == "item":
         out.insert(len(keys) + 1, "dimension", out["item"].map(inst.dimension_of))
-    return _finish(out, min_group_n)
+    return _finish(out, min_group_n, "gap_tests")
 
 
 # --------------------------------------------------------------------------- segments
@@ -247,7 +247,11 @@ def _welch_anova(groups: list[np.ndarray]) -> tuple[float, float, float, float]:
 
 
 def _segment_values(survey, quantity: str, level: str, by) -> tuple[pd.DataFrame, list[str]]:
-    keys = _group_keys(survey, by)
+    if by is None:
+        if not survey.segments:
+            raise ValueError("segment comparisons need a segment column: pass by=<column>; this survey has none")
+        by = survey.segments[0]
+    keys = group_keys(survey, by)
     if len(keys) != 1:
         raise ValueError("segment comparisons take one grouping column, e.g. by='segment'")
     table = scores(survey, level, paired=True)
@@ -264,10 +268,10 @@ def _segment_values(survey, quantity: str, level: str, by) -> tuple[pd.DataFrame
 def segment_tests(
     survey,
     quantity: str | None = None,
-    by: str = "segment",
+    by: str | None = None,
     *,
-    level: str = "dimension",
-    min_group_n: int = 10,
+    level: str = "item",
+    min_group_n: int = MIN_GROUP_N,
     adjust: str = "holm",
 ) -> pd.DataFrame:
     """Do the segments differ? Welch ANOVA and Kruskal–Wallis per dimension.
@@ -277,17 +281,17 @@ def segment_tests(
     quantity
         A gap or measure (default the instrument's first gap, else its last measure).
     by
-        The segment column.
+        The segment column (default the survey's first segment column).
     level
-        ``"dimension"`` (default), ``"item"`` or ``"overall"``.
+        ``"item"`` (default), ``"dimension"`` or ``"overall"``.
     min_group_n
         Segments smaller than this are left out of the tests (named in ``excluded``).
 
     Returns
     -------
     pandas.DataFrame
-        Per unit: ``n``, ``groups``, ``welch_f``, ``df1``, ``df2``, ``p_welch``,
-        ``omega_sq`` (ω² from the Welch F), ``kruskal_h``, ``kruskal_df``, ``p_kruskal``,
+        Per unit: ``n``, ``groups``, ``statistic`` (Welch's F), ``df1``, ``df2``, ``p``,
+        ``omega_sq`` (ω² from the Welch F), ``kruskal_statistic`` (H), ``kruskal_df``, ``kruskal_p``,
         ``epsilon_sq`` (H/(n − 1)), adjusted p-values and ``excluded``.
 
     Notes
@@ -315,15 +319,15 @@ def segment_tests(
             h, p_k = stats.kruskal(*ranked)
             n, k = len(data), len(groups)
             omega = max((f - 1) * (k - 1), 0) / ((f - 1) * (k - 1) + n) if f > 1 else 0.0
-            row.update({"welch_f": f, "df1": df1, "df2": df2, "p_welch": p, "omega_sq": omega,
-                        "kruskal_h": float(h), "kruskal_df": k - 1, "p_kruskal": float(p_k),
+            row.update({"statistic": f, "df1": df1, "df2": df2, "p": p, "omega_sq": omega,
+                        "kruskal_statistic": float(h), "kruskal_df": k - 1, "kruskal_p": float(p_k),
                         "epsilon_sq": float(h) / (n - 1)})
         rows.append(row)
     out = pd.DataFrame(rows).reindex(columns=[
-        "unit", "n", "groups", "welch_f", "df1", "df2", "p_welch", "omega_sq", "kruskal_h", "kruskal_df",
-        "p_kruskal", "epsilon_sq", "excluded"])
-    out["p_welch_adj"] = adjust_pvalues(out["p_welch"], adjust)
-    out["p_kruskal_adj"] = adjust_pvalues(out["p_kruskal"], adjust)
+        "unit", "n", "groups", "statistic", "df1", "df2", "p", "omega_sq", "kruskal_statistic", "kruskal_df",
+        "kruskal_p", "epsilon_sq", "excluded"])
+    out["p_adj"] = adjust_pvalues(out["p"], adjust)
+    out["kruskal_p_adj"] = adjust_pvalues(out["kruskal_p"], adjust)
     out.insert(1, "quantity", quantity)
     return out.rename(columns={"unit": "item" if level == "item" else "dimension"})
 
@@ -331,10 +335,10 @@ def segment_tests(
 def games_howell(
     survey,
     quantity: str | None = None,
-    by: str = "segment",
+    by: str | None = None,
     *,
-    level: str = "dimension",
-    min_group_n: int = 10,
+    level: str = "item",
+    min_group_n: int = MIN_GROUP_N,
 ) -> pd.DataFrame:
     """Games–Howell pairwise comparisons of segments, per dimension.
 
@@ -342,7 +346,7 @@ def games_howell(
     -------
     pandas.DataFrame
         Per unit and pair: ``a``, ``b``, ``n_a``, ``n_b``, ``mean_a``, ``mean_b``,
-        ``diff`` (a − b), ``se``, ``t``, ``df`` (Welch), ``p`` (studentized range) and
+        ``diff`` (a − b), ``se``, ``statistic`` (Welch t), ``df`` (Welch), ``p`` (studentized range) and
         ``hedges_g``.  Segments under ``min_group_n`` are left out.
 
     Notes
@@ -364,7 +368,7 @@ def games_howell(
             w = _welch(x, y)
             p = float(np.clip(stats.studentized_range.sf(math.sqrt(2) * abs(w["t"]), k, w["df"]), 0, 1))
             rows.append({"unit": unit, "a": a, "b": b, "n_a": len(x), "n_b": len(y), "mean_a": x.mean(),
-                         "mean_b": y.mean(), "diff": w["diff"], "se": w["se"], "t": w["t"], "df": w["df"], "p": p,
+                         "mean_b": y.mean(), "diff": w["diff"], "se": w["se"], "statistic": w["t"], "df": w["df"], "p": p,
                          "hedges_g": w["hedges_g"]})
     out = pd.DataFrame(rows)
     out.insert(1, "quantity", quantity)
@@ -372,7 +376,7 @@ def games_howell(
 
 
 # --------------------------------------------------------------------------- cycles
-def _cycles(surveys) -> list[tuple[int, object]]:
+def order_cycles(surveys) -> list[tuple[int, object]]:
     if isinstance(surveys, Mapping):
         items = list(surveys.items())
     else:
@@ -387,32 +391,32 @@ def _cycles(surveys) -> list[tuple[int, object]]:
 
 def trend_table(
     surveys,
-    by: str | Sequence[str] | None = "segment",
+    by: str | Sequence[str] | None = None,
     *,
-    level: str = "dimension",
+    level: str = "item",
     ci: float = 0.95,
-    min_group_n: int | None = 10,
+    min_group_n: int | None = MIN_GROUP_N,
 ) -> pd.DataFrame:
     """The gap table of every cycle in one long table: ``year`` first, then as gap_table."""
     from .scoring import gap_table
 
     parts = []
-    for year, survey in _cycles(surveys):
-        table = gap_table(survey, level, by=by, ci=ci)
+    for year, survey in order_cycles(surveys):
+        table = gap_table(survey, level, by=by, ci=ci, min_group_n=min_group_n)
         table.insert(0, "year", year)
         parts.append(table)
-    return _finish(pd.concat(parts, ignore_index=True), min_group_n)
+    return pd.concat(parts, ignore_index=True)
 
 
 def year_changes(
     surveys,
-    by: str | Sequence[str] | None = "segment",
+    by: str | Sequence[str] | None = None,
     *,
     quantity: str | None = None,
-    level: str = "dimension",
+    level: str = "item",
     ci: float = 0.95,
     adjust: str = "holm",
-    min_group_n: int | None = 10,
+    min_group_n: int | None = MIN_GROUP_N,
 ) -> pd.DataFrame:
     """Change from each cycle to the next, per group and dimension (Welch t).
 
@@ -429,7 +433,7 @@ def year_changes(
     pandas.DataFrame
         Per consecutive pair of cycles, group and unit: ``year_from``, ``year_to``, the
         ``by`` columns, ``dimension``/``item``, ``n_from``, ``n_to``, ``mean_from``,
-        ``mean_to``, ``change`` (to − from), ``ci_low``, ``ci_high``, ``t``, ``df``, ``p``,
+        ``mean_to``, ``change`` (to − from), ``ci_low``, ``ci_high``, ``statistic`` (Welch t), ``df``, ``p``,
         ``hedges_g``, ``p_adj``; ``n`` is the smaller of the two groups (for suppression).
 
     Notes
@@ -437,7 +441,7 @@ def year_changes(
     ``t.test(to, from)`` (Welch); Hedges' g with the pooled sd and the small-sample
     correction 1 − 3/(4(n₁ + n₂) − 9).
     """
-    cycles = _cycles(surveys)
+    cycles = order_cycles(surveys)
     if len(cycles) < 2:
         raise ValueError("year_changes needs at least two cycles")
     inst = cycles[0][1].instrument
@@ -446,8 +450,8 @@ def year_changes(
         raise KeyError(f"quantity {quantity!r} is not one of {', '.join(inst.quantities)}")
     rows = []
     for (y0, s0), (y1, s1) in zip(cycles, cycles[1:]):
-        keys = _group_keys(s0, by)
-        _group_keys(s1, by)
+        keys = group_keys(s0, by)
+        group_keys(s1, by)
         v0 = scores(s0, level)[quantity]
         v1 = scores(s1, level)[quantity]
         g0, g1 = group_rows(s0, keys), group_rows(s1, keys)
@@ -464,18 +468,18 @@ def year_changes(
                     w = _welch(b, a)  # the change: later cycle minus earlier
                     half = stats.t.ppf((1 + ci) / 2, w["df"]) * w["se"]
                     row.update({"mean_from": a.mean(), "mean_to": b.mean(), "change": w["diff"],
-                                "ci_low": w["diff"] - half, "ci_high": w["diff"] + half, "t": w["t"], "df": w["df"],
+                                "ci_low": w["diff"] - half, "ci_high": w["diff"] + half, "statistic": w["t"], "df": w["df"],
                                 "p": 2 * stats.t.sf(abs(w["t"]), w["df"]), "hedges_g": w["hedges_g"]})
                 rows.append(row)
     out = pd.DataFrame(rows)
-    keys = _group_keys(cycles[0][1], by)
+    keys = group_keys(cycles[0][1], by)
     cols = ["year_from", "year_to", *keys, "unit", "n_from", "n_to", "n", "mean_from", "mean_to", "change",
-            "ci_low", "ci_high", "t", "df", "p", "hedges_g"]
+            "ci_low", "ci_high", "statistic", "df", "p", "hedges_g"]
     out = out.reindex(columns=cols)
     out["p_adj"] = adjust_pvalues(out["p"].where(out["n"] >= (min_group_n or 0)), adjust)
     out.insert(len(keys) + 3, "quantity", quantity)
     out = out.rename(columns={"unit": "item" if level == "item" else "dimension"})
-    return _finish(out, min_group_n)
+    return _finish(out, min_group_n, "year_changes")
 
 
 # --------------------------------------------------------------------------- drivers
@@ -577,7 +581,7 @@ def drivers(survey, *, measure: str | None = None, ci: float = 0.95) -> DriversR
     beta = np.r_[np.nan, model.params[1:] * x.std(axis=0, ddof=1) / sd_y]
     shares = lmg(y, x)
     coefficients = pd.DataFrame(
-        {"coef": model.params, "se_hc3": model.bse, "t": model.tvalues, "p": model.pvalues,
+        {"coef": model.params, "se_hc3": model.bse, "statistic": model.tvalues, "p": model.pvalues,
          "ci_low": conf[:, 0], "ci_high": conf[:, 1], "beta": beta,
          "lmg": np.r_[np.nan, shares], "lmg_share": np.r_[np.nan, shares / model.rsquared]},
         index=names,

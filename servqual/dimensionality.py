@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
-from .reliability import cov2cor, pairwise_cor, smc
+from ._matrix import cov2cor, extract_factors, pairwise_cor, smc
 
 __all__ = [
     "CFAResult",
@@ -114,7 +114,7 @@ def _bartlett(r: np.ndarray, n: int) -> dict[str, float]:
     sign, logdet = np.linalg.slogdet(r)
     chisq = -logdet * (n - 1 - (2 * p + 5) / 6)
     df = p * (p - 1) / 2
-    return {"chisq": float(chisq), "df": df, "p_value": float(stats.chi2.sf(chisq, df)), "n": n}
+    return {"chisq": float(chisq), "df": df, "p": float(stats.chi2.sf(chisq, df)), "n": n}
 
 
 @dataclass(frozen=True)
@@ -137,7 +137,7 @@ class SamplingAdequacy:
         low = self.kmo_items[self.kmo_items < 0.6]
         text = (
             f"KMO = {self.kmo:.3f} ({self.verdict}); Bartlett χ²({b['df']:.0f}) = {b['chisq']:.1f}, "
-            f"p = {b['p_value']:.3g}, n = {self.n}"
+            f"p = {b['p']:.3g}, n = {self.n}"
         )
         if len(low):
             text += f"\nItems with MSA below 0.6: {', '.join(f'{i} ({v:.2f})' for i, v in low.items())}"
@@ -173,67 +173,6 @@ def _check_n_factors(n_factors: int, p: int) -> None:
             f"n_factors={n_factors} is too many for {p} items: the model would have negative degrees of "
             f"freedom; at most {most} factor{'s' if most != 1 else ''} can be extracted"
         )
-
-
-def _minres_objective(psi: np.ndarray, r: np.ndarray, nf: int) -> tuple[float, np.ndarray]:
-    """Off-diagonal residual sum of squares and its gradient (psych's fit.residuals/FAgr.minres)."""
-    s = r.copy()
-    np.fill_diagonal(s, 1 - psi)
-    values, vectors = np.linalg.eigh(s)
-    order = np.argsort(values)[::-1][:nf]
-    lam = np.maximum(values[order], 100 * np.finfo(float).eps)
-    load = vectors[:, order] * np.sqrt(lam)
-    resid = r - load @ load.T
-    np.fill_diagonal(resid, 0)
-    f = float((resid**2).sum())
-    # psych's gradient: diag(L Lᵀ + Ψ − R) with L from R − Ψ
-    s2 = r - np.diag(psi)
-    v2, w2 = np.linalg.eigh(s2)
-    o2 = np.argsort(v2)[::-1][:nf]
-    l2 = w2[:, o2] * np.sqrt(np.maximum(v2[o2], 0))
-    g = np.diag(l2 @ l2.T) + psi - np.diag(r)
-    return f, g
-
-
-def _ml_objective(psi: np.ndarray, r: np.ndarray, nf: int) -> tuple[float, np.ndarray]:
-    """Maximum-likelihood discrepancy in Ψ and its gradient (psych's FAfn/FAgr, as factanal)."""
-    sc = 1 / np.sqrt(psi)
-    star = r * np.outer(sc, sc)
-    values, vectors = np.linalg.eigh(star)
-    order = np.argsort(values)[::-1]
-    values, vectors = values[order], vectors[:, order]
-    e = values[nf:]
-    f = -(np.sum(np.log(e) - e) - nf + r.shape[0])
-    load = vectors[:, :nf] * np.sqrt(np.maximum(values[:nf] - 1, 0))
-    load = np.sqrt(psi)[:, None] * load
-    g = np.diag(load @ load.T) + psi - np.diag(r)
-    return float(f), g / psi**2
-
-
-def _extract(r: np.ndarray, nf: int, method: str) -> tuple[np.ndarray, dict]:
-    """Unrotated loadings by minres or ML (L-BFGS-B over uniquenesses in [0.005, 1])."""
-    start = 1 - smc(r)
-    objective = _minres_objective if method == "minres" else _ml_objective
-    # psych scales the parameters by 0.01 (parscale); the same conditioning here
-    res = optimize.minimize(
-        lambda z: tuple(v * w for v, w in zip(objective(z * 0.01, r, nf), (1.0, 0.01))),
-        start / 0.01,
-        jac=True,
-        method="L-BFGS-B",
-        bounds=[(0.005 / 0.01, 1 / 0.01)] * len(start),
-        options={"maxiter": 2000, "ftol": 1e-14, "gtol": 1e-10},
-    )
-    psi = res.x * 0.01
-    if method == "minres":
-        values, vectors = np.linalg.eigh(r - np.diag(psi))
-        order = np.argsort(values)[::-1][:nf]
-        load = vectors[:, order] * np.sqrt(np.maximum(values[order], 0))
-    else:
-        sc = 1 / np.sqrt(psi)
-        values, vectors = np.linalg.eigh(r * np.outer(sc, sc))
-        order = np.argsort(values)[::-1][:nf]
-        load = np.sqrt(psi)[:, None] * vectors[:, order] * np.sqrt(np.maximum(values[order] - 1, 0))
-    return load, {"objective": float(res.fun), "converged": bool(res.success), "iterations": int(res.nit)}
 
 
 # --------------------------------------------------------------------------- rotations
@@ -404,7 +343,7 @@ def efa(
     r = r_frame.to_numpy()
     cols = list(r_frame.columns)
     _check_n_factors(n_factors, len(cols))
-    load, fit = _extract(r, n_factors, method)
+    load, fit = extract_factors(r, n_factors, method)
     communalities = (load**2).sum(axis=1)
     phi = None
     if n_factors > 1 and rotation != "none":
@@ -582,7 +521,7 @@ class CFAResult:
 
     name: str
     model: str
-    fit: pd.Series  # chisq, df, pvalue, cfi, tli, rmsea, rmsea_ci_lower, rmsea_ci_upper, srmr, aic, bic, npar, n
+    fit: pd.Series  # chisq, df, p, cfi, tli, rmsea, rmsea_ci_low, rmsea_ci_high, srmr, aic, bic, npar, n
     loadings: pd.DataFrame  # factor, item, estimate, std_all
     factor_correlations: pd.DataFrame | None
     implied: pd.DataFrame  # model-implied covariance matrix (ML, divisor n)
@@ -591,8 +530,8 @@ class CFAResult:
     def __str__(self) -> str:
         f = self.fit
         return (
-            f"CFA '{self.name}': χ²({f['df']:.0f}) = {f['chisq']:.2f}, p = {f['pvalue']:.3g}; CFI = {f['cfi']:.3f}, "
-            f"TLI = {f['tli']:.3f}, RMSEA = {f['rmsea']:.3f} [{f['rmsea_ci_lower']:.3f}, {f['rmsea_ci_upper']:.3f}], "
+            f"CFA '{self.name}': χ²({f['df']:.0f}) = {f['chisq']:.2f}, p = {f['p']:.3g}; CFI = {f['cfi']:.3f}, "
+            f"TLI = {f['tli']:.3f}, RMSEA = {f['rmsea']:.3f} [{f['rmsea_ci_low']:.3f}, {f['rmsea_ci_high']:.3f}], "
             f"SRMR = {f['srmr']:.3f}; n = {int(f['n'])}\n"
             + self.loadings.to_string(index=False, float_format=lambda v: f"{v:.3f}")
         )
@@ -624,8 +563,8 @@ def _lavaan_fit(s: np.ndarray, sigma: np.ndarray, n: int, npar: int) -> dict[str
     srmr = math.sqrt((resid[np.tril_indices(p)] ** 2).mean())
     logl = -n / 2 * (p * math.log(2 * math.pi) + logdet_sigma + np.trace(s @ inv))
     return {
-        "chisq": chisq, "df": df, "pvalue": pvalue, "cfi": cfi, "tli": tli, "rmsea": rmsea,
-        "rmsea_ci_lower": lo, "rmsea_ci_upper": hi, "srmr": srmr,
+        "chisq": chisq, "df": df, "p": pvalue, "cfi": cfi, "tli": tli, "rmsea": rmsea,
+        "rmsea_ci_low": lo, "rmsea_ci_high": hi, "srmr": srmr,
         "aic": -2 * logl + 2 * npar, "bic": -2 * logl + npar * math.log(n), "npar": float(npar), "n": float(n),
         "logl": logl,
     }
@@ -666,7 +605,7 @@ def cfa(frame: pd.DataFrame, model: str, *, name: str = "model") -> CFAResult:
     Returns
     -------
     CFAResult
-        Fit measures as ``lavaan::fitMeasures`` (chisq, df, pvalue, cfi, tli, rmsea with
+        Fit measures as ``lavaan::fitMeasures`` (chisq, df, p, cfi, tli, rmsea with
         its 90% CI, srmr, aic, bic), standardised loadings (``std.all``) and factor
         correlations.
 
@@ -756,8 +695,8 @@ def compare_models(frame: pd.DataFrame, models: Mapping[str, str]) -> pd.DataFra
     Returns
     -------
     pandas.DataFrame
-        One row per model: chisq, df, pvalue, cfi, tli, rmsea, rmsea_ci_lower,
-        rmsea_ci_upper, srmr, aic, bic, npar, n.
+        One row per model: chisq, df, p, cfi, tli, rmsea, rmsea_ci_low,
+        rmsea_ci_high, srmr, aic, bic, npar, n.
     """
     used = list(dict.fromkeys(i for m in models.values() for i in _model_items(m)[1]))
     missing = [i for i in used if i not in frame.columns]

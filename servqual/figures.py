@@ -19,6 +19,7 @@ from . import plots
 from .compare import trend_table
 from .ipa import importance_performance, stated_importance_source
 from .scoring import gap_table, rating_distribution
+from .survey import MIN_GROUP_N
 
 __all__ = ["cycle_figures", "save_figures", "slug"]
 
@@ -37,7 +38,7 @@ def cycle_figures(
     *,
     by: str | None = None,
     cycles: Sequence | None = None,
-    min_group_n: int = 10,
+    min_group_n: int = MIN_GROUP_N,
 ) -> dict[str, Figure]:
     """Draw the figures of one survey cycle.
 
@@ -94,7 +95,7 @@ def cycle_figures(
     if inst.scale is not None:
         figures["likert"] = _figure(plots.plot_likert(rating_distribution(survey), instrument=inst))
     if cycles and len(cycles) > 1:
-        trend = trend_table(cycles, by=by, min_group_n=min_group_n)
+        trend = trend_table(cycles, by=by, level="dimension", min_group_n=min_group_n)
         trend = trend[~trend["suppressed"]]
         figures["trend"] = _figure(plots.plot_trend(trend, instrument=inst, col=by) if by
                                    else plots.plot_trend(trend, instrument=inst))

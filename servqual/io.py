@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from .instrument import Instrument, ScreeningRules, did_you_mean, load_instrument
-from .screening import _check_applicable, apply_rules
+from .screening import apply_rules, check_applicable
 from .survey import Survey
 
 __all__ = ["SurveyError", "read_survey", "read_table", "resolve_columns", "PERSONAL_DATA_PATTERNS"]
@@ -727,7 +727,7 @@ def _resolve_rules(path: Path, inst: Instrument, screening) -> ScreeningRules:
     else:
         raise TypeError("screening must be a mapping of rule overrides or a ScreeningRules")
     try:
-        _check_applicable(inst, rules)
+        check_applicable(inst, rules)
     except ValueError as exc:
         raise SurveyError(path, str(exc)) from None
     return rules

@@ -21,7 +21,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from .scoring import _group_keys, group_rows, scores, suppress_small_groups
+from .scoring import apply_min_group_n, group_keys, group_rows, scores
+from .survey import MIN_GROUP_N
 
 __all__ = ["QUADRANTS", "importance_performance", "quadrant", "stated_importance_source"]
 
@@ -52,7 +53,7 @@ def importance_performance(
     *,
     importance: str = "stated",
     crosshair: str = "mean",
-    min_group_n: int | None = 10,
+    min_group_n: int | None = MIN_GROUP_N,
 ) -> pd.DataFrame:
     """The importance–performance grid as a table.
 
@@ -110,7 +111,7 @@ def importance_performance(
             {i: weights[inst.dimension_of(i)] for i in inst.items}, index=weights.index)
     else:
         stated = None
-    keys = _group_keys(survey, by)
+    keys = group_keys(survey, by)
     overall = survey.overall
     rows = []
     for key, index in group_rows(survey, keys).items():
@@ -151,8 +152,7 @@ def importance_performance(
     out = out.rename(columns={"unit": "item" if level == "item" else "dimension"})
     if level == "item":
         out.insert(len(keys) + 1, "dimension", out["item"].map(inst.dimension_of))
-    if min_group_n is None:
-        return out
-    masked = suppress_small_groups(out, min_group_n)
-    masked.loc[masked["suppressed"], "quadrant"] = ""
+    masked = apply_min_group_n(out, min_group_n, "importance_performance")
+    if "suppressed" in masked.columns:
+        masked.loc[masked["suppressed"], "quadrant"] = ""
     return masked

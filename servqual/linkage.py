@@ -23,6 +23,7 @@ import pandas as pd
 from scipy import stats
 
 from .scoring import scores
+from .survey import MIN_GROUP_N
 
 __all__ = ["AggregationResult", "LinkageResult", "aggregation", "icc_anova", "link", "rwg_j", "staff_scores"]
 
@@ -176,7 +177,7 @@ class LinkageResult:
 
 
 def link(staff_survey, client_survey, unit: str = "branch", *, gap: str | None = None,
-         min_unit_n: int = 10, ci: float = 0.95) -> LinkageResult:
+         min_group_n: int = MIN_GROUP_N, ci: float = 0.95) -> LinkageResult:
     """Link each unit's staff climate to its clients' gap and perception scores.
 
     Parameters
@@ -186,7 +187,7 @@ def link(staff_survey, client_survey, unit: str = "branch", *, gap: str | None =
     gap
         Client gap (default the instrument's first); its performance measure is the
         perception score.
-    min_unit_n
+    min_group_n
         Units with fewer staff or client respondents are left out (and named).
 
     Returns
@@ -220,9 +221,9 @@ def link(staff_survey, client_survey, unit: str = "branch", *, gap: str | None =
                                            client_perception=("perception", "mean"))
     units = climate.join(client_units, how="inner")
     notes = []
-    dropped = units[(units["staff_n"] < min_unit_n) | (units["client_n"] < min_unit_n)].index.tolist()
+    dropped = units[(units["staff_n"] < min_group_n) | (units["client_n"] < min_group_n)].index.tolist()
     if dropped:
-        notes.append(f"left out for fewer than {min_unit_n} staff or client respondents: {', '.join(dropped)}")
+        notes.append(f"left out for fewer than {min_group_n} staff or client respondents: {', '.join(dropped)}")
     units = units.drop(index=dropped)
     only = sorted(set(climate.index) ^ set(client_units.index))
     if only:

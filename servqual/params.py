@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .instrument import InstrumentError, load_instrument, read_yaml
+from .survey import MIN_GROUP_N
 
 __all__ = ["CycleParams", "ParamsError", "load_params", "read_cycle"]
 
@@ -32,7 +33,7 @@ class CycleParams:
     columns: Any = None
     id: str | None = None
     segments: list[str] = field(default_factory=list)
-    min_group_n: int = 10
+    min_group_n: int = MIN_GROUP_N
     title: str | None = None
     encoding: str | None = None
     weights: Any = None
@@ -106,7 +107,7 @@ def load_params(path: str | Path) -> CycleParams:
         values["segments"] = [values["segments"]]
     if not isinstance(values.get("segments", []), list):
         raise ParamsError(f"{path}: segments must be a list of column names")
-    n = values.get("min_group_n", 10)
+    n = values.get("min_group_n", MIN_GROUP_N)
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ParamsError(f"{path}: min_group_n must be a whole number ≥ 1, got {n!r}")
     if not isinstance(values.get("screening") or {}, Mapping):

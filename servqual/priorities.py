@@ -13,6 +13,7 @@ import pandas as pd
 
 from .compare import gap_tests
 from .ipa import importance_performance, stated_importance_source
+from .survey import MIN_GROUP_N
 
 __all__ = ["priorities", "standard_phrase"]
 
@@ -58,7 +59,7 @@ def _quote(text: str) -> str:
 
 def priorities(
     survey,
-    by: str | Sequence[str] | None = "segment",
+    by: str | Sequence[str] | None = None,
     top: int = 3,
     *,
     level: str = "item",
@@ -66,7 +67,7 @@ def priorities(
     alpha: float = 0.05,
     adjust: str = "holm",
     ci: float = 0.95,
-    min_group_n: int = 10,
+    min_group_n: int = MIN_GROUP_N,
 ) -> pd.DataFrame:
     """The ``top`` things to improve first, per group.
 
@@ -113,13 +114,13 @@ def priorities(
     if not inst.gaps:
         raise ValueError(f"instrument {inst.id!r} has no gaps; priorities rank shortfalls against a standard")
     g = inst.gap(gap) if gap else inst.gaps[0]
-    tests = gap_tests(survey, level, by, gaps=[g.name], ci=ci, adjust=adjust, family="group", min_group_n=None)
+    tests = gap_tests(survey, level, by, gaps=[g.name], ci=ci, adjust=adjust, family="group", min_group_n=1)
     use_stated = stated_importance_source(inst) is not None
     if not use_stated and survey.overall is None:
         importance = None
     else:
         importance = importance_performance(
-            survey, level, by, importance="stated" if use_stated else "derived", min_group_n=None
+            survey, level, by, importance="stated" if use_stated else "derived", min_group_n=1
         )
     unit = "item" if level == "item" else "dimension"
     keys = [c for c in tests.columns if c not in (unit, "dimension") and c in survey.respondents.columns]
@@ -143,7 +144,7 @@ def priorities(
         mean_importance = part["importance"].mean()
         part["shortfall"] = -part["mean_gap"]
         part["score"] = part["shortfall"] * part["importance"] / mean_importance
-        eligible = part[(part["mean_gap"] < 0) & (part["p_t_adj"] < alpha) & (part["n"] >= min_group_n)]
+        eligible = part[(part["mean_gap"] < 0) & (part["p_adj"] < alpha) & (part["n"] >= min_group_n)]
         eligible = eligible.sort_values("score", ascending=False).head(top)
         if eligible.empty:
             rows.append({**head, "sentence": (
@@ -167,7 +168,7 @@ def priorities(
                 sentence += "."
             rows.append({
                 **head, "rank": rank, unit: name, "label": text, "shortfall": row.shortfall, "ci_low": low,
-                "ci_high": high, "n": int(row.n), "p_adj": row.p_t_adj, "importance": row.importance,
+                "ci_high": high, "n": int(row.n), "p_adj": row.p_adj, "importance": row.importance,
                 "importance_rank": int(row.importance_rank), "score": row.score, "sentence": sentence,
             })
     columns = [*keys, "rank", unit, "label", "shortfall", "ci_low", "ci_high", "n", "p_adj", "importance",

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import html
 import math
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -20,7 +19,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .scoring import _dimension_means, _group_keys, group_rows
+from ._matrix import cov2cor, extract_factors, moments, pairwise_cor, smc
+from .scoring import dimension_means, group_keys, group_rows
 
 __all__ = [
     "AlphaReport",
@@ -35,117 +35,6 @@ NAN_POLICIES = ("pairwise", "listwise")
 
 
 # --------------------------------------------------------------------------- building blocks
-@dataclass(frozen=True)
-class Moments:
-    """Pairwise-complete sums of a respondents × items matrix, gathered in one pass.
-
-    With z = x − shift where present (0 where missing) and m the presence mask:
-    ``nn = mᵀm`` (pairwise counts), ``sx = zᵀm`` (sx[j, l]: Σ z_j over rows where j and l
-    are both present), ``sxx = (z²)ᵀm`` and ``sxy = zᵀz``; with a total score t (each
-    respondent's mean over answered items, shifted): ``st_m = mᵀt``, ``stt_m = mᵀt²``,
-    ``szt = zᵀt``, and the total's own count, sum and sum of squares.
-    """
-
-    shift: np.ndarray
-    nn: np.ndarray
-    sx: np.ndarray
-    sxx: np.ndarray
-    sxy: np.ndarray
-    st_m: np.ndarray | None = None
-    stt_m: np.ndarray | None = None
-    szt: np.ndarray | None = None
-    total: tuple[float, float, float, float] | None = None  # count, shift, sum, sum of squares
-
-    @property
-    def n(self) -> np.ndarray:
-        return np.diag(self.nn)
-
-    def cov(self) -> np.ndarray:
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return (self.sxy - self.sx * self.sx.T / self.nn) / (self.nn - 1)
-
-    def cor(self) -> np.ndarray:
-        with np.errstate(invalid="ignore", divide="ignore"):
-            cov = self.sxy - self.sx * self.sx.T / self.nn
-            var = self.sxx - self.sx**2 / self.nn
-            r = cov / np.sqrt(var * var.T)
-        np.fill_diagonal(r, 1.0)
-        return r
-
-    def means(self) -> np.ndarray:
-        return self.shift + np.diag(self.sx) / self.n
-
-    def sds(self) -> np.ndarray:
-        n = self.n
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return np.sqrt((np.diag(self.sxy) - np.diag(self.sx) ** 2 / n) / (n - 1))
-
-
-def moments(x: np.ndarray, *, total: bool = False, chunk: int = 131_072) -> Moments:
-    """One chunked pass over the rows: every pairwise sum the reliability statistics need.
-
-    Chunking keeps the temporaries small (a few MB whatever the number of respondents);
-    shifting each item by its mean keeps the one-pass sums accurate.
-    """
-    k = x.shape[1]
-    # any value near the mean keeps the sums accurate: the first chunk's mean will do
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # an item empty in the first chunk
-        shift = np.nan_to_num(np.nanmean(x[:chunk], axis=0)) if len(x) else np.zeros(k)
-    nn, sx, sxx, sxy = (np.zeros((k, k)) for _ in range(4))
-    st_m, stt_m, szt = (np.zeros(k) for _ in range(3))
-    t_count = t_sum = t_sq = 0.0
-    t_shift = float(np.nanmean(shift)) if k else 0.0
-    for start in range(0, len(x), chunk):
-        block = np.asarray(x[start : start + chunk], dtype=float)
-        present = ~np.isnan(block)
-        m = present.astype(float)
-        z = np.where(present, block - shift, 0.0)
-        nn += m.T @ m
-        sx += z.T @ m
-        sxx += (z * z).T @ m
-        sxy += z.T @ z
-        if total:
-            count = present.sum(axis=1)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                t = (z.sum(axis=1) + (present * shift).sum(axis=1)) / count - t_shift
-            ok = count > 0
-            t = np.where(ok, t, 0.0)
-            st_m += m.T @ t
-            stt_m += m.T @ (t * t)
-            szt += z.T @ t
-            t_count += ok.sum()
-            t_sum += t.sum()
-            t_sq += (t * t).sum()
-    if not total:
-        return Moments(shift, nn, sx, sxx, sxy)
-    return Moments(shift, nn, sx, sxx, sxy, st_m, stt_m, szt, (t_count, t_shift, t_sum, t_sq))
-
-
-def pairwise_cov(x: np.ndarray) -> np.ndarray:
-    """Covariances from pairwise-complete observations, as R ``cov(x, use="pairwise")``."""
-    return moments(x).cov()
-
-
-def pairwise_cor(x: np.ndarray) -> np.ndarray:
-    """Pearson correlations from pairwise-complete observations, as R ``cor(x, use="pairwise")``:
-    each pair's means and standard deviations come from the rows where both are present
-    (unlike ``cov2cor`` of the pairwise covariances, which psych::alpha uses)."""
-    return moments(x).cor()
-
-
-def cov2cor(c: np.ndarray) -> np.ndarray:
-    d = np.sqrt(np.diag(c))
-    return c / np.outer(d, d)
-
-
-def smc(r: np.ndarray) -> np.ndarray:
-    """Squared multiple correlations, 1 − 1/diag(R⁻¹), as ``psych::smc`` (pseudo-inverse,
-    clipped to [0, 1])."""
-    inv = np.linalg.pinv(r, rcond=math.sqrt(np.finfo(float).eps))
-    return np.clip(1 - 1 / np.diag(inv), 0, 1)
-
-
 def _alpha1(c: np.ndarray, r: np.ndarray) -> dict[str, float]:
     """psych:::alpha.1 — every whole-scale statistic from a covariance and correlation."""
     n = c.shape[0]
@@ -541,7 +430,6 @@ def omega_total_one_factor(frame: pd.DataFrame) -> float:
     sᵢ the item standard deviations: the reliability of the raw item mean.
     Needs three items or more (NaN otherwise).
     """
-    from .dimensionality import _extract
 
     x = frame.to_numpy(dtype=float, na_value=np.nan)
     x = x[~np.isnan(x).all(axis=1)]
@@ -550,7 +438,7 @@ def omega_total_one_factor(frame: pd.DataFrame) -> float:
     r = pairwise_cor(x)
     if np.isnan(r).any():
         return float("nan")
-    load, _ = _extract(r, 1, "ml")
+    load, _ = extract_factors(r, 1, "ml")
     lam = load[:, 0] * np.sign(load[:, 0].sum())
     s = np.nanstd(x, axis=0, ddof=1)
     common = (lam * s).sum() ** 2
@@ -686,7 +574,7 @@ def reliability(
     inst = survey.instrument
     measure = measure or inst.performance
     items = _measure_items(survey, measure)
-    keys = _group_keys(survey, by)
+    keys = group_keys(survey, by)
     scales = dict(inst.dimensions)
     scales["all_items"] = tuple(inst.items)
     rows = []
@@ -773,9 +661,9 @@ def gap_reliability(survey, gap: str | None = None, by: str | Sequence[str] | No
     perf, std = g.minuend, g.subtrahend
     paired = _paired_ratings(survey, inst.measures)
     item_gaps = paired[perf] - paired[std]
-    dim_p = _dimension_means(survey, paired[perf], 0.5)
-    dim_e = _dimension_means(survey, paired[std], 0.5)
-    keys = _group_keys(survey, by)
+    dim_p = dimension_means(survey, paired[perf], 0.5)
+    dim_e = dimension_means(survey, paired[std], 0.5)
+    keys = group_keys(survey, by)
     rows = []
     for key, rows_ in group_rows(survey, keys).items():
         for dim, dim_items in inst.dimensions.items():

@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from .params import CycleParams, ParamsError, load_params, read_cycle
-from .survey import RULES
+from .survey import MIN_GROUP_N, RULES
 
 __all__ = ["CycleReport", "LinkageReport", "ReportError", "TrendsReport", "default_template", "run_linkage",
            "run_report", "run_trends"]
@@ -184,7 +184,7 @@ class CycleReport:
         Seed of every random step (bootstrap, parallel analysis), for identical reruns.
     """
 
-    def __init__(self, survey, output_dir, *, min_group_n: int = 10, by: str | None = None,
+    def __init__(self, survey, output_dir, *, min_group_n: int = MIN_GROUP_N, by: str | None = None,
                  title: str | None = None, seed: int = 2005):
         self.survey = survey
         self.inst = survey.instrument
@@ -363,10 +363,10 @@ class CycleReport:
 
         if not self.by:
             return
-        tests = segment_tests(self.survey, by=self.by, min_group_n=self.min_group_n)
+        tests = segment_tests(self.survey, by=self.by, level="dimension", min_group_n=self.min_group_n)
         self.out.table("segment_tests", tests, caption=f"Do the {self.by}s differ? Welch ANOVA and Kruskal–Wallis "
                        "per dimension", digits=3)
-        self.out.table("games_howell", games_howell(self.survey, by=self.by, min_group_n=self.min_group_n),
+        self.out.table("games_howell", games_howell(self.survey, by=self.by, level="dimension", min_group_n=self.min_group_n),
                        show=False, digits=3)
         table = gap_table(self.survey, "dimension", by=[self.by], min_group_n=self.min_group_n)
         self.out.figure("heatmap", plot_gap_heatmap(table, instrument=self.inst, index=self.by))
@@ -430,11 +430,11 @@ class CycleReport:
 class TrendsReport:
     """The sections of the cross-cycle trends report."""
 
-    def __init__(self, surveys: Sequence, output_dir, *, min_group_n: int = 10, by: str | None = None,
+    def __init__(self, surveys: Sequence, output_dir, *, min_group_n: int = MIN_GROUP_N, by: str | None = None,
                  title: str | None = None):
-        from .compare import _cycles
+        from .compare import order_cycles
 
-        self.cycles = _cycles(list(surveys))
+        self.cycles = order_cycles(list(surveys))
         self.surveys = [s for _, s in self.cycles]
         self.inst = self.surveys[0].instrument
         self.by = by or (self.surveys[0].segments[0] if self.surveys[0].segments else None)
@@ -461,9 +461,9 @@ class TrendsReport:
         from .plots import plot_trend
 
         by = [self.by] if self.by else None
-        table = trend_table(self.surveys, by=by, min_group_n=self.min_group_n)
+        table = trend_table(self.surveys, by=by, level="dimension", min_group_n=self.min_group_n)
         self.out.table("trend_table", table, show=False)
-        overall = trend_table(self.surveys, by=None, min_group_n=self.min_group_n)
+        overall = trend_table(self.surveys, by=None, level="dimension", min_group_n=self.min_group_n)
         self.out.table("trend_table_all", overall, caption="All respondents, dimension level, every cycle")
         shown = table[~table["suppressed"]]
         drawn = plot_trend(shown, instrument=self.inst, col=self.by) if self.by else plot_trend(overall, instrument=self.inst)
@@ -472,7 +472,7 @@ class TrendsReport:
     def changes(self) -> None:
         from .compare import year_changes
 
-        changes = year_changes(self.surveys, by=self.by, min_group_n=self.min_group_n)
+        changes = year_changes(self.surveys, by=self.by, level="dimension", min_group_n=self.min_group_n)
         self.out.table("year_changes", changes, show=False)
         significant = changes[(changes["p_adj"] < 0.05) & ~changes["suppressed"]]
         cols = [c for c in ["year_from", "year_to", self.by, "dimension", "n", "change", "ci_low", "ci_high",
@@ -500,7 +500,7 @@ class TrendsReport:
 class LinkageReport:
     """The sections of the staff-climate ↔ client-gap report."""
 
-    def __init__(self, staff_survey, client_survey, output_dir, *, unit: str = "branch", min_group_n: int = 10,
+    def __init__(self, staff_survey, client_survey, output_dir, *, unit: str = "branch", min_group_n: int = MIN_GROUP_N,
                  title: str | None = None):
         self.staff, self.clients, self.unit = staff_survey, client_survey, unit
         self.min_group_n = min_group_n
@@ -541,7 +541,7 @@ class LinkageReport:
         from .linkage import link
         from .plots import plot_linkage
 
-        result = link(self.staff, self.clients, self.unit, min_unit_n=self.min_group_n)
+        result = link(self.staff, self.clients, self.unit, min_group_n=self.min_group_n)
         self.out.table("units", result.units, caption=f"Staff climate and client scores per {self.unit}")
         self.out.table("unit_correlations", result.correlations, caption="Correlation across units (95% CI)",
                        digits=3)

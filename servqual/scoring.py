@@ -30,16 +30,41 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .survey import Survey
+from .survey import MIN_GROUP_N, STABLE_GROUP_N, Survey
 
-__all__ = ["LEVELS", "OVERALL", "WEIGHTED", "gap_table", "rating_distribution", "scores", "suppress_small_groups"]
+__all__ = ["LEVELS", "OVERALL", "SmallGroupWarning", "WEIGHTED", "apply_min_group_n", "gap_table",
+           "rating_distribution", "scores", "suppress_small_groups"]
 
 LEVELS = ("item", "dimension", "overall")
 OVERALL = "overall"
 WEIGHTED = "overall_weighted"
 
 
-def _check_level(level: str) -> None:
+class SmallGroupWarning(UserWarning):
+    """A table shows groups smaller than the privacy minimum because ``min_group_n=None``."""
+
+
+def apply_min_group_n(table: pd.DataFrame, min_group_n: int | None, what: str = "this table") -> pd.DataFrame:
+    """Suppress rows under ``min_group_n`` respondents (the default everywhere), or — only
+    when a caller asks with ``min_group_n=None`` — show every group, warning when any of
+    them is smaller than :data:`~servqual.survey.MIN_GROUP_N`."""
+    if min_group_n is not None:
+        return suppress_small_groups(table, min_group_n)
+    if "n" in table.columns:
+        n = pd.to_numeric(table["n"], errors="coerce")
+        tiny = int((n < MIN_GROUP_N).sum())
+        if tiny:
+            import warnings
+
+            warnings.warn(
+                f"{what}: min_group_n=None shows {tiny} row{'s' if tiny != 1 else ''} with fewer than "
+                f"{MIN_GROUP_N} respondents; never share them (their means identify people and are unstable)",
+                SmallGroupWarning, stacklevel=3,
+            )
+    return table
+
+
+def check_level(level: str) -> None:
     if level not in LEVELS:
         raise ValueError(f"level must be one of {', '.join(map(repr, LEVELS))}, got {level!r}")
 
@@ -62,7 +87,7 @@ def _dimension_array(inst, x: np.ndarray, min_answered: float) -> np.ndarray:
     return out
 
 
-def _dimension_means(survey: Survey, frame: pd.DataFrame, min_answered: float) -> pd.DataFrame:
+def dimension_means(survey: Survey, frame: pd.DataFrame, min_answered: float) -> pd.DataFrame:
     inst = survey.instrument
     x = frame.reindex(columns=list(inst.items)).to_numpy(dtype=float)
     return pd.DataFrame(_dimension_array(inst, x, min_answered), index=frame.index, columns=list(inst.dimensions))
@@ -119,7 +144,7 @@ def _score_block(survey: Survey, rows: slice, level: str, paired: bool, min_answ
 
 def scores(
     survey: Survey,
-    level: str = "dimension",
+    level: str = "item",
     *,
     paired: bool = True,
     min_answered: float = 0.5,
@@ -131,7 +156,7 @@ def scores(
     survey
         A survey from :func:`servqual.read_survey`.
     level
-        ``"item"``, ``"dimension"`` or ``"overall"``.
+        ``"item"`` (default), ``"dimension"`` or ``"overall"``.
     paired
         Count an item only where it was rated on every measure (default), so that the
         gap score equals the difference of the measure scores for every respondent.
@@ -146,21 +171,22 @@ def scores(
         a measure or gap name, unit an item id, dimension id, or ``overall`` /
         ``overall_weighted`` (the latter when the survey has importance weights).
     """
-    _check_level(level)
+    check_level(level)
     if not 0 < min_answered <= 1:
         raise ValueError(f"min_answered must be in (0, 1], got {min_answered!r}")
-    key = ("scores", level, paired, min_answered)
-    if key not in survey._cache:
+
+    def compute() -> pd.DataFrame:
         block = _score_block(survey, slice(None), level, paired, min_answered)
         units = _units(survey, level)
         index = survey.respondents.index
         parts = {q: pd.DataFrame(a, index=index, columns=units) for q, a in block.items()}
-        survey._cache[key] = pd.concat(parts, axis=1, names=["quantity", level if level != "overall" else "score"])
+        return pd.concat(parts, axis=1, names=["quantity", level if level != "overall" else "score"])
+
     # copy-on-write: the caller may change its copy without touching the cache
-    return survey._cache[key].copy(deep=False)
+    return survey.cached(("scores", level, paired, min_answered), compute)
 
 
-def _group_keys(survey: Survey, by) -> list[str]:
+def group_keys(survey: Survey, by) -> list[str]:
     if by is None:
         return []
     keys = [by] if isinstance(by, str) else list(by)
@@ -239,13 +265,13 @@ def group_moments(
 
 def gap_table(
     survey: Survey,
-    level: str = "dimension",
+    level: str = "item",
     by: str | Sequence[str] | None = None,
     ci: float = 0.95,
     *,
     paired: bool = True,
     min_answered: float = 0.5,
-    min_group_n: int | None = None,
+    min_group_n: int | None = MIN_GROUP_N,
 ) -> pd.DataFrame:
     """Mean scores and gaps per group at item, dimension or overall level.
 
@@ -254,7 +280,7 @@ def gap_table(
     survey
         A survey from :func:`servqual.read_survey` (only kept respondents count).
     level
-        ``"item"``, ``"dimension"`` (default) or ``"overall"``.
+        ``"item"`` (default), ``"dimension"`` or ``"overall"``.
     by
         Respondent column(s) to group by (``"segment"``, ``["year", "segment"]``), or
         ``None`` for all respondents together.
@@ -267,8 +293,9 @@ def gap_table(
         Share of items (of dimensions, for the overall score) a respondent must have
         answered to get a score; default one half, rounded up.
     min_group_n
-        When given, rows with fewer respondents are suppressed for sharing (see
-        :func:`suppress_small_groups`); by default every row is shown.
+        Rows with fewer respondents are suppressed (default 10; see
+        :func:`suppress_small_groups`).  ``None`` shows every row, with a
+        :class:`SmallGroupWarning` when any has fewer than 10 respondents.
 
     Returns
     -------
@@ -292,10 +319,10 @@ def gap_table(
     ``sd``, ``length`` and ``mean ± qt((1 + ci) / 2, n - 1) * sd / sqrt(n)`` on the
     respondent scores described in the module docstring (``tests/r/gap_table.R``).
     """
-    _check_level(level)
+    check_level(level)
     if not 0 < ci < 1:
         raise ValueError(f"ci must be between 0 and 1, got {ci!r}")
-    keys = _group_keys(survey, by)
+    keys = group_keys(survey, by)
     inst = survey.instrument
     labels, stats_by_q = group_moments(survey, level, keys, paired=paired, min_answered=min_answered)
     units = _units(survey, level)
@@ -325,10 +352,10 @@ def gap_table(
     else:
         out = out.rename(columns={"unit": "dimension"})
     out = out.reset_index(drop=True)
-    return suppress_small_groups(out, min_group_n) if min_group_n is not None else out
+    return apply_min_group_n(out, min_group_n, "gap_table")
 
 
-def suppress_small_groups(table: pd.DataFrame, min_group_n: int = 10) -> pd.DataFrame:
+def suppress_small_groups(table: pd.DataFrame, min_group_n: int = MIN_GROUP_N) -> pd.DataFrame:
     """Blank every statistic of rows with fewer than ``min_group_n`` respondents.
 
     Shared reports never show a group smaller than ``min_group_n`` (anonymity), and
@@ -364,7 +391,7 @@ def suppress_small_groups(table: pd.DataFrame, min_group_n: int = 10) -> pd.Data
         out.loc[small, column] = pd.NA if counts else np.nan
     out["suppressed"] = small
     out["suppressed_reason"] = np.where(small, f"fewer than {min_group_n} respondents", "")
-    out["small_group"] = ~small & (n < 100).to_numpy()
+    out["small_group"] = ~small & (n < STABLE_GROUP_N).to_numpy()
     return out
 
 
@@ -398,7 +425,7 @@ def rating_distribution(
         raise ValueError(f"instrument {inst.id!r} has no rating scale to count")
     values = survey.ratings(measure, keyed=keyed)
     na = survey.not_applicable(measure)
-    keys = _group_keys(survey, by)
+    keys = group_keys(survey, by)
     points = list(range(inst.scale.min, inst.scale.max + 1))
     rows = []
     for key, index in group_rows(survey, keys).items():

@@ -192,14 +192,14 @@ def screen(survey: Survey, **rules: Any) -> Survey:
     >>> strict = sq.screen(survey, straight_lining="exclude")  # doctest: +SKIP
     """
     new_rules = survey.rules.replace(**rules)
-    _check_applicable(survey.instrument, new_rules)
+    check_applicable(survey.instrument, new_rules)
     kept, log = apply_rules(
         survey.instrument, new_rules, survey.frame.index, survey.values, survey.not_applicable_mask
     )
     return survey.with_screening(kept, log, new_rules)
 
 
-def _check_applicable(instrument: Instrument, rules: ScreeningRules) -> None:
+def check_applicable(instrument: Instrument, rules: ScreeningRules) -> None:
     if rules.max_inversions is not None and not instrument.has_zone_of_tolerance:
         raise ValueError(
             f"max_inversions needs the measures 'minimum' and 'desired'; instrument "

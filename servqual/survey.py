@@ -18,7 +18,12 @@ import pandas as pd
 
 from .instrument import Instrument, ScreeningRules
 
-__all__ = ["Survey", "SCREENING_COLUMNS", "RULES"]
+__all__ = ["MIN_GROUP_N", "Survey", "SCREENING_COLUMNS", "RULES"]
+
+#: The smallest group any shared output shows (privacy by default, everywhere).
+MIN_GROUP_N = 10
+#: Groups under this many respondents are shown but flagged as unstable.
+STABLE_GROUP_N = 100
 
 SCREENING_COLUMNS = ["id", "rule", "action", "detail"]
 #: Screening rules in the order they are reported.
@@ -81,6 +86,17 @@ class Survey:
     @property
     def n_excluded(self) -> int:
         return self.n_read - self.n
+
+    # ------------------------------------------------------------------ derived data
+    def cached(self, key, compute):
+        """A value derived from this survey, computed once: ``compute()`` runs the first
+        time ``key`` is asked for.  Analyses keep their intermediate results here (the
+        survey is immutable, so they never go stale); the caller gets a shallow copy of
+        pandas objects so it may change its copy freely."""
+        if key not in self._cache:
+            self._cache[key] = compute()
+        value = self._cache[key]
+        return value.copy(deep=False) if isinstance(value, (pd.DataFrame, pd.Series)) else value
 
     # ------------------------------------------------------------------ ratings
     def ratings(self, measure: str, *, keyed: bool = True, include_excluded: bool = False) -> pd.DataFrame:

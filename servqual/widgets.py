@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from .survey import MIN_GROUP_N
+
 __all__ = ["Explorer", "explorer"]
 
 ALL = "All respondents"
@@ -65,7 +67,7 @@ def _as_surveys(surveys) -> dict[str, object]:
 class Explorer:
     """The explorer's state and widgets; ``.widget`` is what a notebook displays."""
 
-    def __init__(self, surveys, *, segment: str | None = None, min_group_n: int = 10):
+    def __init__(self, surveys, *, segment: str | None = None, min_group_n: int = MIN_GROUP_N):
         w = _require_ipywidgets()
         self.surveys = _as_surveys(surveys)
         first = next(iter(self.surveys.values()))
@@ -193,7 +195,7 @@ class Explorer:
                 trend = trend[trend[self.segment].astype(str).isin(chosen)]
                 target = plots.plot_trend(trend, instrument=inst, value=quantity, col=self.segment)
             else:
-                target = plots.plot_trend(trend_table(surveys, by=None, min_group_n=self.min_n.value),
+                target = plots.plot_trend(trend_table(surveys, by=None, level="dimension", min_group_n=self.min_n.value),
                                           instrument=inst, value=quantity)
         fig = target if hasattr(target, "savefig") else target.figure
         buffer = io.BytesIO()
@@ -246,7 +248,7 @@ class Explorer:
         display(self.widget)
 
 
-def explorer(surveys, *, segment: str | None = None, min_group_n: int = 10) -> Explorer:
+def explorer(surveys, *, segment: str | None = None, min_group_n: int = MIN_GROUP_N) -> Explorer:
     """Build the interactive gap explorer for one cycle or several.
 
     Parameters
@@ -292,7 +294,7 @@ def build_notebook(params_files: Sequence[str | Path], build_dir: str | Path = "
     cycles = [str(Path(p).resolve()) for p in params_files]
     for cell in notebook.cells:
         if "parameters" in cell.get("metadata", {}).get("tags", []):
-            cell.source = f"cycles = {cycles!r}\nmin_group_n = 10"
+            cell.source = f"cycles = {cycles!r}\nmin_group_n = {MIN_GROUP_N}"
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     out = Path(build_dir)
     out.mkdir(parents=True, exist_ok=True)

@@ -39,12 +39,13 @@ def test_gap_tests_match_r(fixture_survey, level):
     ours = sq.gap_tests(fixture_survey, level, by="segment", min_group_n=None)
     assert len(ours) == len(gold)
     ours = ours.set_index(["segment", "item" if level == "item" else "dimension"])
-    same = ["n", "performance", "standard", "mean_gap", "sd", "ci_low", "ci_high", "t", "df", "p_t", "w",
-            "p_wilcoxon", "d_z", "hedges_g"]
-    assert_columns(ours, gold, [(c, c) for c in same] + [("p_t_adj", "p_t_holm"), ("p_wilcoxon_adj", "p_wilcoxon_holm")])
+    same = ["n", "performance", "standard", "mean_gap", "sd", "ci_low", "ci_high", "df", "d_z", "hedges_g"]
+    renamed = [("statistic", "t"), ("p", "p_t"), ("wilcoxon_statistic", "w"), ("wilcoxon_p", "p_wilcoxon"),
+               ("p_adj", "p_t_holm"), ("wilcoxon_p_adj", "p_wilcoxon_holm")]
+    assert_columns(ours, gold, [(c, c) for c in same] + renamed)
     bh = sq.gap_tests(fixture_survey, level, by="segment", adjust="bh", min_group_n=None)
     bh = bh.set_index(["segment", "item" if level == "item" else "dimension"])
-    assert_columns(bh, gold, [("p_t_adj", "p_t_bh")])
+    assert_columns(bh, gold, [("p_adj", "p_t_bh")])
 
 
 def test_gap_tests_layout_and_family(fixture_survey):
@@ -54,7 +55,7 @@ def test_gap_tests_layout_and_family(fixture_survey):
     assert {"suppressed", "suppressed_reason", "small_group"} <= set(table.columns)
     per_group = sq.gap_tests(fixture_survey, "item", by="segment", family="group")
     for _, part in per_group.groupby("segment"):
-        np.testing.assert_allclose(part["p_t_adj"], adjust_pvalues(part["p_t"], "holm"))
+        np.testing.assert_allclose(part["p_adj"], adjust_pvalues(part["p"], "holm"))
     overall = sq.gap_tests(fixture_survey, "overall")
     assert list(overall["dimension"]) == ["overall", "overall_weighted"]
     with pytest.raises(ValueError, match="family must be"):
@@ -67,7 +68,7 @@ def test_small_groups_suppressed(fixture_survey):
     table = sq.gap_tests(fixture_survey, "dimension", by="segment", min_group_n=60)
     small = table["suppressed"]
     assert small.any() and (~small).any()
-    assert table.loc[small, ["mean_gap", "p_t", "p_t_adj", "t"]].isna().all().all()
+    assert table.loc[small, ["mean_gap", "p", "p_adj", "statistic"]].isna().all().all()
     assert table.loc[small, "n"].isna().all()
     assert set(table.loc[small, "suppressed_reason"]) == {"fewer than 60 respondents"}
     shown = table.loc[~small]
@@ -85,37 +86,38 @@ def test_wilcoxon_exact_and_approximate():
 
 def test_segment_tests_match_r(psy):
     gold = pd.DataFrame(GOLD["segments"]).set_index("dimension")
-    ours = sq.segment_tests(psy).set_index("dimension")
+    ours = sq.segment_tests(psy, level="dimension").set_index("dimension")
     assert list(ours.index) == list(psy.instrument.dimensions)
-    assert_columns(ours, gold, [(c, c) for c in ["n", "welch_f", "df1", "df2", "p_welch", "kruskal_h",
-                                                  "kruskal_df", "p_kruskal"]])
+    assert_columns(ours, gold, [("n", "n"), ("statistic", "welch_f"), ("df1", "df1"), ("df2", "df2"),
+                                ("p", "p_welch"), ("kruskal_statistic", "kruskal_h"), ("kruskal_df", "kruskal_df"),
+                                ("kruskal_p", "p_kruskal")])
     assert ((ours["omega_sq"] >= 0) & (ours["omega_sq"] < 1)).all()
 
 
 def test_games_howell_matches_r(psy):
     gold = pd.DataFrame(GOLD["games_howell"]).set_index(["dimension", "a", "b"])
-    ours = sq.games_howell(psy).set_index(["dimension", "a", "b"])
+    ours = sq.games_howell(psy, level="dimension").set_index(["dimension", "a", "b"])
     assert len(ours) == len(gold) == 5 * 6
-    assert_columns(ours, gold, [(c, c) for c in ["diff", "se", "t", "df"]])
+    assert_columns(ours, gold, [("diff", "diff"), ("se", "se"), ("statistic", "t"), ("df", "df")])
     # R's ptukey and scipy's studentized_range integrate numerically: agree to 1e-5
     assert_columns(ours, gold, [("p", "p")], rtol=1e-5)
 
 
 def test_segments_below_min_group_n_are_left_out(fixture_survey):
-    table = sq.segment_tests(fixture_survey, min_group_n=40)  # academic staff: 26-33 per dimension
+    table = sq.segment_tests(fixture_survey, level="dimension", min_group_n=40)  # academic staff: 26-33 per dimension
     assert table["excluded"].str.contains("academic staff").all()
     assert (table["groups"] == 2).all()
-    pairs = sq.games_howell(fixture_survey, min_group_n=40)
+    pairs = sq.games_howell(fixture_survey, level="dimension", min_group_n=40)
     assert "academic staff" not in set(pairs["a"]) | set(pairs["b"])
 
 
 def test_year_changes_match_r(fixture_survey, cycle_2006):
     gold = pd.DataFrame(GOLD["year_changes"]).set_index(["segment", "dimension"])
-    ours = sq.year_changes([cycle_2006, fixture_survey]).set_index(["segment", "dimension"])
+    ours = sq.year_changes([cycle_2006, fixture_survey], by="segment", level="dimension").set_index(["segment", "dimension"])
     assert (ours["year_from"] == 2005).all() and (ours["year_to"] == 2006).all()
-    assert_columns(ours, gold, [(c, c) for c in ["n_from", "n_to", "change", "ci_low", "ci_high", "t", "df", "p",
-                                                  "hedges_g", "p_adj"]])
-    trend = sq.trend_table({2005: fixture_survey, 2006: cycle_2006})
+    assert_columns(ours, gold, [(c, c) for c in ["n_from", "n_to", "change", "ci_low", "ci_high", "df", "p",
+                                                  "hedges_g", "p_adj"]] + [("statistic", "t")])
+    trend = sq.trend_table({2005: fixture_survey, 2006: cycle_2006}, by="segment", level="dimension")
     assert list(trend["year"].unique()) == [2005, 2006]
     assert {"year", "segment", "dimension", "n", "gap", "gap_ci_low"} <= set(trend.columns)
 
@@ -134,8 +136,9 @@ def test_drivers_match_r(psy):
     assert result.r2 == pytest.approx(gold["r2"], rel=RTOL)
     assert result.adj_r2 == pytest.approx(gold["adj_r2"], rel=RTOL)
     co = result.coefficients
-    for column in ("coef", "se_hc3", "t", "p", "ci_low", "ci_high"):
-        for name, value in gold[column].items():
+    for column, gold_column in (("coef", "coef"), ("se_hc3", "se_hc3"), ("statistic", "t"), ("p", "p"),
+                                ("ci_low", "ci_low"), ("ci_high", "ci_high")):
+        for name, value in gold[gold_column].items():
             row = "intercept" if name == "(Intercept)" else name
             assert co.loc[row, column] == pytest.approx(value, rel=RTOL), (row, column)
     for name, value in gold["beta"].items():

@@ -10,8 +10,8 @@ from servqual.dimensionality import _max_factors, _model_items
 from .conftest import DATA, GOLDEN
 
 GOLD = json.loads((GOLDEN / "dimensionality.json").read_text())
-FIT_KEYS = {"chisq": "chisq", "df": "df", "pvalue": "pvalue", "cfi": "cfi", "tli": "tli", "rmsea": "rmsea",
-            "rmsea.ci.lower": "rmsea_ci_lower", "rmsea.ci.upper": "rmsea_ci_upper", "srmr": "srmr",
+FIT_KEYS = {"chisq": "chisq", "df": "df", "pvalue": "p", "cfi": "cfi", "tli": "tli", "rmsea": "rmsea",
+            "rmsea.ci.lower": "rmsea_ci_low", "rmsea.ci.upper": "rmsea_ci_high", "srmr": "srmr",
             "aic": "aic", "bic": "bic", "npar": "npar", "ntotal": "n"}
 
 
@@ -36,7 +36,7 @@ def test_sampling_adequacy_matches_psych(perception, fixture_survey):
         assert list(result.kmo_items.index) == list(gold["kmo_items"])
         assert result.bartlett["chisq"] == pytest.approx(gold["chisq"], rel=1e-6)
         assert result.bartlett["df"] == gold["df"]
-        assert result.bartlett["p_value"] == pytest.approx(gold["p_value"], rel=1e-6, abs=1e-300)
+        assert result.bartlett["p"] == pytest.approx(gold["p_value"], rel=1e-6, abs=1e-300)
     assert sq.kmo(perception)[0] == pytest.approx(GOLD["adequacy_psychometrics"]["kmo"], rel=1e-6)
     assert "KMO = " in str(sq.sampling_adequacy(perception))
 
@@ -124,7 +124,7 @@ def test_cfa_matches_lavaan(name, perception, psy):
 def test_compare_models_one_table(perception, psy):
     table = sq.compare_models(perception, sq.instrument_models(psy.instrument))
     assert list(table.index) == ["dimensions", "one_factor", "bifactor"]
-    assert {"chisq", "df", "pvalue", "cfi", "tli", "rmsea", "rmsea_ci_lower", "rmsea_ci_upper", "srmr", "aic",
+    assert {"chisq", "df", "p", "cfi", "tli", "rmsea", "rmsea_ci_low", "rmsea_ci_high", "srmr", "aic",
             "bic"} <= set(table.columns)
     assert table.loc["dimensions", "cfi"] > table.loc["one_factor", "cfi"]
     assert table.loc["dimensions", "bic"] < table.loc["one_factor", "bic"]

@@ -88,7 +88,7 @@ def test_errors(staff, clients):
     with pytest.raises(KeyError, match="unit column 'campus' is not in the staff survey"):
         link(staff, clients, unit="campus")
     with pytest.raises(ValueError, match="at least three units"):
-        link(staff, clients, min_unit_n=10_000)
+        link(staff, clients, min_group_n=10_000)
     with pytest.raises(ValueError, match="has no gaps to link"):
         link(staff, staff)
 

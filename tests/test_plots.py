@@ -219,7 +219,7 @@ def test_heatmap_centred_annotated_and_suppressed(cycles):
 
 # ----------------------------------------------------------------------------- trend
 def test_trend_lines_with_intervals(cycles):
-    trend = sq.trend_table(cycles, by="segment")
+    trend = sq.trend_table(cycles, by="segment", level="dimension")
     fig = plots.plot_trend(trend, instrument=cycles[0].instrument, col="segment")
     assert len(fig.axes) == 4
     ax = fig.axes[0]

@@ -5,7 +5,8 @@ import pandas as pd
 import pytest
 
 import servqual as sq
-from servqual.reliability import _bootstrap_alpha, feldt_ci, gap_reliability, omega, pairwise_cov
+from servqual._matrix import pairwise_cov
+from servqual.reliability import _bootstrap_alpha, feldt_ci, gap_reliability, omega
 
 from .conftest import DATA, GOLDEN
 

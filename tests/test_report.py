@@ -120,7 +120,7 @@ def test_trends_report(tmp_path):
     summary = json.loads((folder / "summary.json").read_text())
     assert summary["years"] == [2005, 2006, 2007]
     changes = read(folder, "year_changes")
-    expected = sq.year_changes([read_cycle(load_params(f)) for f in files], by="segment", min_group_n=10)
+    expected = sq.year_changes([read_cycle(load_params(f)) for f in files], by="segment", level="dimension")
     np.testing.assert_allclose(changes["change"].astype(float), expected["change"].astype(float), rtol=1e-12,
                                equal_nan=True)
     assert (folder / "figures" / "trend.png").exists()

@@ -24,7 +24,7 @@ def compare_with_r(survey, gold: pd.DataFrame, *, paired: bool, ci: float) -> in
     compared = 0
     for (level, grouping), part in gold.groupby(["level", "grouping"]):
         by = "segment" if grouping == "segment" else None
-        table = sq.gap_table(survey, level, by=by, ci=ci, paired=paired)
+        table = sq.gap_table(survey, level, by=by, ci=ci, paired=paired, min_group_n=None)
         unit_col = "item" if level == "item" else "dimension"
         if by is None:
             table = table.assign(segment="ALL")
@@ -101,9 +101,12 @@ def test_hand_computed_scores(tmp_path):
     assert overall.loc["3", ("gap", "overall_weighted")] == pytest.approx(-1 / 3)  # renormalised over 'one'
     unpaired = sq.scores(survey, "dimension", paired=False)
     assert unpaired.loc["2", ("perception", "one")] == pytest.approx(5.5)  # a, b answered: 2 of 3
-    table = sq.gap_table(survey, "overall")
+    with pytest.warns(sq.SmallGroupWarning, match="min_group_n=None shows 2 rows with fewer than 10"):
+        table = sq.gap_table(survey, "overall", min_group_n=None)
     row = table.set_index("dimension").loc["overall"]
     assert row["n"] == 3
+    hidden = sq.gap_table(survey, "overall")  # privacy by default: 3 respondents are not shown
+    assert hidden["suppressed"].all() and hidden["gap"].isna().all()
     assert row["gap"] == pytest.approx(np.mean([(-7 / 3 - 1) / 2, 0, -1 / 3]))
     sd = np.std([(-7 / 3 - 1) / 2, 0, -1 / 3], ddof=1)
     half = 4.3026527297494619 * sd / np.sqrt(3)  # qt(0.975, 2) in R
@@ -124,7 +127,7 @@ def test_layout_and_order(sample_2005):
     assert list(items.columns[:4]) == ["segment", "item", "dimension", "n"]
     assert list(items.columns[4:]) == [
         "expectation", "expectation_sd", "perception", "perception_sd",
-        "gap", "gap_sd", "gap_ci_low", "gap_ci_high"]
+        "gap", "gap_sd", "gap_ci_low", "gap_ci_high", "suppressed", "suppressed_reason", "small_group"]
     first = items[items["segment"] == items["segment"].iloc[0]]
     assert list(first["item"]) == list(inst.items)
     dims = sq.gap_table(sample_2005, "dimension", by=["branch", "segment"])
