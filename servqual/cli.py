@@ -5,6 +5,8 @@
     servqual validate FILE --instrument ID …   problems and the screening summary, no scoring
     servqual validate --params params/2005.yaml
     servqual score params/2005.yaml            screening summary and gap tables of a cycle
+    servqual init mysurvey                     scaffold a survey project (params/, data/raw/, reports/)
+    servqual report params/2005.yaml           the cycle's report into <project>/reports/2005/
     servqual sample-data [FOLDER]              rewrite the synthetic sample cycles
 """
 
@@ -21,9 +23,11 @@ from .instrument import InstrumentError, list_instruments, load_instrument
 from .io import SurveyError, read_survey
 from .params import ParamsError, load_params
 from .priorities import priorities
+from .project import ProjectError
 from .reliability import reliability
 from .report import ReportError
 from .scoring import gap_table, suppress_small_groups
+from .survey import MIN_GROUP_N
 
 
 def _parse_columns(pairs: Sequence[str]) -> dict[str, str] | None:
@@ -210,6 +214,16 @@ def cmd_questionnaire(args, out) -> int:
     return 0
 
 
+def cmd_init(args, out) -> int:
+    from .project import init_project
+
+    root = init_project(args.folder, example=not args.no_example)
+    print(f"Created the survey project {root}/ (params/, data/raw/, reports/, notebooks/, README.md).", file=out)
+    if not args.no_example:
+        print(f"Try it: cd {args.folder} && servqual report params/2005.yaml", file=out)
+    return 0
+
+
 def cmd_sample_data(args, out) -> int:
     from .synthetic import write_sample_data
 
@@ -238,7 +252,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--year", type=int)
         p.add_argument("--encoding", help="text encoding of a CSV (detected when omitted)")
         p.add_argument("--skip-rows", type=int, default=0, help="extra header rows below the column names")
-        p.add_argument("--min-group-n", type=int, default=10)
+        p.add_argument("--min-group-n", type=int, default=MIN_GROUP_N)
 
     validate = sub.add_parser("validate", help="check a survey file and print the screening summary")
     reading_options(validate)
@@ -261,13 +275,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     report = sub.add_parser("report", help="run a cycle's report: papermill + HTML into reports/<cycle>/")
     report.add_argument("params", nargs="+", help="params YAML file(s), one report each")
-    report.add_argument("--reports-dir", default="reports")
+    report.add_argument("--reports-dir", default=None, help="default: the project's reports/ folder")
     report.add_argument("--quiet", action="store_true", help="no progress bar")
     report.set_defaults(func=cmd_report)
 
     trends = sub.add_parser("trends", help="the trends report over several cycles into reports/trends/")
     trends.add_argument("params", nargs="+", help="params YAML files of the cycles (one instrument)")
-    trends.add_argument("--reports-dir", default="reports")
+    trends.add_argument("--reports-dir", default=None, help="default: the project's reports/ folder")
     trends.add_argument("--quiet", action="store_true")
     trends.set_defaults(func=cmd_trends)
 
@@ -275,7 +289,7 @@ def build_parser() -> argparse.ArgumentParser:
     linkage.add_argument("staff", help="the staff (hpws-staff) survey's params file")
     linkage.add_argument("clients", help="a client cycle's params file")
     linkage.add_argument("--unit", default="branch", help="the unit column in both surveys (default branch)")
-    linkage.add_argument("--reports-dir", default="reports")
+    linkage.add_argument("--reports-dir", default=None, help="default: the project's reports/ folder")
     linkage.add_argument("--quiet", action="store_true")
     linkage.set_defaults(func=cmd_linkage)
 
@@ -291,6 +305,11 @@ def build_parser() -> argparse.ArgumentParser:
     quest.add_argument("--output", help="file to write (default: standard output)")
     quest.add_argument("--segments", help="comma-separated answers to the segment question")
     quest.set_defaults(func=cmd_questionnaire)
+
+    init = sub.add_parser("init", help="scaffold a survey project: params/, data/raw/, reports/, notebooks/")
+    init.add_argument("folder", help="the new project's folder (must not exist, or be empty)")
+    init.add_argument("--no-example", action="store_true", help="no example params file and data")
+    init.set_defaults(func=cmd_init)
 
     sample = sub.add_parser("sample-data", help="rewrite the synthetic sample cycles")
     sample.add_argument("folder", nargs="?", default="data/raw")
@@ -312,7 +331,7 @@ def main(argv: Sequence[str] | None = None, out=None) -> int:
         warnings.simplefilter("always", UserWarning)
         try:
             code = args.func(args, out)
-        except (SurveyError, InstrumentError, ParamsError, ReportError) as exc:
+        except (SurveyError, InstrumentError, ParamsError, ReportError, ProjectError) as exc:
             print(f"error: {exc}", file=sys.stderr)
             code = 1
     for w in caught:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .instrument import InstrumentError, load_instrument, read_yaml
+from .project import project_root, resolve_path
 from .survey import MIN_GROUP_N
 
 __all__ = ["CycleParams", "ParamsError", "load_params", "read_cycle"]
@@ -70,13 +71,9 @@ _REQUIRED = ("year", "instrument", "responses")
 
 
 def _resolve(path: str, params_file: Path) -> Path:
-    """A data path: as given (relative to the working directory), else relative to the
-    project folder holding ``params/``."""
-    candidate = Path(path)
-    if candidate.is_absolute() or candidate.exists():
-        return candidate
-    alternative = params_file.resolve().parent.parent / candidate
-    return alternative if alternative.exists() else candidate
+    """A path in a params file: relative to the params file's folder, then its project
+    root (never the working directory, so a command runs the same from anywhere)."""
+    return resolve_path(path, params_file)
 
 
 def load_params(path: str | Path) -> CycleParams:
@@ -119,7 +116,10 @@ def load_params(path: str | Path) -> CycleParams:
         raise ParamsError(f"{path}: instrument: {exc}") from None
     responses = _resolve(str(values["responses"]), path)
     if not responses.exists():
-        raise ParamsError(f"{path}: responses: file {values['responses']!r} not found")
+        raise ParamsError(
+            f"{path}: responses: file {values['responses']!r} not found (looked beside the params file, in "
+            f"{path.absolute().parent}, and in the project folder {project_root(path)})"
+        )
     values["responses"] = str(responses)
     values["instrument"] = _instrument_ref(values["instrument"], path)
     return CycleParams(**values, source=str(path))

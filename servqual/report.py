@@ -31,12 +31,12 @@ import numpy as np
 import pandas as pd
 
 from .params import CycleParams, ParamsError, load_params, read_cycle
+from .project import project_root, template_path
 from .survey import MIN_GROUP_N, RULES
 
 __all__ = ["CycleReport", "LinkageReport", "ReportError", "TrendsReport", "default_template", "run_linkage",
            "run_report", "run_trends"]
 
-PROJECT = Path(__file__).resolve().parents[1]
 SECTIONS_FAILED = "section {section!r} failed"
 
 
@@ -45,8 +45,8 @@ class ReportError(RuntimeError):
 
 
 def default_template(name: str = "survey_cycle") -> Path:
-    """The notebook template shipped beside the package (``notebooks/<name>.py``)."""
-    return PROJECT / "notebooks" / f"{name}.py"
+    """The notebook template shipped inside the package (``servqual/templates/<name>.py``)."""
+    return template_path(name)
 
 
 # --------------------------------------------------------------------------- display helpers
@@ -584,6 +584,14 @@ def _local_kernel_manager():
         def _default_transport(self):
             return "ipc"
 
+        @default("ip")
+        def _default_ip(self):
+            # the sockets' path prefix: a private temporary folder per kernel, never the
+            # project folder, so concurrent reports cannot collide
+            import tempfile
+
+            return os.path.join(tempfile.mkdtemp(prefix="servqual-kernel-"), "kernel")
+
     return LocalKernelManager
 
 
@@ -602,7 +610,7 @@ def _failed_section(notebook) -> tuple[str, str]:
     return section, "unknown error"
 
 
-def _execute(template: Path, output: Path, parameters: dict, *, progress: bool, label: str) -> None:
+def _execute(template: Path, output: Path, parameters: dict, *, progress: bool, label: str, cwd: Path) -> None:
     import jupytext
     import papermill as pm
 
@@ -614,7 +622,7 @@ def _execute(template: Path, output: Path, parameters: dict, *, progress: bool, 
     os.environ["PYTHONHASHSEED"] = "0"
     try:
         pm.execute_notebook(notebook, str(output), parameters=parameters, kernel_name="python3",
-                            progress_bar={"desc": label} if progress else False, cwd=str(PROJECT),
+                            progress_bar={"desc": label} if progress else False, cwd=str(cwd),
                             log_output=False, report_mode=False, kernel_manager_class=_local_kernel_manager())
     except pm.PapermillExecutionError:
         import nbformat
@@ -652,15 +660,17 @@ def _validate(params: Sequence[CycleParams]) -> None:
         read_cycle(p)  # every data problem as one SurveyError
 
 
-def _produce(name: str, kind: str, template: str | Path | None, parameters: dict, *, reports_dir, title: str,
-             progress: bool, label: str) -> tuple[Path, dict]:
-    """Execute a template (default ``notebooks/<kind>.py``) into ``reports/<name>/<kind>.ipynb``,
-    render its HTML, return the summary."""
+def _produce(name: str, kind: str, template: str | Path | None, parameters: dict, *, reports_dir, project: Path,
+             title: str, progress: bool, label: str) -> tuple[Path, dict]:
+    """Execute a template (default the package's ``templates/<kind>.py``) into
+    ``<project>/reports/<name>/<kind>.ipynb`` (or ``reports_dir/<name>``), with the kernel
+    in the project folder; render its HTML, return the summary."""
     template = Path(template) if template else default_template(kind)
-    folder = Path(reports_dir).resolve() / name
+    folder = (Path(reports_dir) if reports_dir is not None else project / "reports").absolute() / name
     folder.mkdir(parents=True, exist_ok=True)
     notebook = folder / f"{kind}.ipynb"
-    _execute(template, notebook, {**parameters, "output_dir": str(folder)}, progress=progress, label=label)
+    _execute(template, notebook, {**parameters, "output_dir": str(folder)}, progress=progress, label=label,
+             cwd=project)
     _render_html(notebook, folder / "report.html", title)
     return folder, json.loads((folder / "summary.json").read_text())
 
@@ -668,12 +678,14 @@ def _produce(name: str, kind: str, template: str | Path | None, parameters: dict
 def run_report(
     params_path: str | Path,
     *,
-    reports_dir: str | Path = "reports",
+    reports_dir: str | Path | None = None,
     template: str | Path | None = None,
     progress: bool = True,
     out=None,
 ) -> Path:
-    """Produce one cycle's report folder: ``reports/<cycle>/`` (cycle = params file stem).
+    """Produce one cycle's report folder: ``<project>/reports/<cycle>/`` (cycle = params
+    file stem, project = the folder holding ``params/``), wherever the command runs;
+    ``reports_dir`` puts it elsewhere.
 
     Validates the params (keys, files, instrument, segment columns, the data itself)
     before any kernel starts, executes the template with papermill, renders
@@ -685,7 +697,7 @@ def run_report(
     _validate([params])
     parameters = {**params.as_dict(), "responses": str(Path(params.responses).resolve())}
     folder, summary = _produce(Path(params_path).stem, "survey_cycle", template, parameters, reports_dir=reports_dir,
-                               title=params.title or Path(params_path).stem, progress=progress, label=str(params_path))
+                               project=project_root(params_path), title=params.title or Path(params_path).stem, progress=progress, label=str(params_path))
     print(f"Report: {folder / 'report.html'}", file=out)
     print(f"  {summary['respondents_kept']} of {summary['respondents_read']} respondents kept", file=out)
     for sentence in (summary.get("top_priority") or {}).values():
@@ -698,7 +710,7 @@ def run_linkage(
     client_params: str | Path,
     *,
     unit: str = "branch",
-    reports_dir: str | Path = "reports",
+    reports_dir: str | Path | None = None,
     template: str | Path | None = None,
     progress: bool = True,
     out=None,
@@ -713,6 +725,7 @@ def run_linkage(
     parameters = {"staff": str(Path(staff_params).resolve()), "clients": str(Path(client_params).resolve()),
                   "unit": unit, "min_group_n": max(p.min_group_n for p in params)}
     folder, summary = _produce("linkage", "linkage", template, parameters, reports_dir=reports_dir,
+                               project=project_root(client_params),
                                title="Staff climate and client service", progress=progress, label="linkage")
     c = summary["correlation_climate_gap"]
     print(f"Linkage report: {folder / 'report.html'}; r = {c['r']:.2f} across {c['n_units']} units "
@@ -723,7 +736,7 @@ def run_linkage(
 def run_trends(
     params_files: Sequence[str | Path],
     *,
-    reports_dir: str | Path = "reports",
+    reports_dir: str | Path | None = None,
     template: str | Path | None = None,
     progress: bool = True,
     out=None,
@@ -737,7 +750,8 @@ def run_trends(
     _validate(params)
     parameters = {"cycles": [str(Path(p).resolve()) for p in params_files],
                   "min_group_n": max(p.min_group_n for p in params)}
-    folder, summary = _produce("trends", "trends", template, parameters, reports_dir=reports_dir, title="Trends",
+    folder, summary = _produce("trends", "trends", template, parameters, reports_dir=reports_dir,
+                               project=project_root(params_files[0]), title="Trends",
                                progress=progress, label="trends")
     print(f"Trends report: {folder / 'report.html'} ({', '.join(map(str, summary['years']))}); "
           f"{summary.get('significant_changes', 0)} significant changes", file=out)

@@ -288,9 +288,9 @@ def build_notebook(params_files: Sequence[str | Path], build_dir: str | Path = "
     """Write ``build/explore.ipynb`` from ``notebooks/explore.py`` with absolute params paths."""
     import jupytext
 
-    from .report import PROJECT
+    from .project import template_path
 
-    notebook = jupytext.read(PROJECT / "notebooks" / "explore.py")
+    notebook = jupytext.read(template_path("explore"))
     cycles = [str(Path(p).resolve()) for p in params_files]
     for cell in notebook.cells:
         if "parameters" in cell.get("metadata", {}).get("tags", []):

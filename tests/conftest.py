@@ -6,6 +6,9 @@ from pathlib import Path
 
 import pytest
 
+# uv's package cache stays where it was (a fresh venv then installs in seconds)
+os.environ.setdefault("UV_CACHE_DIR", os.path.join(
+    os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "uv"))
 _home = tempfile.mkdtemp(prefix="servqual-test-home-")
 for var in ("HOME", "MPLCONFIGDIR", "IPYTHONDIR", "JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR",
             "JUPYTER_RUNTIME_DIR", "XDG_CACHE_HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME"):
