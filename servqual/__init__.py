@@ -43,6 +43,7 @@ from .priorities import priorities
 from .reliability import AlphaReport, alpha_report, gap_reliability, omega, reliability
 from .scoring import SmallGroupWarning, gap_table, scores, suppress_small_groups
 from .screening import screen
+from .sections import plan
 from .survey import Survey
 
 __version__ = "0.1.0"
@@ -87,6 +88,7 @@ __all__ = [
     "load_instrument",
     "omega",
     "parallel_analysis",
+    "plan",
     "priorities",
     "questionnaire",
     "read_cycle",

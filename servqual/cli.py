@@ -22,11 +22,8 @@ import pandas as pd
 from .instrument import InstrumentError, list_instruments, load_instrument
 from .io import SurveyError, read_survey
 from .params import ParamsError, load_params
-from .priorities import priorities
 from .project import ProjectError
-from .reliability import reliability
 from .report import ReportError
-from .scoring import gap_table, suppress_small_groups
 from .survey import MIN_GROUP_N
 
 
@@ -127,30 +124,54 @@ def cmd_validate(args, out) -> int:
     return 0
 
 
+class _TerminalSink:
+    """Prints what a registry section produces: its shown tables, compactly, and its notes."""
+
+    def __init__(self, out, levels: Sequence[str]):
+        self.out, self.levels, self.summary = out, list(levels), {}
+
+    def table(self, name, frame, *, caption=None, show=True, digits=2):
+        if name.startswith("gap_table_"):
+            level = name.removeprefix("gap_table_").removesuffix("_by_segment")
+            show = level in self.levels
+        if not show:
+            return
+        print(f"\n{caption or name}", file=self.out)
+        if "flags" in frame.columns:
+            flagged = frame[frame["flags"] != ""]
+            _print_table(frame.drop(columns=["flags"]), self.out)
+            for row in flagged.itertuples():
+                print(f"  {row.dimension}: {row.flags}", file=self.out)
+            return
+        _print_table(_compact(frame), self.out)
+
+    def figure(self, name, target):
+        import matplotlib.pyplot as plt
+
+        plt.close(target if hasattr(target, "savefig") else target.figure)
+
+    def note(self, text):
+        print(text, file=self.out)
+
+
 def cmd_score(args, out) -> int:
+    from .sections import Context, applicable
+
     survey, min_n, title = _read(args)
-    by = args.by if args.by is not None else (list(survey.segments[:1]) or None)
+    by = args.by[0] if args.by else None
     print(f"{title}\n{'=' * len(title)}", file=out)
     print(f"{survey.n} of {survey.n_read} respondents kept. Gap = performance − standard: negative is a shortfall.", file=out)
-    print(f"Groups with fewer than {min_n} respondents are suppressed.\n", file=out)
-    _print_screening(survey, out)
-    for level in args.level:
-        table = suppress_small_groups(gap_table(survey, level, by=by), min_n)
-        print(f"\nGap table by {', '.join(by) if by else 'all respondents'}, {level} level", file=out)
-        _print_table(_compact(table), out)
-    if by:
-        print("\nAll respondents, overall", file=out)
-        _print_table(_compact(suppress_small_groups(gap_table(survey, "overall"), min_n)), out)
-    if survey.instrument.gaps:
-        print("\nThree things to do on Monday (largest significant shortfalls, weighted by importance)", file=out)
-        for sentence in priorities(survey, by=by, top=3, min_group_n=min_n)["sentence"]:
-            print(f"  - {sentence}", file=out)
-    measure = survey.instrument.performance
-    print(f"\nReliability of the {measure} scales (alpha with Feldt 95% CI, omega total)", file=out)
-    table = reliability(survey, measure)
-    _print_table(table.drop(columns=["flags"]), out)
-    for row in table[table["flags"] != ""].itertuples():
-        print(f"  {row.dimension}: {row.flags}", file=out)
+    print(f"Groups with fewer than {min_n} respondents are suppressed.", file=out)
+    context = Context(survey, by=by, min_group_n=min_n)
+    sink = _TerminalSink(out, args.level)
+    for sec in applicable(context):
+        if not sec.terminal:
+            continue
+        print(f"\n## {sec.title}", file=out)
+        try:
+            sec.produce(context, sink)
+        except Exception as exc:  # noqa: BLE001 - say which section, go on
+            print(f"  (could not be produced on this data: {exc})", file=out)
     return 0
 
 

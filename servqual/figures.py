@@ -8,7 +8,7 @@ them as PNG and SVG with a ``figures.json`` index of file names and alt texts.
 from __future__ import annotations
 
 import json
-import re
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -16,21 +16,10 @@ import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
 from . import plots
-from .compare import trend_table
-from .ipa import importance_performance, stated_importance_source
-from .scoring import gap_table, rating_distribution
+from .sections import Context, FigureCollector, applicable, slug
 from .survey import MIN_GROUP_N
 
-__all__ = ["cycle_figures", "save_figures", "slug"]
-
-
-def slug(text: str) -> str:
-    """A file-name-safe version of a label: 'academic staff' → 'academic-staff'."""
-    return re.sub(r"[^a-z0-9]+", "-", str(text).lower()).strip("-") or "all"
-
-
-def _figure(target) -> Figure:
-    return target if isinstance(target, Figure) else target.figure
+__all__ = ["cycle_figures", "save_figures", "slug"]  # slug re-exported for old imports
 
 
 def cycle_figures(
@@ -40,7 +29,8 @@ def cycle_figures(
     cycles: Sequence | None = None,
     min_group_n: int = MIN_GROUP_N,
 ) -> dict[str, Figure]:
-    """Draw the figures of one survey cycle.
+    """Draw the figures of one survey cycle: those of every registered section that applies
+    (:mod:`servqual.sections`), the same set the cycle report shows.
 
     Parameters
     ----------
@@ -60,46 +50,27 @@ def cycle_figures(
         Figure name → matplotlib Figure; names are stable file stems
         (``radar-postgraduate``, ``gaps-overall``, ``heatmap``, …).  Each figure's
         one-sentence description is available with :func:`servqual.plots.alt_text`.
+        A section that fails on this data is skipped with a warning naming it.
+
+    Examples
+    --------
+    >>> import servqual as sq
+    >>> from servqual.figures import cycle_figures
+    >>> figures = cycle_figures(sq.read_cycle("params/library-core-2007.yaml"))
+    >>> "zone-of-tolerance" in figures, "radar-postgraduate" in figures
+    (True, True)
+    >>> import matplotlib.pyplot as plt; plt.close("all")
     """
-    inst = survey.instrument
-    by = by or (survey.segments[0] if survey.segments else None)
-    year = f" {survey.year}" if survey.year is not None else ""
-    figures: dict[str, Figure] = {}
-    items_all = gap_table(survey, "item")
-    if by:
-        items = gap_table(survey, "item", by=by, min_group_n=min_group_n)
-        for group, part in items.groupby(by, sort=True, observed=True):
-            if part["suppressed"].all():  # too small to show
-                continue
-            name = str(group)
-            ax = plots.plot_radar(part, instrument=inst, title=f"{name.capitalize()} radar chart{year}")
-            figures[f"radar-{slug(name)}"] = _figure(ax)
-    ax = plots.plot_radar(items_all, instrument=inst, title=f"All respondents radar chart{year}")
-    figures["radar-all"] = _figure(ax)
-    figures["profile-all"] = _figure(plots.plot_profile(gap_table(survey, "dimension"), instrument=inst))
-    if inst.gaps:
-        ax = plots.plot_gaps(items_all, instrument=inst, title=f"Overall gap analysis{year}")
-        figures["gaps-overall"] = _figure(ax)
-        if by:
-            dims = gap_table(survey, "dimension", by=by, min_group_n=min_group_n)
-            shown = dims[~dims["suppressed"]]
-            if len(shown):
-                figures["gaps-by-segment"] = _figure(plots.plot_gaps(shown, instrument=inst, col=by))
-            figures["heatmap"] = _figure(plots.plot_gap_heatmap(dims, instrument=inst, index=by))
-    if {"minimum", "desired"} <= set(inst.measures):
-        figures["zone-of-tolerance"] = _figure(plots.plot_zone_of_tolerance(items_all, instrument=inst))
-    if stated_importance_source(inst) is not None or survey.overall is not None:
-        kind = "stated" if stated_importance_source(inst) is not None else "derived"
-        grid = importance_performance(survey, importance=kind, min_group_n=min_group_n)
-        figures["ipa"] = _figure(plots.plot_ipa(grid, instrument=inst, title=f"Importance–performance{year}"))
-    if inst.scale is not None:
-        figures["likert"] = _figure(plots.plot_likert(rating_distribution(survey), instrument=inst))
-    if cycles and len(cycles) > 1:
-        trend = trend_table(cycles, by=by, level="dimension", min_group_n=min_group_n)
-        trend = trend[~trend["suppressed"]]
-        figures["trend"] = _figure(plots.plot_trend(trend, instrument=inst, col=by) if by
-                                   else plots.plot_trend(trend, instrument=inst))
-    return figures
+    context = Context(survey, by=by, min_group_n=min_group_n, cycles=cycles)
+    sink = FigureCollector()
+    for sec in applicable(context):
+        if not sec.figures:
+            continue
+        try:
+            sec.produce(context, sink)
+        except Exception as exc:  # noqa: BLE001 - one odd figure must not lose the others
+            warnings.warn(f"figures of section {sec.key!r} skipped: {exc}", stacklevel=2)
+    return sink.figures
 
 
 def save_figures(

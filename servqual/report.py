@@ -32,7 +32,7 @@ import pandas as pd
 
 from .params import CycleParams, ParamsError, load_params, read_cycle
 from .project import project_root, template_path
-from .survey import MIN_GROUP_N, RULES
+from .survey import MIN_GROUP_N
 
 __all__ = ["CycleReport", "LinkageReport", "ReportError", "TrendsReport", "default_template", "run_linkage",
            "run_report", "run_trends"]
@@ -215,188 +215,29 @@ class CycleReport:
             + f"Groups with fewer than {self.min_group_n} respondents are not shown."
         )
 
-    def data_and_screening(self) -> None:
-        s = self.survey
-        self.out.table("screening_summary", s.screening_summary(), caption="Respondents read, excluded or flagged, "
-                       "and kept, by screening rule")
-        log = s.screening
-        reasons = (log.groupby(["rule", "action", "detail"], sort=True).size().rename("respondents").reset_index()
-                   if len(log) else pd.DataFrame(columns=["rule", "action", "detail", "respondents"]))
-        self.out.table("screening_reasons", reasons, caption="Screening reasons (counts only, no respondent rows)",
-                       show=False)
-        self.out.summary["screening"] = {f"{r.rule} ({r.action})": int(r.respondents)
-                                         for r in s.screening_summary().itertuples() if r.rule in RULES}
+    def show(self, chapter: str = "results") -> list[str]:
+        """Every registered section of ``chapter`` that applies to this survey, in registry
+        order (:mod:`servqual.sections`), each under its own heading.  A section that fails on
+        odd data is named with its reason in one line, and the others still run.  Returns the
+        keys of the sections shown."""
+        from .sections import CHAPTERS, Context, applicable
 
-    def respondents(self) -> None:
-        if not self.by:
-            self.out.note("The survey has no segment column; results are for all respondents.")
-            return
-        counts = self.survey.respondents[self.by].value_counts(dropna=False).rename_axis(self.by)
-        table = counts.rename("n").reset_index().sort_values(self.by, kind="stable")
-        table["share"] = table["n"] / table["n"].sum()
-        from .scoring import suppress_small_groups
-
-        table = suppress_small_groups(table, self.min_group_n)
-        self.out.table("respondents_by_segment", table, caption=f"Respondents by {self.by}")
-        self.out.summary["respondents_by_segment"] = {str(r[self.by]): (None if pd.isna(r["n"]) else int(r["n"]))
-                                                      for _, r in table.iterrows()}
-
-    def reliability(self) -> None:
-        from .reliability import gap_reliability, reliability
-
-        measures = list(self.inst.measures)
-        parts = []
-        for measure in measures:
-            table = reliability(self.survey, measure, n_boot=0)
-            table.insert(0, "measure", measure)
-            parts.append(table)
-        table = pd.concat(parts, ignore_index=True)
-        self.out.table("reliability", table, caption="Reliability per dimension: alpha with its Feldt 95% CI, "
-                       "omega total, and flags on items that behave oddly", digits=3)
-        self.out.summary["reliability"] = {
-            f"{r.measure}:{r.dimension}": r.raw_alpha for r in table.itertuples()}
-        if self.inst.gaps:
-            gaps = gap_reliability(self.survey)
-            self.out.table("gap_reliability", gaps, caption="How reliable the gap scores are, beside their parts "
-                           "(Lord/Johns difference-score reliability)", digits=3)
-
-    def dimensionality(self) -> None:
-        from .dimensionality import (
-            compare_models,
-            instrument_models,
-            parallel_analysis,
-            sampling_adequacy,
-        )
-
-        frame = self.survey.ratings(self.inst.performance)
-        adequacy = sampling_adequacy(frame)
-        self.out.note(f"Sampling adequacy: {adequacy}")
-        pa = parallel_analysis(frame, n_iter=50, seed=self.seed)
-        self.out.note(f"Parallel analysis suggests **{pa.n_factors}** factors "
-                      f"(the instrument defines {len(self.inst.dimensions)} dimensions).")
-        self.out.table("parallel_analysis", pa.eigenvalues.reset_index(), show=False, digits=3)
-        try:
-            models = compare_models(frame, instrument_models(self.inst)).reset_index(names="model")
-        except (ValueError, np.linalg.LinAlgError) as exc:
-            self.out.note(f"The confirmatory models could not be fitted: {exc}")
-            return
-        self.out.table("cfa_models", models, caption="Confirmatory factor models compared (ML, complete "
-                       "respondents)", digits=3)
-        self.out.summary["dimensionality"] = {"kmo": adequacy.kmo, "parallel_analysis_factors": pa.n_factors,
-                                              "cfi": dict(zip(models["model"], models["cfi"]))}
-
-    def gap_analysis(self) -> None:
-        from .compare import gap_tests
-        from .plots import plot_gaps
-        from .scoring import gap_table
-
-        if not self.inst.gaps:
-            self.out.note("This instrument has no gaps; the scores below are the ratings themselves.")
-        by = [self.by] if self.by else None
-        for level in ("dimension", "overall", "item"):
-            table = gap_table(self.survey, level, by=None)
-            self.out.table(f"gap_table_{level}", table, show=level != "item",
-                           caption=f"All respondents, {level} level")
-            if by:
-                grouped = gap_table(self.survey, level, by=by, min_group_n=self.min_group_n)
-                self.out.table(f"gap_table_{level}_by_segment", grouped, show=level == "dimension",
-                               caption=f"By {self.by}, {level} level")
-        if self.inst.gaps:
-            tests = gap_tests(self.survey, "dimension", by=by, min_group_n=self.min_group_n)
-            self.out.table("gap_tests_dimension", tests, show=False)
-            self.out.table("gap_tests_item", gap_tests(self.survey, "item", by=by, min_group_n=self.min_group_n),
-                           show=False)
-            self.out.figure("gaps-overall", plot_gaps(gap_table(self.survey, "item"), instrument=self.inst,
-                                                      title="Overall gap analysis"))
-            overall = gap_table(self.survey, "overall").set_index("dimension").loc["overall"]
-            gap = self.inst.gaps[0].name
-            self.out.summary["overall_gap"] = {"gap": gap, "mean": overall[gap], "ci_low": overall[f"{gap}_ci_low"],
-                                               "ci_high": overall[f"{gap}_ci_high"], "n": int(overall["n"])}
-            dims = gap_table(self.survey, "dimension").set_index("dimension")
-            self.out.summary["dimension_gaps"] = dims[gap].to_dict()
-
-    def radar_charts(self) -> None:
-        from .figures import slug
-        from .plots import plot_radar
-        from .scoring import gap_table
-
-        if self.by:
-            items = gap_table(self.survey, "item", by=[self.by], min_group_n=self.min_group_n)
-            for group, part in items.groupby(self.by, sort=True, observed=True):
-                if part["suppressed"].all():
-                    continue
-                ax = plot_radar(part, instrument=self.inst,
-                                title=f"{str(group).capitalize()} radar chart {self.survey.year or ''}".strip())
-                self.out.figure(f"radar-{slug(group)}", ax)
-        ax = plot_radar(gap_table(self.survey, "item"), instrument=self.inst, title="All respondents")
-        self.out.figure("radar-all", ax)
-
-    def zone_of_tolerance(self) -> None:
-        from .plots import plot_zone_of_tolerance
-        from .scoring import gap_table
-
-        if not {"minimum", "desired"} <= set(self.inst.measures):
-            self.out.note("This instrument asks no minimum and desired levels, so it has no zone of tolerance.")
-            return
-        self.out.figure("zone-of-tolerance", plot_zone_of_tolerance(gap_table(self.survey, "item"),
-                                                                    instrument=self.inst))
-
-    def importance_performance(self) -> None:
-        from .ipa import importance_performance, stated_importance_source
-        from .plots import plot_ipa
-
-        stated = stated_importance_source(self.inst) is not None
-        if not stated and self.survey.overall is None:
-            self.out.note("Neither stated importance nor an overall-satisfaction item: no importance–performance grid.")
-            return
-        grid = importance_performance(self.survey, importance="stated" if stated else "derived",
-                                      min_group_n=self.min_group_n)
-        self.out.table("importance_performance", grid, show=False)
-        self.out.figure("ipa", plot_ipa(grid, instrument=self.inst))
-        focus = grid.loc[grid["quadrant"] == "concentrate here", "item"].tolist()
-        self.out.summary["concentrate_here"] = focus
-
-    def segment_comparisons(self) -> None:
-        from .compare import games_howell, segment_tests
-        from .plots import plot_gap_heatmap
-        from .scoring import gap_table
-
-        if not self.by:
-            return
-        tests = segment_tests(self.survey, by=self.by, level="dimension", min_group_n=self.min_group_n)
-        self.out.table("segment_tests", tests, caption=f"Do the {self.by}s differ? Welch ANOVA and Kruskal–Wallis "
-                       "per dimension", digits=3)
-        self.out.table("games_howell", games_howell(self.survey, by=self.by, level="dimension", min_group_n=self.min_group_n),
-                       show=False, digits=3)
-        table = gap_table(self.survey, "dimension", by=[self.by], min_group_n=self.min_group_n)
-        self.out.figure("heatmap", plot_gap_heatmap(table, instrument=self.inst, index=self.by))
-
-    def drivers(self) -> None:
-        from .compare import drivers
-
-        if self.survey.overall is None:
-            self.out.note("The survey has no overall-satisfaction item, so drivers cannot be estimated.")
-            return
-        result = drivers(self.survey)
-        self.out.table("drivers", result.coefficients.reset_index(names="term"),
-                       caption=f"What drives overall satisfaction: OLS with HC3 standard errors, R² = "
-                       f"{result.r2:.2f} (n = {result.n}); lmg = share of R² each dimension accounts for", digits=3)
-        self.out.summary["drivers"] = {"r2": result.r2, "n": result.n,
-                                       "lmg": result.coefficients["lmg"].drop("intercept").to_dict()}
-
-    def priorities(self) -> None:
-        from .priorities import priorities
-
-        if not self.inst.gaps:
-            self.out.note("Priorities rank shortfalls against a standard; this instrument has none.")
-            return
-        table = priorities(self.survey, by=self.by, top=3, min_group_n=self.min_group_n)
-        self.out.table("priorities", table, show=False)
-        self.out.note("\n".join(f"- {s}" for s in table["sentence"]))
-        keys = [self.by] if self.by else []
-        top = table[table["rank"] == 1] if len(table) else table
-        self.out.summary["top_priority"] = {
-            (str(r[self.by]) if keys else "all"): r["sentence"] for _, r in top.iterrows()}
+        if chapter not in CHAPTERS:
+            raise ValueError(f"chapter must be one of {', '.join(CHAPTERS)}, got {chapter!r}")
+        context = Context(self.survey, by=self.by, min_group_n=self.min_group_n, seed=self.seed)
+        level = "##" if chapter == "results" else "###"
+        shown = []
+        for sec in applicable(context, chapter=chapter):
+            self.out.note(f"{level} {sec.title}\n\n{sec.intro}")
+            try:
+                sec.produce(context, self.out)
+            except Exception as exc:  # noqa: BLE001 - one odd section must not stop the report
+                reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                self.out.note(f"*This section could not be produced on this data: {reason}*")
+                self.out.summary.setdefault("failed_sections", {})[sec.key] = reason
+            shown.append(sec.key)
+        self.out.summary.setdefault("sections", []).extend(shown)
+        return shown
 
     def methods(self) -> None:
         rules = self.survey.rules

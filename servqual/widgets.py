@@ -18,18 +18,14 @@ from pathlib import Path
 
 import pandas as pd
 
+from .sections import REGISTRY, Context
 from .survey import MIN_GROUP_N
 
 __all__ = ["Explorer", "explorer"]
 
 ALL = "All respondents"
-FIGURES = {
-    "radar": "Radar chart",
-    "gaps": "Gap bars",
-    "zone": "Zone of tolerance",
-    "ipa": "Importance–performance",
-    "trend": "Trend across cycles",
-}
+#: The explorer's figure menu: the registry's sections that have an explorer entry.
+FIGURES = {s.explorer[0]: s.explorer[1] for s in REGISTRY if s.explorer}
 
 
 def _require_ipywidgets():
@@ -115,18 +111,10 @@ class Explorer:
         return self.surveys[self.cycle.value]
 
     def _figure_available(self, key: str) -> bool:
-        from .ipa import stated_importance_source
-
-        inst = self.instrument
-        if key == "zone":
-            return {"minimum", "desired"} <= set(inst.measures)
-        if key == "gaps":
-            return bool(inst.gaps)
-        if key == "ipa":
-            return stated_importance_source(inst) is not None
-        if key == "trend":
-            return len(self.surveys) > 1
-        return True
+        """A figure is on the menu when its registry section applies to these surveys."""
+        surveys = list(self.surveys.values())
+        context = Context(surveys[-1], by=self.segment, cycles=surveys if len(surveys) > 1 else None)
+        return any(s.explorer and s.explorer[0] == key and s.applies_to(context) for s in REGISTRY)
 
     def selected_groups(self) -> list[str]:
         chosen = list(self.groups.value) or [ALL]
@@ -159,7 +147,7 @@ class Explorer:
 
         from . import plots
         from .compare import trend_table
-        from .ipa import importance_performance
+        from .ipa import importance_performance, stated_importance_source
 
         inst, key, quantity = self.instrument, self.figure_choice.value, self.quantity.value
         shown = table[~table["suppressed"]]
@@ -180,7 +168,9 @@ class Explorer:
         elif key == "ipa":
             group = groups[0]
             by = None if group == ALL else self.segment
-            grid = importance_performance(self.survey, self.level.value, by=by, min_group_n=self.min_n.value)
+            kind = "stated" if stated_importance_source(inst) is not None else "derived"
+            grid = importance_performance(self.survey, self.level.value, by=by, importance=kind,
+                                          min_group_n=self.min_n.value)
             if by:
                 grid = grid[grid[by].astype(str) == group].drop(columns=[by])
             if grid["suppressed"].all():

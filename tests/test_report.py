@@ -102,16 +102,57 @@ def test_bad_params_fail_before_a_kernel_starts(tmp_path):
     assert not (tmp_path / "bad").exists()  # nothing was started
 
 
-def test_failing_section_is_named_and_partial_notebook_kept(tmp_path):
+def test_failing_notebook_cell_is_named_and_partial_notebook_kept(tmp_path):
     template = tmp_path / "broken.py"
     source = default_template().read_text().replace(
-        "report.reliability()", 'raise RuntimeError("the reliability step broke")')
+        'report.show("appendix")', 'raise RuntimeError("the appendix step broke")')
     template.write_text(source)
     with pytest.raises(ReportError) as info:
         run_report(ROOT / "params" / "2005.yaml", reports_dir=tmp_path, template=template, progress=False)
     message = str(info.value)
-    assert "section 'Reliability and dimensionality' failed: RuntimeError: the reliability step broke" in message
+    assert "section 'Technical appendix' failed: RuntimeError: the appendix step broke" in message
     assert (tmp_path / "2005" / "survey_cycle.ipynb").exists()
+
+
+def test_a_section_failing_on_odd_data_is_one_line_and_the_report_goes_on(tmp_path, monkeypatch, survey_2005,
+                                                                        capsys):
+    from dataclasses import replace
+
+    from servqual import sections
+    from servqual.report import CycleReport
+
+    def boom(context, sink):
+        raise np.linalg.LinAlgError("singular matrix\nwith a traceback-like second line")
+
+    monkeypatch.setattr(sections, "REGISTRY", tuple(replace(s, produce=boom) if s.key == "drivers" else s
+                                                    for s in sections.REGISTRY))
+    report = CycleReport(survey_2005, tmp_path, min_group_n=10)
+    shown = report.show("results")
+    assert "drivers" in shown and "priorities" in shown and shown.index("segment_comparisons") < shown.index("drivers")
+    assert report.out.summary["failed_sections"] == {"drivers": "singular matrix"}
+    assert (tmp_path / "tables" / "segment_tests.csv").exists()  # the sections around it still ran
+    plt_close_all()
+
+
+def plt_close_all():
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+
+
+def test_sections_that_do_not_apply_never_appear(tmp_path):
+    from servqual.report import CycleReport
+
+    core = read_cycle(ROOT / "params" / "library-core-2007.yaml")
+    shown = CycleReport(core, tmp_path / "core").show("results")
+    assert "zone_of_tolerance" in shown
+    servperf = sq.read_survey(ROOT / "data" / "raw" / "library-2005.csv", "servperf-22",
+                              columns={"perception": "P{index:02d}"}, id="respondent_id", segments=["segment"])
+    shown = CycleReport(servperf, tmp_path / "perf").show("results")
+    assert not {"zone_of_tolerance", "priorities", "segments"} & set(shown)
+    plan = sq.plan(servperf).set_index("section")
+    assert plan.loc["priorities", "reason"] == "instrument 'servperf-22' has no gaps (it rates performance only)"
+    plt_close_all()
 
 
 def test_trends_report(tmp_path):

@@ -8,6 +8,8 @@ PACKAGE = Path(__file__).resolve().parents[1] / "servqual"
 
 def _modules():
     for path in sorted(PACKAGE.rglob("*.py")):
+        if "templates" in path.parts:  # notebooks, not package modules
+            continue
         name = ".".join(path.relative_to(PACKAGE.parent).with_suffix("").parts)
         if name.endswith(".__init__"):
             name = name[: -len(".__init__")]

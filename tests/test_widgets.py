@@ -35,9 +35,9 @@ def test_controls_come_from_instrument_and_data(explorer):
     assert list(explorer.groups.options) == ["All respondents", "academic staff", "library staff", "postgraduate",
                                              "undergraduate"]
     assert list(explorer.quantity.options) == ["gap", "expectation", "perception"]
-    assert [v for _, v in explorer.figure_choice.options] == ["radar", "gaps", "ipa", "trend"]
+    assert [v for _, v in explorer.figure_choice.options] == ["gaps", "radar", "ipa", "trend"]  # registry order
     core = sq.explorer([ROOT / "params" / "library-core-2007.yaml"])
-    assert [v for _, v in core.figure_choice.options] == ["radar", "gaps", "zone", "ipa"]
+    assert [v for _, v in core.figure_choice.options] == ["gaps", "radar", "zone", "ipa"]
     assert list(core.quantity.options)[:2] == ["adequacy", "superiority"]
 
 

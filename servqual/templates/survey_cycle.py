@@ -39,80 +39,20 @@ report = CycleReport(survey, output_dir, min_group_n=min_group_n, title=title)
 report.header()
 
 # %% [markdown]
-# ## The data and screening
-# Who answered, who was excluded and why. Screening never drops anyone silently: each rule's
-# count is below; respondents flagged for straight-lining are kept unless the cycle says otherwise.
+# The results: the gaps, where they are, and what to do first. Each section appears only
+# when it applies to this instrument and data (`sq.plan(survey)` lists why one is missing).
 
 # %%
-report.data_and_screening()
+report.show("results")
 
 # %% [markdown]
-# ## Respondents by segment
-# Groups under the minimum size are suppressed to protect respondents; groups under 100 are
-# flagged because their item means are unstable.
+# ---
+# ## Technical appendix
+# Screening, reliability and dimensionality: what a researcher checks before trusting the
+# numbers above.
 
 # %%
-report.respondents()
-
-# %% [markdown]
-# ## Reliability and dimensionality
-# Are the dimensions internally consistent (alpha, omega), and how reliable are the gap scores
-# themselves? Does this year's data support the instrument's dimensions?
-
-# %%
-report.reliability()
-
-# %%
-report.dimensionality()
-
-# %% [markdown]
-# ## The overall gap analysis
-# Mean gaps with 95% confidence intervals; the largest shortfalls are at the top of the chart.
-
-# %%
-report.gap_analysis()
-
-# %% [markdown]
-# ## Radar chart per segment
-# Each segment's expectations and perceptions (or minimum, desired and perceived levels)
-# around the circle, items grouped by dimension.
-
-# %%
-report.radar_charts()
-
-# %% [markdown]
-# ## Zone of tolerance
-# Where perceived service sits between the minimum acceptable and the desired level.
-
-# %%
-report.zone_of_tolerance()
-
-# %% [markdown]
-# ## Importance and performance
-# Items in "concentrate here" matter most and perform worst.
-
-# %%
-report.importance_performance()
-
-# %% [markdown]
-# ## Segment comparisons
-# Do the client segments see the service differently?
-
-# %%
-report.segment_comparisons()
-
-# %% [markdown]
-# ## What drives overall satisfaction
-
-# %%
-report.drivers()
-
-# %% [markdown]
-# ## Three things to do on Monday
-# Per segment, the shortfalls that remain significant after adjustment, weighted by importance.
-
-# %%
-report.priorities()
+report.show("appendix")
 
 # %%
 report.methods()
