@@ -4,8 +4,15 @@
 >>> inst = sq.load_instrument("servqual-22")
 >>> survey = sq.read_survey("data/raw/library-2005.csv", inst,
 ...     columns={"expectation": "E{index:02d}", "perception": "P{index:02d}"},
-...     id="respondent_id", segments=["segment"], year=2005)          # doctest: +SKIP
->>> sq.gap_table(survey, level="dimension", by="segment")            # doctest: +SKIP
+...     id="respondent_id", segments=["segment"], year=2005)
+>>> table = sq.gap_table(survey, level="dimension", by="segment")
+>>> table[["segment", "dimension", "n", "gap"]].round(2).head(3)
+          segment       dimension    n   gap
+0  academic staff       tangibles  192 -0.88
+1  academic staff     reliability  192 -1.07
+2  academic staff  responsiveness  192 -1.60
+
+The methods, formulas and their R equivalents are in ``docs/methods.md``.
 """
 
 from . import linkage, questionnaire
@@ -53,6 +60,14 @@ def explorer(surveys, **kwargs):
     """The interactive gap explorer (ipywidgets; imported only when called).
 
     See :func:`servqual.widgets.explorer`.
+
+    Examples
+    --------
+    >>> import servqual as sq
+    >>> ex = sq.explorer(['params/2005.yaml'])
+    >>> [label for label, _ in ex.figure_choice.options]
+    ['Gap bars', 'Radar chart', 'Importance–performance']
+    >>> import matplotlib.pyplot as plt; plt.close('all')
     """
     from .widgets import explorer as _explorer
 

@@ -47,7 +47,14 @@ ADJUST = {"holm": "holm", "bh": "fdr_bh", "fdr_bh": "fdr_bh", "bonferroni": "bon
 # --------------------------------------------------------------------------- building blocks
 def adjust_pvalues(p: Sequence[float], method: str = "holm") -> np.ndarray:
     """Multiplicity-adjusted p-values (``p.adjust``): ``"holm"``, ``"bh"``, ``"bonferroni"``,
-    ``"none"``; missing p-values stay missing and are not counted."""
+    ``"none"``; missing p-values stay missing and are not counted.
+
+    Examples
+    --------
+    >>> import servqual as sq
+    >>> sq.adjust_pvalues([0.01, 0.04, 0.03], 'holm').round(3).tolist()
+    [0.03, 0.06, 0.06]
+    """
     if method not in ADJUST:
         raise ValueError(f"adjust must be one of {', '.join(map(repr, ADJUST))}, got {method!r}")
     p = np.asarray(p, dtype=float)
@@ -169,6 +176,16 @@ def gap_tests(
     ``wilcox.test(performance - standard)``; d_z = mean gap / sd of the gaps; Hedges' g
     = (mean_P − mean_E)/√((s_P² + s_E²)/2) · (1 − 3/(8n − 9)) (pingouin's paired
     convention); adjustment: ``p.adjust``.
+
+    Examples
+    --------
+    >>> import servqual as sq
+    >>> survey = sq.read_cycle("params/2005.yaml")
+    >>> tests = sq.gap_tests(survey, level='dimension')
+    >>> tests[['dimension', 'n', 'statistic', 'p_adj']].round(1).head(2)
+         dimension     n  statistic  p_adj
+    0    tangibles  1180      -33.4    0.0
+    1  reliability  1180      -44.7    0.0
     """
     from .scoring import check_level
 
@@ -299,6 +316,16 @@ def segment_tests(
     ``oneway.test(y ~ g, var.equal = FALSE)`` and ``kruskal.test(y ~ g)`` (scores rounded
     to 10 decimals before ranking, so that equal means tie exactly).
     ω² = (F − 1)(k − 1) / ((F − 1)(k − 1) + n) (Carroll & Nordholm), 0 when F < 1.
+
+    Examples
+    --------
+    >>> import servqual as sq
+    >>> survey = sq.read_cycle("params/2005.yaml")
+    >>> tests = sq.segment_tests(survey, by='segment', level='dimension')
+    >>> tests[['dimension', 'groups', 'p_adj']].round(3).head(2)
+         dimension  groups  p_adj
+    0    tangibles       4    0.0
+    1  reliability       4    0.0
     """
     quantity = quantity or survey.instrument.primary
     values, keys = _segment_values(survey, quantity, level, by)
@@ -353,6 +380,14 @@ def games_howell(
     -----
     se = √(s_a²/n_a + s_b²/n_b); p = ``ptukey(√2·|t|, k, df, lower.tail = FALSE)`` with k
     the number of segments compared (as pingouin.pairwise_gameshowell).
+
+    Examples
+    --------
+    >>> import servqual as sq
+    >>> survey = sq.read_cycle("params/2005.yaml")
+    >>> pairs = sq.games_howell(survey, by='segment', level='dimension')
+    >>> len(pairs), list(pairs.columns[:4])
+    (30, ['dimension', 'quantity', 'a', 'b'])
     """
     quantity = quantity or survey.instrument.primary
     values, keys = _segment_values(survey, quantity, level, by)
@@ -397,7 +432,18 @@ def trend_table(
     ci: float = 0.95,
     min_group_n: int | None = MIN_GROUP_N,
 ) -> pd.DataFrame:
-    """The gap table of every cycle in one long table: ``year`` first, then as gap_table."""
+    """The gap table of every cycle in one long table: ``year`` first, then as gap_table.
+
+    Examples
+    --------
+    >>> import servqual as sq
+    >>> cycles = [sq.read_cycle(f'params/{y}.yaml') for y in (2005, 2006)]
+    >>> trend = sq.trend_table(cycles, level='overall')
+    >>> trend[['year', 'dimension', 'n']].head(2)
+       year         dimension     n
+    0  2005           overall  1177
+    1  2005  overall_weighted  1121
+    """
     from .scoring import gap_table
 
     parts = []
@@ -440,6 +486,14 @@ def year_changes(
     -----
     ``t.test(to, from)`` (Welch); Hedges' g with the pooled sd and the small-sample
     correction 1 − 3/(4(n₁ + n₂) − 9).
+
+    Examples
+    --------
+    >>> import servqual as sq
+    >>> cycles = [sq.read_cycle(f'params/{y}.yaml') for y in (2005, 2006)]
+    >>> changes = sq.year_changes(cycles, level='dimension')
+    >>> list(changes.columns[:5])
+    ['year_from', 'year_to', 'dimension', 'quantity', 'n_from']
     """
     cycles = order_cycles(surveys)
     if len(cycles) < 2:
@@ -556,6 +610,16 @@ def drivers(survey, *, measure: str | None = None, ci: float = 0.95) -> DriversR
     ``lm(overall ~ dimensions)`` on complete respondents, standard errors from
     ``sandwich::vcovHC(fit, type = "HC3")`` with t-based p-values and CIs, standardised
     β = b·s_x/s_y, and LMG: each dimension's R² gain averaged over all orders of entry.
+
+    Examples
+    --------
+    >>> import servqual as sq
+    >>> survey = sq.read_cycle("params/2005.yaml")
+    >>> result = sq.drivers(survey)
+    >>> result.n, round(result.r2, 2)
+    (1155, 0.48)
+    >>> list(result.coefficients.columns[:4])
+    ['coef', 'se_hc3', 'statistic', 'p']
     """
     import statsmodels.api as sm
 

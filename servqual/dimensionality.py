@@ -1,4 +1,4 @@
-"""Dimensionality: sampling adequacy, parallel analysis, EFA and CFA (DESIGN.md §2).
+"""Dimensionality: sampling adequacy, parallel analysis, EFA and CFA (docs/methods.md).
 
 SERVQUAL's five dimensions are contested (the 1991 study found tangibles splitting and
 responsiveness/assurance merging), so the workbench tests the structure instead of
@@ -84,6 +84,14 @@ def kmo(frame: pd.DataFrame) -> tuple[float, pd.Series]:
 
     MSA = Σr² / (Σr² + Σq²) over off-diagonal elements, q the partial correlations
     (the anti-image correlations from R⁻¹).
+
+    Examples
+    --------
+    >>> import servqual as sq
+    >>> survey = sq.read_cycle("params/2005.yaml")
+    >>> overall, per_item = sq.kmo(survey.ratings('perception'))
+    >>> round(overall, 2), len(per_item)
+    (0.96, 22)
     """
     r, _ = correlation_matrix(frame)
     return _kmo(r.to_numpy(), list(r.columns))
@@ -104,6 +112,16 @@ def bartlett_sphericity(frame: pd.DataFrame) -> dict[str, float]:
     """Bartlett's test that the correlation matrix is an identity (``psych::cortest.bartlett``).
 
     χ² = −ln|R|·(n − 1 − (2p + 5)/6), df = p(p − 1)/2.
+
+    Examples
+    --------
+    >>> import servqual as sq
+    >>> survey = sq.read_cycle("params/2005.yaml")
+    >>> test = sq.bartlett_sphericity(survey.ratings('perception'))
+    >>> sorted(test)
+    ['chisq', 'df', 'n', 'p']
+    >>> test['p'] < 0.001
+    True
     """
     r, n = correlation_matrix(frame)
     return _bartlett(r.to_numpy(), n)
@@ -149,7 +167,16 @@ class SamplingAdequacy:
 
 
 def sampling_adequacy(frame: pd.DataFrame) -> SamplingAdequacy:
-    """KMO (overall and per item) and Bartlett's test of sphericity in one result."""
+    """KMO (overall and per item) and Bartlett's test of sphericity in one result.
+
+    Examples
+    --------
+    >>> import servqual as sq
+    >>> survey = sq.read_cycle("params/2005.yaml")
+    >>> result = sq.sampling_adequacy(survey.ratings('perception'))
+    >>> result.verdict
+    'marvelous'
+    """
     r, n = correlation_matrix(frame)
     overall, items = _kmo(r.to_numpy(), list(r.columns))
     return SamplingAdequacy(overall, items, _bartlett(r.to_numpy(), n), n)
@@ -334,6 +361,14 @@ def efa(
     Both methods minimise over the uniquenesses Ψ with L-BFGS-B in [0.005, 1] from
     1 − smc, exactly as psych does; loadings come from the leading eigenvectors of
     R − Ψ (minres) or Ψ^−½RΨ^−½ (ML).  Factor order and signs follow psych.
+
+    Examples
+    --------
+    >>> import servqual as sq
+    >>> survey = sq.read_cycle("params/2005.yaml")
+    >>> result = sq.efa(survey.ratings('perception'), 5, rotation='oblimin')
+    >>> result.loadings.shape
+    (22, 5)
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(map(repr, METHODS))}, got {method!r}")
@@ -432,6 +467,14 @@ def parallel_analysis(
     items; the suggestion counts the leading observed eigenvalues above that line.
     Factors use the reduced correlation matrix (smc on the diagonal), as
     ``psych::fa.parallel(fa="both")`` does for its "FA" line.
+
+    Examples
+    --------
+    >>> import servqual as sq
+    >>> survey = sq.read_cycle("params/2005.yaml")
+    >>> pa = sq.parallel_analysis(survey.ratings('perception'), n_iter=20, seed=1)
+    >>> pa.n_factors
+    5
     """
     r_frame, n = correlation_matrix(frame)
     r = r_frame.to_numpy()
@@ -485,6 +528,13 @@ def instrument_models(instrument, items: list[str] | None = None) -> dict[str, s
     Returns ``{"dimensions": …, "one_factor": …, "bifactor": …}``: correlated dimension
     factors, a single general factor, and a general factor plus orthogonal dimension
     factors (the model omega hierarchical is computed from).
+
+    Examples
+    --------
+    >>> import servqual as sq
+    >>> models = sq.instrument_models(sq.load_instrument('servqual-22'))
+    >>> sorted(models)
+    ['bifactor', 'dimensions', 'one_factor']
     """
     items = list(items or instrument.items)
     lines, groups = [], {}
@@ -618,6 +668,16 @@ def cfa(frame: pd.DataFrame, model: str, *, name: str = "model") -> CFAResult:
     semopy orders parameters by iterating over sets, so the last digits (about 1e-9)
     depend on Python's string-hash seed; set ``PYTHONHASHSEED`` for byte-identical reruns
     (the report runner does).
+
+    Examples
+    --------
+    >>> import servqual as sq
+    >>> survey = sq.read_cycle("params/2005.yaml")
+    >>> frame = survey.ratings('perception')
+    >>> model = sq.instrument_models(survey.instrument)['dimensions']
+    >>> fit = sq.cfa(frame, model).fit
+    >>> int(fit['df']), round(float(fit['cfi']), 2) > 0.9
+    (199, True)
     """
     import semopy
 
@@ -697,6 +757,14 @@ def compare_models(frame: pd.DataFrame, models: Mapping[str, str]) -> pd.DataFra
     pandas.DataFrame
         One row per model: chisq, df, p, cfi, tli, rmsea, rmsea_ci_low,
         rmsea_ci_high, srmr, aic, bic, npar, n.
+
+    Examples
+    --------
+    >>> import servqual as sq
+    >>> survey = sq.read_cycle("params/2005.yaml")
+    >>> table = sq.compare_models(survey.ratings('perception'), sq.instrument_models(survey.instrument))
+    >>> list(table.index)
+    ['dimensions', 'one_factor', 'bifactor']
     """
     used = list(dict.fromkeys(i for m in models.values() for i in _model_items(m)[1]))
     missing = [i for i in used if i not in frame.columns]

@@ -82,7 +82,18 @@ def save_figures(
     close: bool = True,
     write_index: bool = True,
 ) -> list[Path]:
-    """Write each figure in every format, plus ``figures.json`` (file stem → alt text)."""
+    """Write each figure in every format, plus ``figures.json`` (file stem → alt text).
+
+    Examples
+    --------
+    >>> import servqual as sq, tempfile
+    >>> from servqual.figures import cycle_figures, save_figures
+    >>> figures = cycle_figures(sq.read_cycle('params/ipa-2007.yaml'))
+    >>> paths = save_figures({'ipa': figures['ipa']}, tempfile.mkdtemp(), formats=('png',))
+    >>> [p.name for p in paths]
+    ['ipa.png', 'figures.json']
+    >>> import matplotlib.pyplot as plt; plt.close('all')
+    """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     written, index = [], {}

@@ -3,7 +3,7 @@
 An instrument is data, not code: its items, the dimension each item belongs to, the
 rating scale, the measures asked per item (expectation, perception, minimum, …), the
 gaps computed from them, reverse-keyed items and the default screening rules all come
-from a YAML file (DESIGN.md §4).  :func:`load_instrument` validates that file and
+from a YAML file (docs/methods.md, "Instruments and params").  :func:`load_instrument` validates that file and
 returns a frozen :class:`Instrument`; every problem is reported with the file name.
 """
 
@@ -164,7 +164,7 @@ class Gap:
 
 @dataclass(frozen=True)
 class ScreeningRules:
-    """Which respondents screening excludes or flags (DESIGN.md §2).
+    """Which respondents screening excludes or flags (docs/methods.md).
 
     Parameters
     ----------
@@ -723,6 +723,12 @@ def list_instruments() -> pd.DataFrame:  # noqa: F821 - pandas imported lazily
     -------
     pandas.DataFrame
         One row per built-in instrument.
+
+    Examples
+    --------
+    >>> import servqual as sq
+    >>> sq.list_instruments()['id'].tolist()
+    ['hpws-staff', 'importance-performance', 'library-core-22', 'servperf-22', 'servqual-22-1988', 'servqual-22']
     """
     import pandas as pd
 
@@ -758,6 +764,15 @@ def load_instrument(id_or_path: str | Path | Instrument) -> Instrument:
     ------
     InstrumentError
         The file is missing or invalid; the message names the file and the problem.
+
+    Examples
+    --------
+    >>> import servqual as sq
+    >>> inst = sq.load_instrument('library-core-22')
+    >>> inst.performance, inst.standards, inst.has_zone_of_tolerance
+    ('perceived', ('minimum', 'desired'), True)
+    >>> [g.expression for g in inst.gaps]
+    ['perceived - minimum', 'perceived - desired']
     """
     if isinstance(id_or_path, Instrument):
         return id_or_path

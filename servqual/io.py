@@ -479,6 +479,13 @@ def read_survey(
     ------
     SurveyError
         Naming the file, the row, the column, the value and what was expected.
+
+    Examples
+    --------
+    >>> import servqual as sq
+    >>> survey = sq.read_survey('data/raw/library-2005.csv', 'servqual-22', columns={'expectation': 'E{index:02d}', 'perception': 'P{index:02d}'}, id='respondent_id', segments=['segment'], year=2005)
+    >>> survey.n, survey.ratings('perception').shape
+    (1180, (1180, 22))
     """
     inst = load_instrument(instrument)
     path = Path(path)

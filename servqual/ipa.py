@@ -82,6 +82,14 @@ def importance_performance(
         ``importance_source``, ``importance_derived`` (Pearson r with overall
         satisfaction), ``importance`` (the one used), ``x_cross``, ``y_cross``,
         ``quadrant``, and the suppression columns.
+
+    Examples
+    --------
+    >>> import servqual as sq
+    >>> survey = sq.read_cycle("params/2005.yaml")
+    >>> grid = sq.importance_performance(survey)
+    >>> grid['quadrant'].value_counts().sort_index().to_dict()
+    {'concentrate here': 4, 'keep up the good work': 6, 'low priority': 4, 'possible overkill': 8}
     """
     if level not in ("item", "dimension"):
         raise ValueError(f"level must be 'item' or 'dimension', got {level!r}")

@@ -35,7 +35,16 @@ FEW_UNITS = 10
 def staff_scores(staff_survey, unit: str = "branch") -> pd.DataFrame:
     """Each staff respondent's scale score per characteristic, plus ``climate`` (their mean)
     and the unit column.  Scale scores follow the scoring rules (mean of the items
-    answered, at least half of them)."""
+    answered, at least half of them).
+
+    Examples
+    --------
+    >>> import servqual as sq
+    >>> from servqual.linkage import staff_scores
+    >>> staff = sq.read_cycle('params/staff-hpws-2007.yaml')
+    >>> staff_scores(staff, 'branch').shape[1] > 8
+    True
+    """
     measure = staff_survey.instrument.performance
     table = scores(staff_survey, "dimension")[measure]
     table["climate"] = table.mean(axis=1, skipna=False)
@@ -116,6 +125,15 @@ def aggregation(staff_survey, unit: str = "branch", *, rwg_min: float = RWG_MIN,
     -----
     Reproduces the formulas in tests/r/linkage.R (ANOVA ICCs as ``psych::ICC`` would
     give for balanced units; r_wg(j) as defined by James, Demaree & Wolf 1984).
+
+    Examples
+    --------
+    >>> import servqual as sq
+    >>> from servqual.linkage import aggregation
+    >>> staff = sq.read_cycle('params/staff-hpws-2007.yaml')
+    >>> result = aggregation(staff, 'branch')
+    >>> list(result.icc.columns[:3])
+    ['characteristic', 'icc1', 'icc2']
     """
     inst = staff_survey.instrument
     if inst.scale is None:
@@ -198,6 +216,16 @@ def link(staff_survey, client_survey, unit: str = "branch", *, gap: str | None =
         gap and for perception; ``mixed_model``: fixed effects (estimate, se, z, p, CI)
         and variance components of client overall gap ~ unit climate + (1 | unit), REML
         (statsmodels MixedLM; ``lme4::lmer`` in tests/r/linkage.R).
+
+    Examples
+    --------
+    >>> import servqual as sq
+    >>> from servqual.linkage import link
+    >>> staff = sq.read_cycle('params/staff-hpws-2007.yaml')
+    >>> clients = sq.read_cycle('params/2007.yaml')
+    >>> result = link(staff, clients, 'branch')
+    >>> result.n_units
+    4
     """
     import statsmodels.formula.api as smf
 

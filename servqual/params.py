@@ -1,4 +1,4 @@
-"""Survey-cycle parameters: one ``params/<cycle>.yaml`` per cycle (DESIGN.md §4).
+"""Survey-cycle parameters: one ``params/<cycle>.yaml`` per cycle (docs/methods.md, "Instruments and params").
 
 The keys equal the papermill template's ``parameters`` cell names, so the same file
 drives the command line, the report notebook and the tests.  Every key is checked
@@ -84,6 +84,13 @@ def load_params(path: str | Path) -> CycleParams:
     ParamsError
         Unknown keys (with the closest valid key), missing required keys, wrong types,
         an unknown instrument, a missing responses file.
+
+    Examples
+    --------
+    >>> import servqual as sq
+    >>> params = sq.load_params('params/2005.yaml')
+    >>> params.instrument, params.segments, params.min_group_n
+    ('servqual-22', ['segment', 'branch'], 10)
     """
     path = Path(path)
     raw = read_yaml(path, ParamsError)
@@ -133,7 +140,15 @@ def _instrument_ref(value: Any, params_file: Path) -> str:
 
 
 def read_cycle(params: CycleParams | str | Path):
-    """Read and screen a cycle's responses as its params describe."""
+    """Read and screen a cycle's responses as its params describe.
+
+    Examples
+    --------
+    >>> import servqual as sq
+    >>> survey = sq.read_cycle("params/2005.yaml")
+    >>> survey.n, survey.segments
+    (1180, ('segment', 'branch'))
+    """
     from .io import read_survey
 
     if not isinstance(params, CycleParams):

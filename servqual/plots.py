@@ -65,7 +65,18 @@ _DESCRIPTION = "_servqual_alt_text"
 
 # --------------------------------------------------------------------------- helpers
 def alt_text(target: Axes | Figure) -> str:
-    """The one-sentence description of a figure drawn by this module (for alt text)."""
+    """The one-sentence description of a figure drawn by this module (for alt text).
+
+    Examples
+    --------
+    >>> import servqual as sq
+    >>> from servqual.plots import alt_text, plot_gaps
+    >>> survey = sq.read_cycle("params/2005.yaml")
+    >>> ax = plot_gaps(sq.gap_table(survey, level='dimension'), instrument=survey.instrument)
+    >>> alt_text(ax).split(';')[0]
+    'Bar chart of the gap for 5 dimensions: 5 fall short, the largest shortfall is Responsiveness (-1.58).'
+    >>> import matplotlib.pyplot as plt; plt.close('all')
+    """
     text = getattr(target, _DESCRIPTION, None)
     if text is None and isinstance(target, Axes):
         text = getattr(target.figure, _DESCRIPTION, None)
@@ -197,6 +208,16 @@ def plot_radar(
     minimum, green where it rises above desired — so the blue-and-yellow band is the zone
     of tolerance.  Expectation/perception instruments show both lines with the gap shaded
     (vermillion where perception falls short).
+
+    Examples
+    --------
+    >>> import servqual as sq
+    >>> from servqual.plots import alt_text, plot_radar
+    >>> survey = sq.read_cycle("params/2005.yaml")
+    >>> ax = plot_radar(sq.gap_table(survey), instrument=survey.instrument)
+    >>> sorted({line.get_gid() for line in ax.lines if line.get_gid()})
+    ['expectation', 'perception']
+    >>> import matplotlib.pyplot as plt; plt.close('all')
     """
     inst = _instrument(instrument)
     unit = _unit(data)
@@ -309,6 +330,16 @@ def plot_profile(
 
     Each item or dimension is a row: the standard and the performance as dots joined by
     a line (vermillion where performance falls short), or one dot per ``hue`` level.
+
+    Examples
+    --------
+    >>> import servqual as sq
+    >>> from servqual.plots import plot_profile
+    >>> survey = sq.read_cycle("params/2005.yaml")
+    >>> ax = plot_profile(sq.gap_table(survey, level='dimension'), instrument=survey.instrument)
+    >>> len(ax.get_yticklabels())
+    5
+    >>> import matplotlib.pyplot as plt; plt.close('all')
     """
     inst = _instrument(instrument)
     unit = _unit(data)
@@ -376,6 +407,16 @@ def plot_gaps(
     Shortfalls are drawn in vermillion, the rest in blue; labels carry n.  Instruments
     whose reports print standard − performance (``gap_sign``) are shown that way, with
     the axis saying which direction is bad.
+
+    Examples
+    --------
+    >>> import servqual as sq
+    >>> from servqual.plots import plot_gaps
+    >>> survey = sq.read_cycle("params/2005.yaml")
+    >>> ax = plot_gaps(sq.gap_table(survey), instrument=survey.instrument)
+    >>> len(ax.patches)
+    22
+    >>> import matplotlib.pyplot as plt; plt.close('all')
     """
     inst = _instrument(instrument)
     if not inst.gaps:
@@ -441,6 +482,16 @@ def plot_zone_of_tolerance(data: pd.DataFrame, *, instrument, ax: Axes | None = 
 
     Markers are blue inside the zone, vermillion below the minimum (also marked ▼) and
     green above desired (▲).  Needs a three-column instrument.
+
+    Examples
+    --------
+    >>> import servqual as sq
+    >>> from servqual.plots import plot_zone_of_tolerance
+    >>> core = sq.read_cycle('params/library-core-2007.yaml')
+    >>> ax = plot_zone_of_tolerance(sq.gap_table(core), instrument=core.instrument)
+    >>> len(ax.get_yticklabels())
+    22
+    >>> import matplotlib.pyplot as plt; plt.close('all')
     """
     inst = _instrument(instrument)
     if not inst.has_zone_of_tolerance:
@@ -539,6 +590,16 @@ def plot_ipa(
     y
         ``"importance"`` (the kind chosen when the table was made), or
         ``"importance_stated"`` / ``"importance_derived"``.
+
+    Examples
+    --------
+    >>> import servqual as sq
+    >>> from servqual.plots import plot_ipa
+    >>> ipa = sq.read_cycle('params/ipa-2007.yaml')
+    >>> ax = plot_ipa(sq.importance_performance(ipa), instrument=ipa.instrument)
+    >>> ax.get_xlabel()
+    'performance (performance)'
+    >>> import matplotlib.pyplot as plt; plt.close('all')
     """
     unit = _unit(data)
     _require(data, [unit, x, y, "x_cross", "y_cross"], "plot_ipa")
@@ -601,6 +662,17 @@ def plot_gap_heatmap(
 
     Rows suppressed for being too small (``suppressed`` in the table, or a missing
     value) are drawn grey, hatched and marked "n < min".
+
+    Examples
+    --------
+    >>> import servqual as sq
+    >>> from servqual.plots import plot_gap_heatmap
+    >>> survey = sq.read_cycle("params/2005.yaml")
+    >>> table = sq.gap_table(survey, level='dimension', by='segment')
+    >>> ax = plot_gap_heatmap(table, instrument=survey.instrument, index='segment')
+    >>> len(ax.texts) >= 20
+    True
+    >>> import matplotlib.pyplot as plt; plt.close('all')
     """
     inst = _instrument(instrument)
     columns = columns or _unit(data)
@@ -670,6 +742,16 @@ def plot_trend(
         value with its ``_ci_low``/``_ci_high``).
     col
         Facet column (e.g. ``"segment"``): one panel per level, returns a Figure.
+
+    Examples
+    --------
+    >>> import servqual as sq
+    >>> from servqual.plots import plot_trend
+    >>> cycles = [sq.read_cycle(f'params/{y}.yaml') for y in (2005, 2006, 2007)]
+    >>> ax = plot_trend(sq.trend_table(cycles, level='dimension'), instrument=cycles[0].instrument)
+    >>> len(ax.lines) >= 5
+    True
+    >>> import matplotlib.pyplot as plt; plt.close('all')
     """
     inst = _instrument(instrument)
     value = value or inst.primary
@@ -737,6 +819,17 @@ def plot_likert(data: pd.DataFrame, *, instrument, ax: Axes | None = None, title
     Ratings below the scale midpoint extend left of zero, those above extend right; a
     middle rating (odd scales) is split across zero.  The N/A share is a separate grey
     bar to the right of the 100% line.
+
+    Examples
+    --------
+    >>> import servqual as sq
+    >>> from servqual.plots import plot_likert
+    >>> from servqual.scoring import rating_distribution
+    >>> survey = sq.read_cycle("params/2005.yaml")
+    >>> ax = plot_likert(rating_distribution(survey), instrument=survey.instrument)
+    >>> len(ax.get_yticklabels())
+    22
+    >>> import matplotlib.pyplot as plt; plt.close('all')
     """
     inst = _instrument(instrument)
     _require(data, ["item", "rating", "share", "na_share"], "plot_likert")
@@ -799,6 +892,17 @@ def plot_linkage(
         ``LinkageResult.units``: one row per unit.
     unit
         The unit column (default the first column).
+
+    Examples
+    --------
+    >>> import servqual as sq
+    >>> from servqual.linkage import link
+    >>> from servqual.plots import plot_linkage
+    >>> result = link(sq.read_cycle('params/staff-hpws-2007.yaml'), sq.read_cycle('params/2007.yaml'))
+    >>> ax = plot_linkage(result.units, unit='branch')
+    >>> len(ax.collections[0].get_offsets())
+    4
+    >>> import matplotlib.pyplot as plt; plt.close('all')
     """
     unit = unit or str(data.columns[0])
     _require(data, [unit, x, y], "plot_linkage")

@@ -107,6 +107,14 @@ def priorities(
     importance (importance ratings, expectations, or the 100-point weights) where the
     instrument has it, otherwise derived importance (correlation with overall
     satisfaction).
+
+    Examples
+    --------
+    >>> import servqual as sq
+    >>> survey = sq.read_cycle("params/2005.yaml")
+    >>> top = sq.priorities(survey, top=1)
+    >>> print(top.loc[0, 'sentence'])
+    All respondents: "staff give clients personal attention" falls 2.0 points short of expectations (95% CI 2.0–2.1, n = 1151) and ranks 13th of 22 in importance.
     """
     if isinstance(top, bool) or not isinstance(top, int) or top < 1:
         raise ValueError(f"top must be a whole number ≥ 1, got {top!r}")

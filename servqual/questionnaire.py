@@ -70,7 +70,14 @@ def entry_template(instrument, *, comments: bool = True) -> pd.DataFrame:
     """The data-entry template: an empty table with exactly the columns ``read_survey``
     reads by default — id, segment, each measure × item (``{measure}_{item}``), the
     ``weight_<dimension>`` allocation where the instrument has one, the overall item and
-    a free-text comments column."""
+    a free-text comments column.
+
+    Examples
+    --------
+    >>> from servqual.questionnaire import entry_template
+    >>> list(entry_template('library-core-22').columns[:4])
+    ['respondent_id', 'segment', 'minimum_AS1', 'minimum_IC1']
+    """
     inst = load_instrument(instrument)
     columns = [ID_COLUMN, SEGMENT_COLUMN]
     mapping = _columns(inst)
@@ -139,6 +146,12 @@ def questionnaire_html(instrument, *, segments: Sequence[str] = DEFAULT_SEGMENTS
 
     Input names equal the data-entry template's columns, so an online version of the
     form yields a file :func:`servqual.read_survey` reads without column mapping.
+
+    Examples
+    --------
+    >>> from servqual.questionnaire import questionnaire_html
+    >>> '<fieldset' in questionnaire_html('servqual-22')
+    True
     """
     inst = load_instrument(instrument)
     mapping = _columns(inst)
@@ -216,7 +229,14 @@ def questionnaire_html(instrument, *, segments: Sequence[str] = DEFAULT_SEGMENTS
 
 
 def questionnaire_markdown(instrument, *, segments: Sequence[str] = DEFAULT_SEGMENTS, title: str | None = None) -> str:
-    """The questionnaire as Markdown (for editing or pasting into a survey tool)."""
+    """The questionnaire as Markdown (for editing or pasting into a survey tool).
+
+    Examples
+    --------
+    >>> from servqual.questionnaire import questionnaire_markdown
+    >>> '| # | Statement |' in questionnaire_markdown('library-core-22')
+    True
+    """
     inst = load_instrument(instrument)
     scale = inst.scale
     na = _na_code(inst)
@@ -253,7 +273,15 @@ def questionnaire_markdown(instrument, *, segments: Sequence[str] = DEFAULT_SEGM
 
 
 def questionnaire(instrument, format: str = "html", **kwargs) -> str:  # noqa: A002 - the CLI's word
-    """The questionnaire (``"html"``, ``"markdown"``) or the template (``"csv"``) as text."""
+    """The questionnaire (``"html"``, ``"markdown"``) or the template (``"csv"``) as text.
+
+    Examples
+    --------
+    >>> from servqual.questionnaire import questionnaire
+    >>> text = questionnaire('servqual-22', 'markdown')
+    >>> text.splitlines()[0]
+    '# SERVQUAL, 22 items (1991-style positive wording, 1988 item blocks)'
+    """
     if format == "html":
         return questionnaire_html(instrument, **kwargs)
     if format == "markdown":

@@ -288,6 +288,16 @@ def alpha_report(
     the other items).  Respondents who answered none of the items are not counted.
     Reproduces ``psych::alpha(x, use = "pairwise")`` and ``psych::alpha.ci``
     (tests/r/reliability.R).
+
+    Examples
+    --------
+    >>> import servqual as sq
+    >>> survey = sq.read_cycle("params/2005.yaml")
+    >>> report = sq.alpha_report(survey.ratings('perception')[['RL1', 'RL2', 'RL3', 'RL4', 'RL5']])
+    >>> round(report.alpha, 3)
+    0.856
+    >>> list(report.items.columns)
+    ['n', 'raw_r', 'std_r', 'r_cor', 'r_drop', 'mean', 'sd']
     """
     if nan_policy not in NAN_POLICIES:
         raise ValueError(f"nan_policy must be one of {', '.join(map(repr, NAN_POLICIES))}, got {nan_policy!r}")
@@ -489,6 +499,15 @@ def omega(frame: pd.DataFrame, dimensions: dict[str, Sequence[str]]) -> OmegaRes
     ω_h = φ_g(Σλ_g)² / 1ᵀΣ̂1 and ω_t = [φ_g(Σλ_g)² + Σ_k φ_k(Σλ_k)²] / 1ᵀΣ̂1
     (Rodriguez, Reise & Haviland 2016), as computed from ``lavaan::cfa`` in
     tests/r/dimensionality.R.  Per dimension: :func:`omega_total_one_factor`.
+
+    Examples
+    --------
+    >>> import servqual as sq
+    >>> survey = sq.read_cycle("params/2005.yaml")
+    >>> inst = survey.instrument
+    >>> result = sq.omega(survey.ratings('perception'), inst.dimensions)
+    >>> round(result.total, 2) > 0.8
+    True
     """
     from .dimensionality import cfa
 
@@ -570,6 +589,16 @@ def reliability(
         ``alpha_ci_high``, ``std_alpha``, ``omega_total``, ``average_r`` and ``flags``:
         plain-words notes on items whose r_drop is negative or whose removal raises
         alpha (likely wording or reverse-keying problems — nothing is reversed here).
+
+    Examples
+    --------
+    >>> import servqual as sq
+    >>> survey = sq.read_cycle("params/2005.yaml")
+    >>> table = sq.reliability(survey, 'perception')
+    >>> table[['dimension', 'n', 'raw_alpha']].round(2).head(2)
+         dimension     n  raw_alpha
+    0    tangibles  1180       0.83
+    1  reliability  1180       0.86
     """
     inst = survey.instrument
     measure = measure or inst.performance
@@ -653,6 +682,14 @@ def gap_reliability(survey, gap: str | None = None, by: str | Sequence[str] | No
     s and r_PE describe respondents' dimension scores (mean of answered items, at least
     half of them).  Peter, Churchill & Brown (1993): a difference of two correlated,
     reliable scales can be much less reliable than either.
+
+    Examples
+    --------
+    >>> import servqual as sq
+    >>> survey = sq.read_cycle("params/2005.yaml")
+    >>> table = sq.gap_reliability(survey)
+    >>> list(table['dimension'])
+    ['tangibles', 'reliability', 'responsiveness', 'assurance', 'empathy']
     """
     inst = survey.instrument
     if not inst.gaps:

@@ -1,4 +1,4 @@
-"""Scores and gaps per respondent, and the gap table by group (DESIGN.md §2, §4).
+"""Scores and gaps per respondent, and the gap table by group (docs/methods.md, "Scoring").
 
 Sign convention everywhere: a gap is performance minus a standard, so a negative gap is
 a shortfall.  Scoring rules:
@@ -170,6 +170,16 @@ def scores(
         Indexed by respondent id, with two-level columns ``(quantity, unit)``: quantity is
         a measure or gap name, unit an item id, dimension id, or ``overall`` /
         ``overall_weighted`` (the latter when the survey has importance weights).
+
+    Examples
+    --------
+    >>> import servqual as sq
+    >>> survey = sq.read_cycle("params/2005.yaml")
+    >>> per_respondent = sq.scores(survey, 'dimension')
+    >>> per_respondent.shape
+    (1180, 15)
+    >>> per_respondent.columns[0]
+    ('expectation', 'tangibles')
     """
     check_level(level)
     if not 0 < min_answered <= 1:
@@ -318,6 +328,18 @@ def gap_table(
     Reproduces, in R: ``aggregate(score ~ segment, FUN = mean)`` with
     ``sd``, ``length`` and ``mean ± qt((1 + ci) / 2, n - 1) * sd / sqrt(n)`` on the
     respondent scores described in the module docstring (``tests/r/gap_table.R``).
+
+    Examples
+    --------
+    >>> import servqual as sq
+    >>> survey = sq.read_cycle("params/2005.yaml")
+    >>> table = sq.gap_table(survey, level='dimension', by='segment')
+    >>> list(table.columns[:5])
+    ['segment', 'dimension', 'n', 'expectation', 'expectation_sd']
+    >>> table.loc[0, ['segment', 'dimension', 'n']].tolist()
+    ['academic staff', 'tangibles', np.int64(192)]
+    >>> round(float(table.loc[0, 'gap']), 2)
+    -0.88
     """
     check_level(level)
     if not 0 < ci < 1:
@@ -374,6 +396,16 @@ def suppress_small_groups(table: pd.DataFrame, min_group_n: int = MIN_GROUP_N) -
         A copy in which small rows have every numeric column (``n`` included) missing,
         with three columns added: ``suppressed`` (bool), ``suppressed_reason`` (plain
         words, empty when shown) and ``small_group`` (shown, but fewer than 100).
+
+    Examples
+    --------
+    >>> import servqual as sq
+    >>> import pandas as pd
+    >>> table = pd.DataFrame({'group': ['a', 'b'], 'n': [250, 4], 'gap': [-0.5, -2.0]})
+    >>> sq.suppress_small_groups(table, 10)[['group', 'n', 'gap', 'suppressed']]
+      group     n  gap  suppressed
+    0     a   250 -0.5       False
+    1     b  <NA>  NaN        True
     """
     if "n" not in table.columns:
         raise KeyError("suppress_small_groups needs a table with an 'n' column (e.g. from gap_table)")
@@ -418,6 +450,15 @@ def rating_distribution(
         columns, ``item``, ``dimension``, ``rating``, ``count``, ``share`` (of the
         item's ratings, N/A excluded), plus ``n`` (ratings given), ``not_applicable``
         (N/A answers) and ``na_share`` (N/A among ratings and N/A answers).
+
+    Examples
+    --------
+    >>> import servqual as sq
+    >>> from servqual.scoring import rating_distribution
+    >>> survey = sq.read_cycle("params/2005.yaml")
+    >>> counts = rating_distribution(survey, 'perception')
+    >>> list(counts.columns[:5])
+    ['item', 'dimension', 'rating', 'count', 'share']
     """
     inst = survey.instrument
     measure = measure or inst.performance

@@ -1,4 +1,4 @@
-"""Screening rules: who is excluded or flagged, and why (DESIGN.md §2).
+"""Screening rules: who is excluded or flagged, and why (docs/methods.md).
 
 Rules come from the instrument's ``screening:`` section and can be overridden per call.
 Nobody is ever dropped silently: every excluded or flagged respondent gets one row per
@@ -189,7 +189,11 @@ def screen(survey: Survey, **rules: Any) -> Survey:
 
     Examples
     --------
-    >>> strict = sq.screen(survey, straight_lining="exclude")  # doctest: +SKIP
+    >>> import servqual as sq
+    >>> survey = sq.read_cycle("params/library-core-2007.yaml")
+    >>> strict = sq.screen(survey, straight_lining="exclude")
+    >>> strict.n < survey.n, survey.n_read == strict.n_read
+    (True, True)
     """
     new_rules = survey.rules.replace(**rules)
     check_applicable(survey.instrument, new_rules)

@@ -100,3 +100,24 @@ def test_lower_layers_never_import_a_face():
     bad = [f"{importer} imports {target}" for importer, target, _ in _imports()
            if target in FACES and importer not in FACES and importer != "servqual"]
     assert not bad, bad
+
+
+def test_every_public_function_documents_an_example():
+    """pingouin's habit: every public function shows a runnable Example (run as doctests)."""
+    import inspect
+
+    import servqual as sq
+    from servqual import linkage, plots, questionnaire
+
+    public = [getattr(sq, name) for name in sq.__all__]
+    public += [getattr(plots, n) for n in dir(plots) if n.startswith("plot_")] + [plots.alt_text]
+    public += [linkage.aggregation, linkage.link, linkage.staff_scores, questionnaire.questionnaire,
+               questionnaire.entry_template]
+    missing = [f.__name__ for f in public if inspect.isfunction(f) and "Examples\n" not in (f.__doc__ or "")]
+    assert not missing, missing
+
+
+def test_docstrings_cite_the_projects_own_methods_file():
+    for path in PACKAGE.rglob("*.py"):
+        assert "DESIGN.md" not in path.read_text(), path
+    assert (PACKAGE.parent / "docs" / "methods.md").is_file()
