@@ -564,6 +564,10 @@ class DriversResult:
         head = str(self).split("\n")[0]
         return f"<p>{head}</p>" + self.coefficients.to_html(float_format=lambda v: f"{v:.3f}")
 
+    def to_frame(self) -> pd.DataFrame:
+        """The result as one table: the coefficients table."""
+        return self.coefficients.copy()
+
 
 def _r2(y: np.ndarray, x: np.ndarray) -> float:
     if x.shape[1] == 0:

@@ -165,6 +165,10 @@ class SamplingAdequacy:
         return f"<p>{str(self).replace(chr(10), '<br>')}</p>" + self.kmo_items.to_frame().T.to_html(
             float_format=lambda v: f"{v:.3f}")
 
+    def to_frame(self) -> pd.DataFrame:
+        """The result as one table: KMO per item."""
+        return self.kmo_items.rename("kmo").to_frame()
+
 
 def sampling_adequacy(frame: pd.DataFrame) -> SamplingAdequacy:
     """KMO (overall and per item) and Bartlett's test of sphericity in one result.
@@ -326,6 +330,10 @@ class EFAResult:
         return f"<h4>EFA: {self.method}, {self.rotation}, n = {self.n}</h4>{styled}" + self.variance.T.to_html(
             float_format=lambda v: f"{v:.2f}")
 
+    def to_frame(self) -> pd.DataFrame:
+        """The result as one table: the rotated loadings (items × factors) with communalities."""
+        return self.loadings.assign(communality=self.communalities)
+
 
 def efa(
     frame: pd.DataFrame,
@@ -455,6 +463,10 @@ class ParallelAnalysis:
     def _repr_html_(self) -> str:
         head, _, _ = str(self).partition("\n")
         return f"<p>{head}</p>" + self.eigenvalues.to_html(float_format=lambda v: f"{v:.3f}")
+
+    def to_frame(self) -> pd.DataFrame:
+        """The result as one table: the observed and simulated eigenvalues."""
+        return self.eigenvalues.copy()
 
 
 def parallel_analysis(
@@ -589,6 +601,10 @@ class CFAResult:
     def _repr_html_(self) -> str:
         head, _, _ = str(self).partition("\n")
         return f"<p>{head}</p>" + self.loadings.to_html(index=False, float_format=lambda v: f"{v:.3f}")
+
+    def to_frame(self) -> pd.DataFrame:
+        """The result as one table: the fit measures as one row named by the model."""
+        return self.fit.to_frame(self.name).T
 
 
 def _lavaan_fit(s: np.ndarray, sigma: np.ndarray, n: int, npar: int) -> dict[str, float]:

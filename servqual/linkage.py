@@ -117,6 +117,10 @@ class AggregationResult:
     def _repr_html_(self) -> str:
         return "<pre>" + html.escape(str(self)) + "</pre>"
 
+    def to_frame(self) -> pd.DataFrame:
+        """The result as one table: ICC(1) and ICC(2) per characteristic."""
+        return self.icc.copy()
+
 
 def aggregation(staff_survey, unit: str = "branch", *, rwg_min: float = RWG_MIN, icc2_min: float = ICC2_MIN) -> AggregationResult:
     """r_wg(j) per unit and characteristic, ICC(1)/ICC(2) per characteristic, and warnings.
@@ -192,6 +196,10 @@ class LinkageResult:
 
     def _repr_html_(self) -> str:
         return "<pre>" + html.escape(str(self)) + "</pre>"
+
+    def to_frame(self) -> pd.DataFrame:
+        """The result as one table: the per-unit table."""
+        return self.units.copy()
 
 
 def link(staff_survey, client_survey, unit: str = "branch", *, gap: str | None = None,

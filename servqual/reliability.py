@@ -20,7 +20,8 @@ import pandas as pd
 from scipy import stats
 
 from ._matrix import cov2cor, extract_factors, moments, pairwise_cor, smc
-from .scoring import dimension_means, group_keys, group_rows
+from .scoring import apply_min_group_n, dimension_means, group_keys, group_rows
+from .survey import MIN_GROUP_N
 
 __all__ = [
     "AlphaReport",
@@ -241,6 +242,10 @@ class AlphaReport:
         ]
         parts += [f"<p><em>Note: {html.escape(n)}</em></p>" for n in self.notes]
         return "\n".join(parts)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The result as one table: the whole-scale statistics (one row: raw_alpha, std_alpha, …)."""
+        return self.total.to_frame().T
 
 
 def alpha_report(
@@ -480,6 +485,10 @@ class OmegaResult:
     def _repr_html_(self) -> str:
         return "<p>" + html.escape(str(self)).replace("\n", "<br>") + "</p>"
 
+    def to_frame(self) -> pd.DataFrame:
+        """The result as one table: omega total per dimension, then omega hierarchical and total of the whole."""
+        return pd.concat([self.dimensions.rename("omega"), pd.Series({"omega_hierarchical": self.hierarchical, "omega_total": self.total}, name="omega")]).to_frame()
+
 
 def omega(frame: pd.DataFrame, dimensions: dict[str, Sequence[str]]) -> OmegaResult:
     """Omega hierarchical and total from the dimension structure, and omega per dimension.
@@ -563,6 +572,7 @@ def reliability(
     n_boot: int = 0,
     seed: int | None = None,
     flag_gain: float = 0.01,
+    min_group_n: int | None = MIN_GROUP_N,
 ) -> pd.DataFrame:
     """Reliability of every dimension of a survey (and of all items together), per group.
 
@@ -575,6 +585,9 @@ def reliability(
         the instrument's last measure (the performance rating).
     by
         Respondent column(s) to group by, or ``None``.
+    min_group_n
+        With ``by``, groups smaller than this are suppressed (default 10; ``None`` shows
+        them with a warning).
     ci, nan_policy, n_boot, seed
         As :func:`alpha_report`; with ``n_boot`` the CI is the percentile bootstrap,
         otherwise Feldt's.
@@ -637,7 +650,9 @@ def reliability(
             rows.append(row)
     columns = [*keys, "dimension", "n_items", "n", "raw_alpha", "alpha_ci_low", "alpha_ci_high",
                "std_alpha", "omega_total", "average_r", "flags"]
-    return pd.DataFrame(rows).reindex(columns=columns)
+    out = pd.DataFrame(rows).reindex(columns=columns)
+    # per group, small groups are suppressed like every other shared table
+    return apply_min_group_n(out, min_group_n, "reliability") if keys else out
 
 
 def _flags(rep: AlphaReport, gain: float) -> str:

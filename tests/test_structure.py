@@ -121,3 +121,30 @@ def test_docstrings_cite_the_projects_own_methods_file():
     for path in PACKAGE.rglob("*.py"):
         assert "DESIGN.md" not in path.read_text(), path
     assert (PACKAGE.parent / "docs" / "methods.md").is_file()
+
+
+def test_result_objects_display_and_convert():
+    import servqual as sq
+    from servqual.linkage import aggregation, link
+
+    survey = sq.read_cycle(PACKAGE.parent / "params" / "2005.yaml")
+    frame, inst = survey.ratings("perception"), survey.instrument
+    staff = sq.read_cycle(PACKAGE.parent / "params" / "staff-hpws-2007.yaml")
+    clients = sq.read_cycle(PACKAGE.parent / "params" / "2007.yaml")
+    results = [sq.alpha_report(frame), sq.omega(frame, inst.dimensions), sq.efa(frame, 5),
+               sq.parallel_analysis(frame, n_iter=5), sq.cfa(frame, sq.instrument_models(inst)["dimensions"]),
+               sq.sampling_adequacy(frame), sq.drivers(survey), aggregation(staff), link(staff, clients)]
+    for result in results:
+        table = result.to_frame()
+        assert len(table) and len(table.columns), type(result).__name__
+        assert result._repr_html_().strip().startswith("<"), type(result).__name__
+        assert str(result).strip()
+
+
+def test_reliability_by_group_suppresses_small_groups():
+    import servqual as sq
+
+    survey = sq.read_cycle(PACKAGE.parent / "params" / "2005.yaml")
+    table = sq.reliability(survey, by="branch", min_group_n=150)
+    small = table["n"].isna()
+    assert small.any() and table.loc[small, "raw_alpha"].isna().all() and table.loc[small, "suppressed"].all()
