@@ -151,7 +151,8 @@ def test_gap_reliability_matches_r(fixture_survey):
 def test_reliability_table(fixture_survey):
     table = sq.reliability(fixture_survey, by="segment")
     assert list(table.columns) == ["segment", "dimension", "n_items", "n", "raw_alpha", "alpha_ci_low",
-                                   "alpha_ci_high", "std_alpha", "omega_total", "average_r", "flags"]
+                                   "alpha_ci_high", "std_alpha", "omega_total", "average_r", "flags",
+                                   "suppressed", "suppressed_reason", "small_group"]
     assert list(table["dimension"].unique()) == ["alpha", "beta", "gamma", "all_items"]
     undergrad = table[table["segment"] == "undergraduate"].set_index("dimension")
     mask = (fixture_survey.respondents["segment"] == "undergraduate").to_numpy()
