@@ -115,7 +115,10 @@ class AggregationResult:
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
-        return "<pre>" + html.escape(str(self)) + "</pre>"
+        notes = "".join(f"<li>{html.escape(w)}</li>" for w in self.warnings)
+        return ("<p>Aggregating staff climate to units: ICC(1) and ICC(2) per characteristic</p>"
+                + self.icc.to_html(index=False, float_format=lambda v: f"{v:.3f}")
+                + (f"<ul>{notes}</ul>" if notes else ""))
 
     def to_frame(self) -> pd.DataFrame:
         """The result as one table: ICC(1) and ICC(2) per characteristic."""
@@ -195,7 +198,12 @@ class LinkageResult:
         ])
 
     def _repr_html_(self) -> str:
-        return "<pre>" + html.escape(str(self)) + "</pre>"
+        fmt = {"index": False, "float_format": lambda v: f"{v:.3f}"}
+        notes = "".join(f"<li>{html.escape(n)}</li>" for n in self.notes)
+        return (f"<p>Staff climate and client scores across {self.n_units} units</p>" + self.units.to_html(**fmt)
+                + "<p>Correlations across units</p>" + self.correlations.to_html(**fmt)
+                + "<p>Mixed model (REML)</p>" + self.mixed_model.to_html(**fmt)
+                + (f"<ul>{notes}</ul>" if notes else ""))
 
     def to_frame(self) -> pd.DataFrame:
         """The result as one table: the per-unit table."""

@@ -483,7 +483,8 @@ class OmegaResult:
         )
 
     def _repr_html_(self) -> str:
-        return "<p>" + html.escape(str(self)).replace("\n", "<br>") + "</p>"
+        return (f"<p>Omega from {self.n_complete} complete respondents</p>"
+                + self.to_frame().to_html(float_format=lambda v: f"{v:.3f}"))
 
     def to_frame(self) -> pd.DataFrame:
         """The result as one table: omega total per dimension, then omega hierarchical and total of the whole."""

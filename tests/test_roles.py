@@ -99,3 +99,23 @@ def test_unusual_names_work_everywhere(dutch_survey):
     prof = plots.plot_profile(table, instrument=s.instrument)
     assert [t.get_text() for t in prof.get_legend().get_texts()] == ["verwachting", "ervaring"]
     assert sq.reliability(s)["n"].gt(0).all()
+
+
+def test_unusual_names_in_the_report_questionnaire_and_explorer(dutch_survey, tmp_path):
+    import matplotlib.pyplot as plt
+
+    from servqual.questionnaire import questionnaire_html
+    from servqual.report import CycleReport
+
+    report = CycleReport(dutch_survey, tmp_path, min_group_n=10)
+    shown = report.show("results") + report.show("appendix")
+    assert {"gap_analysis", "radar", "importance_performance", "priorities", "reliability"} <= set(shown)
+    assert "failed_sections" not in report.out.summary
+    assert not {"zone_of_tolerance", "drivers"} & set(shown)  # no zone, no overall item: never shown
+    assert report.out.summary["overall_gap"]["gap"] == "kloof"
+    html = questionnaire_html(dutch_survey.instrument)
+    assert "Verwachting" in html and "Ervaring" in html
+    explorer = sq.explorer({"2024": dutch_survey})
+    assert list(explorer.quantity.options) == ["kloof", "verwachting", "ervaring"]
+    assert [v for _, v in explorer.figure_choice.options] == ["gaps", "radar", "ipa"]
+    plt.close("all")

@@ -40,7 +40,7 @@ report.header()
 
 # %% [markdown]
 # The results: the gaps, where they are, and what to do first. Each section appears only
-# when it applies to this instrument and data (`sq.plan(survey)` lists why one is missing).
+# when it applies to this instrument and data.
 
 # %%
 report.show("results")
