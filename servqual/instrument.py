@@ -10,6 +10,7 @@ returns a frozen :class:`Instrument`; every problem is reported with the file na
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -60,8 +61,23 @@ class InstrumentError(ValueError):
 
 
 # --------------------------------------------------------------------------- YAML loading
+MAX_ALIASES = 20  # params and instrument files need few anchors; a "billion laughs" file needs many
+
+
 class _StrictLoader(yaml.SafeLoader):
-    """SafeLoader that refuses duplicate mapping keys (PyYAML silently keeps the last)."""
+    """SafeLoader that refuses duplicate mapping keys (PyYAML silently keeps the last) and
+    files with more aliases than any real params or instrument file uses (a "billion
+    laughs" bomb expands each alias again wherever the result is walked)."""
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            self._aliases = getattr(self, "_aliases", 0) + 1
+            if self._aliases > MAX_ALIASES:
+                mark = self.peek_event().start_mark
+                raise yaml.composer.ComposerError(
+                    None, None, f"more than {MAX_ALIASES} aliases (*name): refused as a possible YAML bomb; "
+                    "write the values out", mark)
+        return super().compose_node(parent, index)
 
 
 def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False):
@@ -94,6 +110,16 @@ def read_yaml(path: Path, error: type[ValueError] = ValueError) -> Any:
         raise error(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     try:
         return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.constructor.ConstructorError as exc:
+        where = f"line {exc.problem_mark.line + 1}: " if exc.problem_mark else ""
+        if exc.problem and "constructor for the tag" in exc.problem:
+            tag = exc.problem.split("tag", 1)[1].strip(" '")
+            raise error(f"{path}: {where}the tag {tag!r} is not allowed: params and instrument files hold data, "
+                        "never code or Python objects") from None
+        raise error(f"{path}: {where}{exc.problem or exc}") from None
+    except yaml.MarkedYAMLError as exc:
+        where = f"line {exc.problem_mark.line + 1}, column {exc.problem_mark.column + 1}: " if exc.problem_mark else ""
+        raise error(f"{path}: invalid YAML: {where}{exc.problem or exc.context}") from None
     except yaml.YAMLError as exc:
         raise error(f"{path}: invalid YAML: {exc}") from None
 
@@ -124,6 +150,7 @@ class Scale:
     min: int
     max: int
     labels: Mapping[int, str] = field(default_factory=dict)
+    step: float = 1  # 0.5 for web sliders with half points
 
     @property
     def midpoint(self) -> float:
@@ -147,6 +174,8 @@ class Item:
     index: int  # 1-based questionnaire position
     reverse: bool = False
     number: int | str | None = None  # the study's own question number, when it differs from index
+    scale: Scale | None = None  # this item's own scale, when it differs from the instrument's
+    not_applicable: tuple[Any, ...] = ()  # this item's own "don't know" codes, besides the instrument's
 
 
 @dataclass(frozen=True)
@@ -360,6 +389,16 @@ class Instrument:
     def reverse_items(self) -> tuple[str, ...]:
         return tuple(i for i, item in self.items.items() if item.reverse)
 
+    def scale_of(self, item: str) -> Scale | None:
+        """The scale an item is rated on: its own (mixed-scale forms), else the instrument's."""
+        own = self.items[item].scale if item in self.items else None
+        return own or self.scale
+
+    def not_applicable_of(self, item: str) -> tuple[Any, ...]:
+        """The codes read as "not applicable" / "don't know" for one item."""
+        own = self.items[item].not_applicable if item in self.items else ()
+        return tuple(self.not_applicable) + tuple(c for c in own if c not in self.not_applicable)
+
     def dimension_label(self, dimension: str) -> str:
         return self.dimension_labels.get(dimension, dimension.replace("_", " ").capitalize())
 
@@ -397,9 +436,9 @@ _TOP_KEYS = (
     "id", "title", "description", "scale", "not_applicable", "measures", "gaps",
     "dimensions", "items", "screening", "weights", "overall", "gap_sign", "layout",
 )
-_ITEM_KEYS = ("text", "reverse", "number")
+_ITEM_KEYS = ("text", "reverse", "number", "scale", "not_applicable")
 _MEASURE_KEYS = ("role", "zone", "label")
-_SCALE_KEYS = ("min", "max", "labels")
+_SCALE_KEYS = ("min", "max", "labels", "step")
 _DIMENSION_KEYS = ("label", "items")
 _WEIGHTS_KEYS = ("total",)
 _OVERALL_KEYS = ("id", "text", "scale")
@@ -425,7 +464,12 @@ def _parse_scale(raw: Any, where: str, source: str, fail) -> Scale | None:
     for point in labels:
         if not isinstance(point, int) or not lo <= point <= hi:
             fail(f"{where}.labels: {point!r} is not a point of the scale {lo}–{hi}")
-    return Scale(lo, hi, MappingProxyType({int(k): str(v) for k, v in labels.items()}))
+    step = raw.get("step", 1)
+    if isinstance(step, bool) or not isinstance(step, (int, float)) or not step > 0 or step != step:
+        fail(f"{where}.step must be a positive number such as 1 or 0.5, got {step!r}")
+    if abs((hi - lo) / step - round((hi - lo) / step)) > 1e-9:
+        fail(f"{where}.step {step!r} does not divide the scale {lo}–{hi} into whole steps")
+    return Scale(lo, hi, MappingProxyType({int(k): str(v) for k, v in labels.items()}), step)
 
 
 def _parse_measures(raw: Any, fail) -> tuple[list[str], dict[str, str], dict[str, str], dict[str, str]]:
@@ -561,7 +605,7 @@ def _parse(raw: Any, source: str) -> Instrument:
         reverse = spec.get("reverse", False)
         if not isinstance(reverse, bool):
             fail(f"item {item_id}: reverse must be true or false, got {reverse!r}")
-        if reverse and scale is None:
+        if reverse and scale is None and not isinstance(spec.get("scale"), Mapping):
             fail(
                 f"item {item_id} is reverse-keyed but the instrument has no scale; "
                 "reverse keying (x → min + max − x) needs scale min and max"
@@ -569,7 +613,16 @@ def _parse(raw: Any, source: str) -> Instrument:
         number = spec.get("number")
         if number is not None and (isinstance(number, bool) or not isinstance(number, (int, str))):
             fail(f"item {item_id}: number must be the study's question number (e.g. 8 or '8b'), got {number!r}")
-        item_specs[item_id] = (str(spec.get("text", "")), reverse, number)
+        own_scale = _parse_scale(spec.get("scale"), f"item {item_id}.scale", source, fail)
+        own_na = spec.get("not_applicable") or []
+        own_na = own_na if isinstance(own_na, list) else [own_na]
+        for code in own_na:
+            if isinstance(code, bool) or not isinstance(code, (int, float, str)):
+                fail(f"item {item_id}: not_applicable codes must be numbers or text, got {code!r}")
+            item_scale = own_scale or scale
+            if item_scale is not None and isinstance(code, (int, float)) and item_scale.min <= code <= item_scale.max:
+                fail(f"item {item_id}: not_applicable code {code!r} lies inside its scale {item_scale}")
+        item_specs[item_id] = (str(spec.get("text", "")), reverse, number, own_scale, tuple(own_na))
 
     # dimensions
     dims_raw = raw["dimensions"]
@@ -609,8 +662,8 @@ def _parse(raw: Any, source: str) -> Instrument:
         )
 
     items = {
-        item_id: Item(item_id, text, owner[item_id], index, reverse, number)
-        for index, (item_id, (text, reverse, number)) in enumerate(item_specs.items(), start=1)
+        item_id: Item(item_id, text, owner[item_id], index, reverse, number, own_scale, own_na)
+        for index, (item_id, (text, reverse, number, own_scale, own_na)) in enumerate(item_specs.items(), start=1)
     }
     numbers = [item.number for item in items.values() if item.number is not None]
     repeated = sorted({str(n) for n in numbers if numbers.count(n) > 1})
@@ -657,9 +710,10 @@ def _parse(raw: Any, source: str) -> Instrument:
             fail("weights must be true or a mapping such as {total: 100}")
         check_keys(weights_raw, _WEIGHTS_KEYS, f"{source}: weights", InstrumentError)
         weights = True
-        weights_total = float(weights_raw.get("total", 100))
-        if weights_total <= 0:
-            fail(f"weights.total must be positive, got {weights_total}")
+        total = weights_raw.get("total", 100)
+        if isinstance(total, bool) or not isinstance(total, (int, float)) or not math.isfinite(total) or total <= 0:
+            fail(f"weights.total must be a positive number of points such as 100, got {total!r}")
+        weights_total = float(total)
         if len(dimensions) < 2:
             fail("weights (importance allocation over dimensions) need at least two dimensions")
 

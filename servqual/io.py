@@ -10,6 +10,7 @@ expected.  Columns that look like personal data are dropped on read with a warni
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import re
@@ -43,12 +44,56 @@ PERSONAL_DATA_PATTERNS = tuple(
         r"^(recipient|respondent|contact)?(phone|mobile|telephone|tel|cell|fax)(number|no)?$",
         r"^(home|postal|street|mailing|ip|residential)?address$",
         r"^(student|staff|employee|matric|matriculation|personnel|payroll|badge|library(card)?)(number|no|num|id)$",
-        r"^(location)?(latitude|longitude)$",
+        r"^(location)?(latitude|longitude|lat|lng|lon|long)$",
+        r"^nameof(the)?(respondent|recipient|student|client|contact|person|participant)$",
+        r"^(respondent|recipient|student|staff|client|contact|participant)?(cell|mobile|home|work)?phone(number|no)?$",
+        r"^(post|postal|zip)(code|no)?$|^postcode$|^plz$",
+        r"^(ip|ipaddress|ipv4|ipv6)$",
+        r"^(이름|성명|성함|전화번호|휴대폰|휴대전화|연락처|이메일|주소|학번|사번|姓名|名前|氏名|電話|电话|手机|邮箱|メール|住所)$",
         r"^(dateofbirth|dob|birthdate|birthday)$",
         r"^(ssn|tfn|taxfilenumber|socialsecuritynumber|passport(number|no)?)$",
     )
 )
 _EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
+#: A phone number inside text: an optional +, then at least 8 digits with spaces, dots,
+#: dashes or brackets between them.
+_PHONE_RE = re.compile(r"(?<![\w])\+?\(?\d[\d\s().-]{6,}\d(?![\w])")
+_LONG_NUMBER_RE = re.compile(r"(?<![\w.])\d{7,}(?![\w.])")  # student/staff numbers
+_IP_RE = re.compile(r"^\s*\d{1,3}(?:\.\d{1,3}){3}\s*$")
+
+
+def _digits(text: str) -> int:
+    return sum(ch.isdigit() for ch in text)
+
+
+def mask_personal(text: str) -> str:
+    """Free text with e-mail addresses, phone numbers and student/staff numbers masked.
+
+    Examples
+    --------
+    >>> from servqual.io import mask_personal
+    >>> mask_personal("Call me on +44 20 7946 0958 or mail jo@uni.ac.uk (student 20231234)")
+    'Call me on [phone] or mail [e-mail] (student [number])'
+    """
+    text = _EMAIL_RE.sub("[e-mail]", text)
+    text = _PHONE_RE.sub(lambda m: "[phone]" if _digits(m.group()) >= 8 else m.group(), text)
+    return _LONG_NUMBER_RE.sub("[number]", text)
+
+
+def _looks_personal(values: pd.Series) -> str | None:
+    """What personal data a text column's values hold (e-mails, phones, IPs, long numbers)."""
+    text = pd.Series(pd.unique(values.dropna())).astype("string").str.strip()
+    text = text[text != ""]
+    if not len(text):
+        return None
+    if text.str.contains(_EMAIL_RE, regex=True).any():
+        return "e-mail addresses"
+    if text.str.fullmatch(_IP_RE).mean() > 0.5:
+        return "IP addresses"
+    phoneish = text.str.fullmatch(r"\+?[\d\s().-]{8,}") & (text.map(_digits) >= 8)
+    if phoneish.mean() > 0.5:
+        return "phone or student/staff numbers"
+    return None
 
 
 class SurveyError(ValueError):
@@ -63,9 +108,11 @@ class SurveyError(ValueError):
         where they apply), all of them, even when the message lists only the first few.
     """
 
-    def __init__(self, path: str | Path, message: str, problems: Sequence[Mapping] = ()):
+    def __init__(self, path: str | Path, message: str, problems: Sequence[Mapping] = (), *, key: str | None = None):
         self.path = str(path)
         self.problems = list(problems)
+        self.detail = message
+        self.key = key  # the read_survey argument (params key) the problem is about, when one is
         super().__init__(f"{path}: {message}")
 
 
@@ -83,6 +130,8 @@ class RawTable:
     encoding: str | None = None
     value_labels: Mapping[str, Mapping[Any, str]] | None = None
     user_missing: Mapping[str, list] | None = None
+    sheets: tuple[str, ...] = ()  # a workbook's sheet names
+    sheet: str | None = None  # the sheet read
     _numbers: np.ndarray | None = None
 
     def label(self, position: int) -> str:
@@ -111,11 +160,19 @@ class RawTable:
         self.frame = self.frame.iloc[positions].reset_index(drop=True)
 
 
+#: Two-character sequences that UTF-8 text turns into when it is decoded as Latin-1 or
+#: cp1252 ("é" → "Ã©"): their presence means the encoding given is wrong.
+_MOJIBAKE = re.compile("[\u00c2\u00c3][\u0080-\u00bf\u2018-\u201e\u2020-\u2026\u02c6\u2030\u0160\u2039\u0152"
+                       "\u017d\u02dc\u2122\u0161\u203a\u0153\u017e\u0178]")
+
+
 def _decode(path: Path, data: bytes, encoding: str | None) -> tuple[str, str]:
-    """Decode CSV bytes: the given encoding strictly, else UTF-8, else an unambiguous guess."""
+    """Decode CSV bytes: the given encoding strictly, else UTF-8, else an unambiguous guess.
+    A file that is UTF-8 but for a few lines, or UTF-8 read with a legacy encoding, is
+    refused with the line to look at, never read as a third encoding."""
     if encoding is not None:
         try:
-            return data.decode(encoding), encoding
+            text = data.decode(encoding)
         except LookupError:
             raise SurveyError(path, f"unknown encoding {encoding!r}") from None
         except UnicodeDecodeError as exc:
@@ -126,10 +183,40 @@ def _decode(path: Path, data: bytes, encoding: str | None) -> tuple[str, str]:
                 f"({exc.reason}); the file is in another encoding: pass the right encoding=",
                 [{"row": f"line {line}", "value": data[exc.start : exc.start + 1], "expected": encoding}],
             ) from None
+        if codecs.lookup(encoding).name not in ("utf-8", "utf-8-sig", "ascii") and not data.isascii():
+            try:
+                data.decode("utf-8")
+            except UnicodeDecodeError:
+                return text, encoding
+            found = _MOJIBAKE.search(text)
+            if found:
+                line = text[: found.start()].count("\n") + 1
+                start = text.rfind("\n", 0, found.start()) + 1
+                column = found.start() - start
+                snippet = text[start:].split("\n", 1)[0][max(0, column - 15): column + 15]
+                raise SurveyError(
+                    path,
+                    f"line {line}: the file is UTF-8 but encoding={encoding!r} was given, which garbles its text "
+                    f"({snippet!r}). Remove encoding= (UTF-8 is read by default) or pass encoding='utf-8'",
+                )
+        return text, encoding
     try:
         return data.decode("utf-8-sig"), "utf-8"
     except UnicodeDecodeError:
         pass
+    # UTF-8 except for a few lines: a file pasted together from two sources
+    lines = data.split(b"\n")
+    bad = [k for k, line in enumerate(lines, start=1) if not _is_utf8(line)]
+    multibyte = sum(1 for line in lines if not line.isascii() and _is_utf8(line))
+    if multibyte and len(bad) <= max(3, len(lines) // 50):
+        shown = ", ".join(str(k) for k in bad[:MAX_LISTED])
+        raise SurveyError(
+            path,
+            f"mixes encodings: line(s) {shown} are not UTF-8 while {multibyte} other lines are UTF-8 text. "
+            "Reading it as one legacy encoding would garble the UTF-8 lines; fix those lines (or save the whole "
+            "file again as UTF-8)",
+            [{"row": f"line {k}", "expected": "UTF-8 text"} for k in bad],
+        )
     from charset_normalizer import from_bytes
 
     matches = list(from_bytes(data))
@@ -170,53 +257,91 @@ def _decode(path: Path, data: bytes, encoding: str | None) -> tuple[str, str]:
     )
 
 
+#: The first bytes of each binary format, to read a file by what it is, not its name.
+_MAGIC = (
+    (b"PK\x03\x04", "xlsx"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "xls"),
+    (b"PAR1", "parquet"),
+    (b"$FL2", "sav"),
+    (b"$FL3", "sav"),
+)
+_FORMATS = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx", ".xls": "xls",
+            ".sav": "sav", ".zsav": "sav", ".parquet": "parquet", ".pq": "parquet"}
+
+
+def _sniff_format(path: Path, head: bytes) -> str:
+    """The file's real format from its first bytes (an .xlsx saved as .csv is still read right)."""
+    by_name = _FORMATS.get(path.suffix.lower())
+    by_bytes = next((kind for magic, kind in _MAGIC if head.startswith(magic)), None)
+    if by_bytes is None:
+        probe = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+        if probe.startswith((b"<!doctype html", b"<html", b"<table", b"<?xml")):
+            by_bytes = "html"
+        elif by_name == "csv" or (by_name is not None and b"\x00" not in head[:4096] and head.strip()):
+            by_bytes = "csv"  # text: a CSV, also when saved under a spreadsheet's name
+    if by_bytes == "html":
+        raise SurveyError(
+            path,
+            "is an HTML page, not a data file (some survey tools export 'Excel' files that are web pages). "
+            "Open it in a spreadsheet program and save it as .xlsx or .csv",
+        )
+    if by_name is None and by_bytes is None:
+        raise SurveyError(
+            path, f"unsupported file type {path.suffix or '(none)'!r}: use .csv, .tsv, .xlsx, .xls, .sav or .parquet"
+        )
+    if by_bytes is not None and by_name is not None and by_bytes != by_name:
+        warnings.warn(
+            f"{path}: the file is {by_bytes.upper()} although its name ends in {path.suffix}; read as {by_bytes.upper()}",
+            UserWarning, stacklevel=4,
+        )
+    return by_bytes or by_name
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def read_table(
     path: str | Path,
     *,
     encoding: str | None = None,
     sheet: str | int | None = None,
     text_columns: Sequence[str] = (),
+    header_rows: int | Sequence[int] | None = None,
 ) -> RawTable:
-    """Read a file's table as it is (no validation): CSV/TSV, Excel, SPSS or Parquet."""
+    """Read a file's table as it is (no validation): CSV/TSV, Excel, SPSS or Parquet.
+
+    The format is read from the file's bytes, not only its name.  ``header_rows`` says
+    which rows (1-based) hold the column names when they are not just the first: ``2`` or
+    ``[2]`` for a title row above them, ``[1, 2]`` for a two-row header (the rows' texts
+    are joined with a space; a merged cell's text carries over to the cells it spans).
+    """
     path = Path(path)
     if not path.exists():
         raise SurveyError(path, "file not found")
     if path.is_dir():
         raise SurveyError(path, "is a folder, not a survey file")
-    suffix = path.suffix.lower()
-    if suffix in (".csv", ".tsv", ".txt"):
-        data = path.read_bytes()
-        if not data.strip():
-            raise SurveyError(path, "the file is empty (no header, no respondents)")
-        text, used = _decode(path, data, encoding)
-        first_line = text.lstrip("\ufeff").splitlines()[0] if text.strip() else ""
-        sep = "\t" if suffix == ".tsv" else max(",;\t", key=first_line.count)
-        header = next(csv.reader(io.StringIO(first_line), delimiter=sep))
-        dtypes = {c: "str" for c in text_columns}
-        frame = pd.read_csv(
-            io.StringIO(text), sep=sep, dtype=dtypes or None, keep_default_na=False,
-            na_values=list(MISSING_MARKERS), skip_blank_lines=True, low_memory=False,
-        )
-        return RawTable(frame, header, "line", 0, text=text, sep=sep, encoding=used)
-    if suffix in (".xlsx", ".xlsm", ".xls"):
-        try:
-            frame = pd.read_excel(
-                path, sheet_name=0 if sheet is None else sheet, keep_default_na=False,
-                na_values=list(MISSING_MARKERS), dtype={c: "str" for c in text_columns} or None,
-            )
-            header = [str(c) for c in pd.read_excel(path, sheet_name=0 if sheet is None else sheet, header=None, nrows=1).iloc[0]] if len(frame.columns) else []
-        except ValueError as exc:
-            raise SurveyError(path, f"cannot read the spreadsheet: {exc}") from None
-        if not len(frame.columns):
-            raise SurveyError(path, "the sheet is empty (no header, no respondents)")
-        return RawTable(frame, header, "row", 2)
-    if suffix in (".sav", ".zsav"):
+    rows = _header_rows(path, header_rows)
+    with open(path, "rb") as handle:
+        head = handle.read(8192)
+    kind = _sniff_format(path, head)
+    if kind == "csv":
+        return _read_csv(path, path.read_bytes(), encoding, text_columns, rows)
+    if kind in ("xlsx", "xls"):
+        return _read_excel(path, kind, sheet, text_columns, rows)
+    if rows != [1]:
+        raise SurveyError(path, f"header_rows applies to CSV and Excel files, not to {kind} files")
+    if kind == "sav":
         import pyreadstat
 
         try:
             frame, meta = pyreadstat.read_sav(str(path), user_missing=True, encoding=encoding)
-        except pyreadstat.ReadstatError as exc:
-            raise SurveyError(path, f"cannot read the SPSS file: {exc}") from None
+        except Exception as exc:  # noqa: BLE001 - pyreadstat raises several unrelated types
+            raise SurveyError(path, f"cannot read the SPSS file (damaged or not a .sav file): {exc}") from None
         missing = {}
         for col, ranges in (meta.missing_ranges or {}).items():
             missing[col] = [(r["lo"], r["hi"]) for r in ranges]
@@ -224,14 +349,235 @@ def read_table(
             frame, list(frame.columns), "case", 1,
             value_labels=meta.variable_value_labels or {}, user_missing=missing,
         )
-    if suffix in (".parquet", ".pq"):
-        # Arrow-backed columns: no conversion on read; each rating column is turned into
-        # floats once, straight into the survey's arrays
+    # Parquet: Arrow-backed columns, no conversion on read; each rating column is turned
+    # into floats once, straight into the survey's arrays
+    try:
         frame = pd.read_parquet(path, dtype_backend="pyarrow")
-        return RawTable(frame, [str(c) for c in frame.columns], "row", 1)
+    except Exception as exc:  # noqa: BLE001 - pyarrow's errors (ArrowInvalid, OSError) name no file
+        raise SurveyError(path, f"cannot read the Parquet file (damaged or truncated?): {exc}") from None
+    return RawTable(frame, [str(c) for c in frame.columns], "row", 1)
+
+
+def _header_rows(path: Path, header_rows) -> list[int]:
+    if header_rows is None:
+        return [1]
+    rows = [header_rows] if isinstance(header_rows, int) and not isinstance(header_rows, bool) else header_rows
+    ok = isinstance(rows, (list, tuple)) and rows and all(
+        isinstance(r, int) and not isinstance(r, bool) and r >= 1 for r in rows)
+    if not ok or list(rows) != list(range(rows[0], rows[0] + len(rows))):
+        raise SurveyError(path, f"header_rows must be a row number ≥ 1 or consecutive row numbers such as [1, 2], "
+                                f"got {header_rows!r}")
+    return list(rows)
+
+
+def _merge_header(rows: list[list[str]]) -> list[str]:
+    """Column names from one or more header rows; a merged cell's text fills the cells it spans."""
+    width = max(len(r) for r in rows)
+    filled = []
+    for k, row in enumerate(rows):
+        row = [str(c).strip() if c is not None and str(c).strip().lower() not in ("nan", "none") else ""
+               for c in row] + [""] * (width - len(row))
+        if k < len(rows) - 1:  # spanning header cells above the last row carry to the right
+            last = ""
+            for j, cell in enumerate(row):
+                last = cell or last
+                row[j] = last
+        filled.append(row)
+    return [" ".join(part for part in col if part) for col in zip(*filled)]
+
+
+def _read_csv(path: Path, data: bytes, encoding: str | None, text_columns, header_rows: list[int]) -> RawTable:
+    if not data.strip():
+        raise SurveyError(path, "the file is empty (no header, no respondents)")
+    text, used = _decode(path, data, encoding)
+    text = text.lstrip("\ufeff")
+    if "\x00" in text:
+        line = text[: text.index("\x00")].count("\n") + 1
+        raise SurveyError(path, f"line {line}: the file holds a NUL byte (\\x00); it is damaged or not a text file. "
+                                "Open it in a spreadsheet program and save it again as CSV")
+    if "\r" in text:  # Windows (CRLF) and classic Mac (CR only) line endings
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    offset = 0
+    first = text.split("\n", 1)[0]
+    hint = re.fullmatch(r'\s*"?sep=(.)"?\s*', first)
+    if hint:  # Excel's "sep=;" line names the delimiter
+        sep = hint.group(1)
+        text = text.split("\n", 1)[1] if "\n" in text else ""
+        offset = 1
+    else:
+        sep = "\t" if path.suffix.lower() == ".tsv" else max(",;\t", key=first.count)
+    if header_rows != [1]:
+        skipped = header_rows[0] - 1
+        lines = text.split("\n")
+        parsed = list(csv.reader(lines[skipped: skipped + len(header_rows)], delimiter=sep))
+        names = _merge_header(parsed)
+        text = "\n".join([_csv_line(names, sep)] + lines[skipped + len(header_rows):])
+        offset += skipped + len(header_rows) - 1
+    if not text.strip():
+        raise SurveyError(path, "has no header line")
+    header = next(csv.reader(io.StringIO(text.split("\n", 1)[0]), delimiter=sep))
+    trailing = _check_fields(path, text, sep, len(header), offset)
+    dtypes = {c: "str" for c in text_columns}
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", pd.errors.ParserWarning)  # handled by _check_fields
+            frame = pd.read_csv(
+                io.StringIO(text), sep=sep, dtype=dtypes or None, keep_default_na=False,
+                na_values=list(MISSING_MARKERS), skip_blank_lines=True, low_memory=False,
+                index_col=False if trailing else None,
+            )
+    except pd.errors.ParserError as exc:
+        raise SurveyError(path, f"cannot be read as a table: {exc}".replace("C error: ", "")) from None
+    if offset:
+        text = "\n" * offset + text  # line numbers as the user sees them in the file
+    return RawTable(frame, header, "line", 0, text=text, sep=sep, encoding=used)
+
+
+def _csv_line(values: list[str], sep: str) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, delimiter=sep, lineterminator="").writerow(values)
+    return buffer.getvalue()
+
+
+def _check_fields(path: Path, text: str, sep: str, width: int, offset: int) -> bool:
+    """Every data row must have as many fields as the header.  Returns True when every row
+    only ends in one delimiter too many (an empty trailing field, ignored with a warning);
+    raises on a row with more fields, and on a quote that never closes."""
+    widest = max((line.count(sep) for line in text.split("\n")), default=0)
+    if widest <= width - 1 and text.count('"') % 2 == 0:
+        return False  # the quick test: no line can hold more fields than the header
+    over, ends_empty, rows = [], True, 0
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
+    start = 1
+    try:
+        for k, record in enumerate(reader):
+            line = start + offset
+            start = reader.line_num + 1
+            if k == 0 or not record:
+                continue
+            rows += 1
+            if len(record) > width:
+                over.append((line, len(record), record))
+                ends_empty &= len(record) == width + 1 and record[-1].strip() == ""
+            elif len(record) == width:
+                ends_empty = False
+    except csv.Error as exc:
+        raise SurveyError(path, f"line {start + offset}: cannot be read ({exc})") from None
+    if text.count('"') % 2:
+        # the unbalanced quote swallows the rest of the file into one field: find its line
+        opened = _unclosed_quote_line(text, sep)
+        if opened is not None:
+            raise SurveyError(
+                path,
+                f"line {opened + offset}: a quote mark (\") opens a field that never closes, so the rest of the file "
+                "would be read as one cell. Remove the stray quote or close it, then save the file again",
+            )
+    if not over:
+        return False
+    if ends_empty and len(over) == rows:
+        warnings.warn(
+            f"{path}: every data row ends in a delimiter that the header lacks; the empty last field was ignored "
+            "(the columns are read as the header names them)",
+            UserWarning, stacklevel=5,
+        )
+        return True
+    shown = "; ".join(f"line {line} has {n} fields" for line, n, _ in over[:MAX_LISTED])
+    more = f"; … and {len(over) - MAX_LISTED} more" if len(over) > MAX_LISTED else ""
     raise SurveyError(
-        path, f"unsupported file type {suffix or '(none)'!r}: use .csv, .tsv, .xlsx, .sav or .parquet"
+        path,
+        f"{len(over)} row(s) have more fields than the header's {width}: {shown}{more}. A delimiter ({sep!r}) "
+        "inside an answer must be quoted; fix these rows or export the file again",
+        [{"row": f"line {line}", "value": n, "expected": f"{width} fields"} for line, n, _ in over],
     )
+
+
+def _unclosed_quote_line(text: str, sep: str) -> int | None:
+    """The line on which a quoted field opens and never closes (None when none does)."""
+    inside, opened, line, at_field_start = False, None, 1, True
+    for ch in text:
+        if ch == "\n":
+            line += 1
+            if not inside:
+                at_field_start = True
+            continue
+        if ch == '"':
+            if inside:
+                inside = False
+            elif at_field_start:
+                inside, opened = True, line
+            at_field_start = False
+            continue
+        at_field_start = (ch == sep) and not inside
+    return opened if inside else None
+
+
+def _read_excel(path: Path, kind: str, sheet, text_columns, header_rows: list[int]) -> RawTable:
+    engine = "xlrd" if kind == "xls" else "openpyxl"
+    if kind == "xls":
+        try:
+            import xlrd  # noqa: F401
+        except ImportError:  # pragma: no cover - a dependency
+            raise SurveyError(path, "old .xls files need the xlrd package: pip install xlrd") from None
+    try:
+        book = pd.ExcelFile(path, engine=engine)
+    except Exception as exc:  # noqa: BLE001 - zipfile, openpyxl and xlrd errors
+        raise SurveyError(path, f"cannot open the spreadsheet (damaged, password-protected or not {kind}): "
+                                f"{exc}") from None
+    names = book.sheet_names
+    chosen = 0 if sheet is None else sheet
+    if isinstance(chosen, str) and chosen not in names:
+        raise SurveyError(path, f"sheet {chosen!r} is not in the workbook{did_you_mean(chosen, names)} "
+                                f"(sheets: {', '.join(map(repr, names))})")
+    if isinstance(chosen, int) and not isinstance(chosen, bool) and not 0 <= chosen < len(names):
+        raise SurveyError(path, f"sheet {chosen} does not exist: the workbook has {len(names)} sheet(s): "
+                                f"{', '.join(map(repr, names))} (sheet: takes a name or a 0-based number)")
+    grid = book.parse(chosen, header=None, dtype=object, keep_default_na=False, na_values=list(MISSING_MARKERS))
+    if grid.empty:
+        others = [n for n in names if n != (names[chosen] if isinstance(chosen, int) else chosen)]
+        raise SurveyError(path, "the sheet is empty (no header, no respondents)"
+                          + (f"; the workbook also has {', '.join(map(repr, others))}: set sheet:" if others else ""))
+    top = header_rows[0] - 1
+    header = _merge_header([list(grid.iloc[r]) for r in range(top, top + len(header_rows))])
+    body = grid.iloc[top + len(header_rows):].reset_index(drop=True)
+    body.columns = _dedupe(header)
+    body = body.loc[:, [bool(h) or body[c].notna().any() for h, c in zip(header, body.columns)]]
+    frame = _typed(body, text_columns)
+    return RawTable(frame, header, "row", top + len(header_rows) + 1, sheets=tuple(names),
+                    sheet=names[chosen] if isinstance(chosen, int) else chosen)
+
+
+def _dedupe(names: list[str]) -> list[str]:
+    """pandas' convention for repeated names (a, a.1, a.2) so the duplicate check can name them."""
+    seen: dict[str, int] = {}
+    out = []
+    for name in names:
+        name = name or "Unnamed"
+        if name in seen:
+            seen[name] += 1
+            out.append(f"{name}.{seen[name]}")
+        else:
+            seen[name] = 0
+            out.append(name)
+    return out
+
+
+def _typed(frame: pd.DataFrame, text_columns) -> pd.DataFrame:
+    """Spreadsheet cells as pandas would type them: numbers as numbers, text as text."""
+    out = {}
+    for column in frame.columns:
+        series = frame[column]
+        if column in text_columns:
+            out[column] = series.map(lambda v: None if pd.isna(v) else (str(int(v)) if isinstance(v, float)
+                                                                         and v.is_integer() else str(v)))
+            continue
+        values = series.dropna()
+        if len(values) and all(isinstance(v, bool) for v in values):
+            out[column] = series.astype("object")
+        elif all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+            out[column] = pd.to_numeric(series, errors="coerce")
+        else:
+            out[column] = series.map(lambda v: None if pd.isna(v) else str(v))
+    return pd.DataFrame(out)
 
 
 # --------------------------------------------------------------------------- column mapping
@@ -312,12 +658,58 @@ def _list_problems(raw: RawTable, problems: list[dict], noun: str, expected: str
     return f"{len(problems)} {noun}:\n" + "\n".join(shown) + more + f"\nexpected: {expected}"
 
 
-def _expected_rating(instrument: Instrument, scale=None) -> str:
+def _expected_rating(instrument: Instrument, scale=None, labels: Mapping | None = None) -> str:
     scale = scale or instrument.scale
-    parts = [f"a whole number from {scale.min} to {scale.max}" if scale else "a number", "a blank cell for missing"]
+    step = getattr(scale, "step", 1) if scale else 1
+    kind = "a whole number" if step == 1 else f"a number in steps of {_plain(step)}"
+    parts = [f"{kind} from {scale.min} to {scale.max}" if scale else "a number", "a blank cell for missing"]
+    if labels:
+        shown = ", ".join(f"{k!r}" for k in list(labels)[:4])
+        parts.append(f"a label ({shown}{', …' if len(labels) > 4 else ''}; others via value_labels:)")
     if instrument.not_applicable:
         parts.append("or N/A code " + ", ".join(map(repr, instrument.not_applicable)))
     return ", ".join(parts)
+
+
+_LEADING_NUMBER = re.compile(r"^\s*([+-]?\d+(?:[.,]\d+)?)\s*(?:[-–—=:.)]\s*\S|\(\s*\S|\s+[^\d\s.,]).*$", re.S)
+
+
+def _label_key(text: str) -> str:
+    return re.sub(r"\s+", " ", str(text).strip().lower())
+
+
+def rating_labels(instrument: Instrument, value_labels: Mapping | None = None, scale=None) -> dict[str, float]:
+    """Label text (lower-cased) → rating: the scale's own anchor labels, then ``value_labels``
+    (a params mapping such as ``{"Strongly agree": 7}``), which wins on a clash."""
+    scale = scale or instrument.scale
+    out = {_label_key(v): float(k) for k, v in (scale.labels.items() if scale else ())}
+    for label, code in (value_labels or {}).items():
+        if isinstance(code, Mapping):
+            continue  # a per-column mapping is looked up by column
+        out[_label_key(label)] = float(code)
+    return out
+
+
+def _text_to_numbers(text: pd.Series, labels: Mapping[str, float]) -> tuple[np.ndarray, np.ndarray]:
+    """Text cells → numbers: plain numbers, labels ('Strongly agree'), or a number with its
+    label ('6 - agree', '6 = agree', '6 (agree)').  Returns the numbers and a mask of the
+    cells read through a label."""
+    numbers = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    unresolved = np.flatnonzero(np.isnan(numbers) & text.notna().to_numpy())
+    via_label = np.zeros(len(text), dtype=bool)
+    if len(unresolved):
+        cache: dict[str, float] = {}
+        for pos in unresolved:
+            cell = text.iloc[pos]
+            if cell not in cache:
+                value = labels.get(_label_key(cell), np.nan)
+                if np.isnan(value):
+                    lead = _LEADING_NUMBER.match(cell)
+                    value = float(lead.group(1).replace(",", ".")) if lead else np.nan
+                cache[cell] = value
+            numbers[pos] = cache[cell]
+            via_label[pos] = not np.isnan(cache[cell])
+    return numbers, via_label
 
 
 def _convert(
@@ -328,10 +720,16 @@ def _convert(
     instrument: Instrument,
     scale,
     problems: list[dict],
+    value_labels: Mapping | None = None,
+    decisions: list | None = None,
+    item: str | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """One rating column → (float values with NaN for blank/N/A, bool N/A mask)."""
-    num_codes = [c for c in instrument.not_applicable if isinstance(c, (int, float))]
-    text_codes = {str(c).strip().lower() for c in instrument.not_applicable}
+    decisions = decisions if decisions is not None else []
+    labels_text = rating_labels(instrument, value_labels, scale)
+    codes = instrument.not_applicable_of(item) if item else instrument.not_applicable
+    num_codes = [c for c in codes if isinstance(c, (int, float))]
+    text_codes = {str(c).strip().lower() for c in codes}
     labels = (raw.value_labels or {}).get(column, {})
     user_missing = (raw.user_missing or {}).get(column, [])
     if pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series.dtype):
@@ -354,8 +752,12 @@ def _convert(
         text = series.astype("string").str.strip()
         blank = text.isna() | text.isin(MISSING_MARKERS)
         na = np.array((~blank & text.str.lower().isin(text_codes)).to_numpy(dtype=bool))
-        numbers = pd.to_numeric(text.where(~blank & ~pd.Series(na, index=text.index)), errors="coerce")
-        values = np.array(numbers.to_numpy(dtype=float, na_value=np.nan))
+        column_labels = dict(labels_text)
+        column_labels.update({_label_key(k): float(v) for k, v in ((value_labels or {}).get(column) or {}).items()}
+                             if isinstance((value_labels or {}).get(column), Mapping) else {})
+        values, via_label = _text_to_numbers(text.where(~blank & ~pd.Series(na, index=text.index)), column_labels)
+        if via_label.any():
+            decisions.append((column, text[via_label].iloc[0], values[np.flatnonzero(via_label)[0]]))
         if num_codes:
             na |= np.isin(values, num_codes)
         values = np.where(na, np.nan, values)
@@ -365,14 +767,17 @@ def _convert(
                 {"pos": pos, "row": raw.label(pos), "column": column, "value": series.iloc[pos], "why": "is not a number"}
             )
     if scale is not None:
+        step = getattr(scale, "step", 1)
         with np.errstate(invalid="ignore"):
-            out = ~np.isnan(values) & ((values < scale.min) | (values > scale.max) | (values != np.round(values)))
+            steps = (values - scale.min) / step
+            out = ~np.isnan(values) & ((values < scale.min) | (values > scale.max) | (np.abs(steps - np.round(steps)) > 1e-9))
         for pos in np.flatnonzero(out):
             v = values[pos]
             why = (
                 f"is outside the scale {scale.min}–{scale.max}"
                 if v < scale.min or v > scale.max
-                else "is not a whole number"
+                else ("is not a whole number (if the survey allows half points, set step: 0.5 in the instrument's "
+                      "scale)" if step == 1 else f"is not a multiple of the scale's step {_plain(step)}")
             )
             problems.append({"pos": pos, "row": raw.label(pos), "column": column, "value": _plain(v), "why": why})
     return values, na
@@ -399,6 +804,34 @@ def _segment_values(series: pd.Series) -> pd.Categorical:
     categories = sorted(set(trimmed))
     remap = np.array([categories.index(t) for t in trimmed] + [-1], dtype=np.int64)
     return pd.Categorical.from_codes(remap[codes], categories=categories)
+
+
+def _recode_segment(path: Path, column: str, values: pd.Categorical, recode: Mapping) -> pd.Categorical:
+    """Merge spellings as ``recode`` says; warn about spellings that differ only in case,
+    spaces or hyphens (they would split a group into small ones that then vanish)."""
+    if recode:
+        unknown = [k for k in recode if k not in values.categories]
+        if unknown:
+            raise SurveyError(path, f"recode: {column}: {unknown[0]!r} is not a value of the column"
+                                    f"{did_you_mean(unknown[0], list(values.categories))} "
+                                    f"(values: {', '.join(map(repr, values.categories))})")
+        text = pd.Series(values).astype("string").replace({str(k): str(v) for k, v in recode.items()})
+        values = pd.Categorical(text, categories=sorted(set(text.dropna())))
+    groups: dict[str, list[str]] = {}
+    for category in values.categories:
+        groups.setdefault(re.sub(r"[\s_\-]+", "", str(category).casefold()), []).append(str(category))
+    clashes = [names for names in groups.values() if len(names) > 1]
+    if clashes:
+        first = clashes[0]
+        merge = ", ".join(f"{name!r}: {first[0]!r}" for name in first[1:])
+        warnings.warn(
+            f"{path}: segment {column!r}: "
+            + "; ".join(" and ".join(map(repr, names)) for names in clashes)
+            + f" differ only in case, spaces or hyphens and are kept apart; to merge them set "
+            f"recode: {{{column}: {{{merge}}}}}",
+            UserWarning, stacklevel=4,
+        )
+    return values
 
 
 def _label_for(labels: Mapping, code) -> str:
@@ -432,6 +865,12 @@ def read_survey(
     screening: Mapping[str, Any] | ScreeningRules | None = None,
     sheet: str | int | None = None,
     skip_rows: int = 0,
+    header_rows: int | Sequence[int] | None = None,
+    value_labels: Mapping[str, Any] | None = None,
+    recode: Mapping[str, Mapping[str, str]] | None = None,
+    comments: str | None = None,
+    layout: str = "wide",
+    long_columns: Mapping[str, str] | None = None,
 ) -> Survey:
     """Read a cycle's raw export against an instrument, validate it and screen it.
 
@@ -449,7 +888,9 @@ def read_survey(
     id
         Column with respondent ids (unique); respondents are numbered 1…n when omitted.
     segments
-        Client-segment columns (``["segment", "branch"]``).
+        Client-segment columns (``["segment", "branch"]``), or a mapping file column →
+        name to use (``{"unit": "site"}``) for a column whose name is also an output
+        column's (``unit``, ``n``, ``gap``, ``dimension``, a measure …), which is refused.
     year
         The survey cycle, stored in ``survey.year`` and the ``year`` column.
     encoding
@@ -469,6 +910,24 @@ def read_survey(
     skip_rows
         Rows to skip below the header (exports with extra header rows, e.g. ``2`` for
         Qualtrics' question-text and ImportId rows).
+    header_rows
+        Where the column names are when not on the first row: ``2`` (a title row above
+        them) or ``[1, 2]`` (a two-row header, joined with a space).
+    value_labels
+        Ratings written as words: label → rating (``{"Strongly agree": 7}``), or per
+        column ``{"Q1": {"Very satisfied": 5}}``.  The scale's own labels and "6 - agree"
+        style cells are read without it; every cell read through a label is reported once.
+    recode
+        Segment spellings to merge, per segment column: ``{"segment": {"post-graduate":
+        "postgraduate"}}``.  Spellings that differ only in case, spaces or hyphens are
+        warned about.
+    comments
+        A free-text column to keep (for comment analysis); e-mail addresses and phone
+        numbers in it are masked on read.
+    layout
+        ``"wide"`` (one row per respondent, default) or ``"long"`` (one row per
+        respondent × question; ``long_columns`` names the ``respondent``, ``question``
+        and ``answer`` columns, and the question values are the rating column names).
 
     Returns
     -------
@@ -489,16 +948,21 @@ def read_survey(
     """
     inst = load_instrument(instrument)
     path = Path(path)
-    if isinstance(segments, str):
-        segments = [segments]
-    segments = list(segments or [])
+    seg_map = _segment_sources(path, inst, segments)
+    segments = list(seg_map)  # the columns in the file
     try:
         mapping = resolve_columns(inst, columns)
     except (ValueError, TypeError) as exc:
         raise SurveyError(path, str(exc)) from None
     rules = _resolve_rules(path, inst, screening)
+    if layout not in ("wide", "long"):
+        raise SurveyError(path, f"layout must be 'wide' or 'long', got {layout!r}")
 
-    raw = read_table(path, encoding=encoding, sheet=sheet, text_columns=[c for c in [id, *segments] if c])
+    text_columns = [c for c in [id, *segments, comments] if c]
+    if layout == "long":
+        raw, id = _read_long(path, encoding, sheet, long_columns, segments, header_rows)
+    else:
+        raw = read_table(path, encoding=encoding, sheet=sheet, text_columns=text_columns, header_rows=header_rows)
     if len(raw.frame) == 0 or len(raw.frame.columns) == 0:
         raise SurveyError(path, "has a header but no respondents (no data rows)")
     rating_columns = [c for m in mapping.values() for c in m.values()]
@@ -518,15 +982,18 @@ def read_survey(
     if len(frame) == 0:
         raise SurveyError(path, "has a header but no respondents (no data rows)")
 
-    _require_columns(path, frame, mapping, id, segments)
-    _detect_header_rows(path, raw, frame, rating_columns, inst)
-    values, na_masks = _read_ratings(path, raw, inst, mapping)
+    _require_columns(path, raw, mapping, id, segments, comments)
+    _detect_header_rows(path, raw, frame, rating_columns, inst, value_labels)
+    values, na_masks = _read_ratings(path, raw, inst, mapping, value_labels)
     index = _read_ids(path, raw, id)
     weights_frame, weight_columns = _read_weights(path, raw, frame, inst, weights, index)
     overall_values, overall_column = _read_overall(path, raw, frame, inst, overall, index)
-    used = set(rating_columns) | {c for c in [id, *segments] if c} | set(weight_columns) | set(overall_column)
-    respondents, dropped = _respondents(path, raw, index, segments, year, used)
+    used = (set(rating_columns) | {c for c in [id, *segments, comments] if c} | set(weight_columns)
+            | set(overall_column))
+    respondents, dropped = _respondents(path, raw, index, segments, year, used, comments, recode)
+    respondents = respondents.rename(columns={k: v for k, v in seg_map.items() if k != v})
     items = list(inst.items)
+    _warn_blank_dimensions(path, inst, values)
 
     value_frames = {m: pd.DataFrame(v, index=index, columns=items, copy=False) for m, v in values.items()}
     na_frames = {m: pd.DataFrame(v, index=index, columns=items, copy=False) for m, v in na_masks.items()}
@@ -535,7 +1002,7 @@ def read_survey(
         instrument=inst,
         source=str(path),
         year=int(year) if year is not None else None,
-        segments=tuple(segments),
+        segments=tuple(seg_map.values()),
         frame=respondents,
         values=value_frames,
         not_applicable_mask=na_frames,
@@ -547,6 +1014,90 @@ def read_survey(
         encoding=raw.encoding,
         dropped_columns=tuple(dropped),
     )
+
+
+def _read_long(path: Path, encoding, sheet, long_columns, segments, header_rows) -> tuple[RawTable, str]:
+    """A long export (one row per respondent × question) pivoted to one row per respondent."""
+    need = ("respondent", "question", "answer")
+    if not isinstance(long_columns, Mapping) or set(long_columns) != set(need):
+        raise SurveyError(path, "layout: long needs long_columns naming the respondent, question and answer "
+                                "columns, e.g. long_columns: {respondent: ResponseId, question: Item, answer: Value}")
+    resp, question, answer = (str(long_columns[k]) for k in need)
+    raw = read_table(path, encoding=encoding, sheet=sheet, text_columns=[resp, question, *segments],
+                     header_rows=header_rows)
+    frame = raw.frame
+    for column in (resp, question, answer, *segments):
+        if column not in frame.columns:
+            raise SurveyError(path, f"long_columns/segments: column {column!r} is not in the file"
+                                    f"{did_you_mean(column, list(frame.columns))}")
+    frame = frame[frame[resp].notna() & frame[question].notna()]
+    questions = frame[question].astype("string").str.strip()
+    frame = frame.assign(**{question: questions})
+    clash = frame.groupby([resp, question], sort=False)[answer].nunique(dropna=False)
+    clash = clash[clash > 1]
+    if len(clash):
+        (who, what), _ = next(iter(clash.items())), None
+        raise SurveyError(path, f"respondent {who!r} answered question {what!r} more than once with different "
+                                f"answers ({len(clash)} such pairs); a long file holds one answer per respondent "
+                                "and question")
+    frame = frame.drop_duplicates([resp, question])
+    wide = frame.pivot(index=resp, columns=question, values=answer)
+    wide.columns = [str(c) for c in wide.columns]
+    for column in segments:
+        varying = frame.groupby(resp, sort=False)[column].nunique()
+        if (varying > 1).any():
+            who = varying[varying > 1].index[0]
+            raise SurveyError(path, f"segment {column!r} changes between the rows of respondent {who!r}; "
+                                    "it must be the same on every row of a respondent")
+        wide[column] = frame.groupby(resp, sort=False)[column].first().reindex(wide.index)
+    wide = wide.reset_index()
+    ids = wide[resp].astype("string").to_numpy(dtype=object)
+    table = RawTable(wide, list(wide.columns), "respondent", 1, encoding=raw.encoding, _numbers=ids)
+    return table, resp
+
+
+#: Names the workbench's tables use for their own columns: a segment may not take one.
+OUTPUT_COLUMNS = ("item", "dimension", "unit", "n", "quantity", "group", "score", "statistic", "df", "p", "p_adj",
+                  "ci_low", "ci_high", "suppressed", "suppressed_reason", "small_group", "rank", "label", "sentence",
+                  "importance", "performance", "quadrant", "id")
+
+
+def _segment_sources(path: Path, inst: Instrument, segments) -> dict[str, str]:
+    """File column → the name the segment takes; refuses names that are output columns."""
+    if segments is None:
+        return {}
+    if isinstance(segments, str):
+        segments = [segments]
+    if isinstance(segments, Mapping):
+        pairs = {str(k): str(v) for k, v in segments.items()}
+    else:
+        pairs = {str(c): str(c) for c in segments}
+    reserved = set(OUTPUT_COLUMNS) | set(inst.quantities)
+    for quantity in inst.quantities:
+        reserved |= {f"{quantity}_{suffix}" for suffix in ("sd", "ci_low", "ci_high", "n", "se")}
+    for column, name in pairs.items():
+        if name in reserved:
+            raise SurveyError(
+                path,
+                f"segment column {name!r} has the name of a column the workbench's tables use for their own results "
+                f"(tables would show {name!r} twice and the groups could not be told apart). Give it another name: "
+                f"segments: {{{column}: {column}_group}} (file column → name)",
+            )
+    return pairs
+
+
+def _warn_blank_dimensions(path: Path, inst: Instrument, values: dict[str, np.ndarray]) -> None:
+    position = {item: j for j, item in enumerate(inst.items)}
+    for measure, array in values.items():
+        blank = [d for d, items in inst.dimensions.items()
+                 if np.isnan(array[:, [position[i] for i in items]]).all()]
+        if blank and len(blank) < len(inst.dimensions):
+            rest = len(inst.dimensions) - len(blank)
+            warnings.warn(
+                f"{path}: nobody rated dimension(s) {', '.join(map(repr, blank))} on {measure!r}; their scores are "
+                f"missing and the overall score averages the other {rest} dimension(s)",
+                UserWarning, stacklevel=3,
+            )
 
 
 def _check_duplicated_header(path: Path, raw: RawTable, wanted: set[str]) -> None:
@@ -573,8 +1124,29 @@ def _check_duplicated_header(path: Path, raw: RawTable, wanted: set[str]) -> Non
     warnings.warn(f"{path}: duplicated column names (not used): {described}", UserWarning, stacklevel=3)
 
 
-def _require_columns(path: Path, frame: pd.DataFrame, mapping, id, segments) -> None:  # noqa: A002
+def _elsewhere_hint(raw: RawTable, wanted: list[str]) -> str:
+    """Where the wanted columns are when not in the header: another sheet, a lower row."""
+    if raw.sheets and len(raw.sheets) > 1:
+        return (f" The workbook has sheets {', '.join(map(repr, raw.sheets))} and sheet {raw.sheet!r} was read: "
+                "set sheet: to the one with the responses.")
+    if raw.text is not None:
+        for number, line in enumerate(raw.text.split("\n")[1:8], start=2):
+            cells = {c.strip().strip('"') for c in line.split(raw.sep)}
+            if sum(w in cells for w in wanted) >= max(1, len(wanted) // 2):
+                return (f" The column names are on line {number}: set header_rows: {number} (or [1, {number}] "
+                        "when the names span two rows).")
+    frame = raw.frame
+    for position in range(min(6, len(frame))):
+        cells = {str(v).strip() for v in frame.iloc[position].tolist()}
+        if sum(w in cells for w in wanted) >= max(1, len(wanted) // 2):
+            row = raw.first_row + position
+            return f" The column names are on row {row}: set header_rows: {row}."
+    return ""
+
+
+def _require_columns(path: Path, raw: RawTable, mapping, id, segments, comments=None) -> None:  # noqa: A002
     """Every segment, id and rating column must exist; suggest near names when not."""
+    frame = raw.frame
     available = list(frame.columns)
     lower = {str(c).lower(): c for c in available}
     listing = f"{', '.join(map(str, available[:12]))}{', …' if len(available) > 12 else ''}"
@@ -584,9 +1156,12 @@ def _require_columns(path: Path, frame: pd.DataFrame, mapping, id, segments) -> 
             return f"; did you mean {lower[column.lower()]!r}?"
         return did_you_mean(column, available)
 
-    for column, role in [(c, "segment") for c in segments] + ([(id, "id")] if id is not None else []):
+    roles = [(c, "segment") for c in segments] + ([(id, "id")] if id is not None else [])
+    roles += [(comments, "comments")] if comments else []
+    for column, role in roles:
         if column not in frame.columns:
-            raise SurveyError(path, f"{role} column {column!r} is not in the file{suggest(column)} (columns: {listing})")
+            raise SurveyError(path, f"{role} column {column!r} is not in the file{suggest(column)} (columns: {listing})"
+                              + _elsewhere_hint(raw, [column]), key={"segment": "segments"}.get(role, role))
     if id is not None and _is_personal(id):
         raise SurveyError(
             path,
@@ -602,16 +1177,18 @@ def _require_columns(path: Path, frame: pd.DataFrame, mapping, id, segments) -> 
             path,
             f"{len(missing)} rating column(s) required by the column mapping are missing: {shown}{more}. "
             f"The file's columns begin: {listing}. "
-            "Pass columns= with the file's names (a template such as 'E{index:02d}' or a mapping).",
+            "Pass columns= with the file's names (a template such as 'E{index:02d}' or a mapping)."
+            + _elsewhere_hint(raw, [c for _, _, c in missing]),
             [{"column": c, "measure": m, "item": item} for m, item, c in missing],
         )
 
 
-def _read_ratings(path: Path, raw: RawTable, inst: Instrument, mapping) -> tuple[dict, dict]:
+def _read_ratings(path: Path, raw: RawTable, inst: Instrument, mapping, value_labels=None) -> tuple[dict, dict]:
     """Measure → (respondents × items float array, N/A mask); all bad cells reported at once."""
     frame = raw.frame
     items = list(inst.items)
     problems: list[dict] = []
+    decisions: list = []
     values: dict[str, np.ndarray] = {}
     na_masks: dict[str, np.ndarray] = {}
     for measure, cols in mapping.items():
@@ -619,7 +1196,8 @@ def _read_ratings(path: Path, raw: RawTable, inst: Instrument, mapping) -> tuple
         vals = np.empty((len(frame), len(items)), order="F")
         nas = np.zeros((len(frame), len(items)), dtype=bool, order="F")
         for j, item in enumerate(items):
-            vals[:, j], nas[:, j] = _convert(raw, path, cols[item], frame[cols[item]], inst, inst.scale, problems)
+            vals[:, j], nas[:, j] = _convert(raw, path, cols[item], frame[cols[item]], inst, inst.scale_of(item),
+                                             problems, value_labels, decisions, item)
             if not problems:
                 # the column now lives in the survey's array: let its file copy go
                 del frame[cols[item]]
@@ -628,7 +1206,16 @@ def _read_ratings(path: Path, raw: RawTable, inst: Instrument, mapping) -> tuple
     if problems:
         order = {c: k for k, c in enumerate(c for cols in mapping.values() for c in cols.values())}
         problems.sort(key=lambda p: (p["pos"], order[p["column"]]))
-        raise SurveyError(path, _list_problems(raw, problems, "invalid ratings", _expected_rating(inst)), problems)
+        raise SurveyError(path, _list_problems(raw, problems, "invalid ratings",
+                                               _expected_rating(inst, labels=rating_labels(inst, value_labels))),
+                          problems)
+    if decisions:
+        column, text, value = decisions[0]
+        warnings.warn(
+            f"{path}: ratings written as text were read through their labels in {len(decisions)} column(s) "
+            f"(e.g. column {column!r}: {text!r} → {_plain(value)}); check the mapping with value_labels: if needed",
+            UserWarning, stacklevel=3,
+        )
     for measure, cols in mapping.items():
         if np.isnan(values[measure]).all() and not na_masks[measure].any():
             first, last = cols[items[0]], cols[items[-1]]
@@ -683,18 +1270,22 @@ def _read_ids(path: Path, raw: RawTable, id: str | None) -> pd.Index:  # noqa: A
     return pd.Index(ids.to_numpy(), name="id")
 
 
-def _respondents(path: Path, raw: RawTable, index: pd.Index, segments, year, used: set) -> tuple[pd.DataFrame, list]:
+def _respondents(path: Path, raw: RawTable, index: pd.Index, segments, year, used: set, comments=None,
+                 recode=None) -> tuple[pd.DataFrame, list]:
     """Segments, year and extra columns per respondent; personal-data columns dropped."""
     frame = raw.frame
     dropped = [c for c in frame.columns if c not in used and _is_personal(c)]
     extras = [c for c in frame.columns if c not in used and c not in dropped and c != "year"]
     for column in list(extras):
         series = frame[column]
-        if not pd.api.types.is_numeric_dtype(series.dtype):
-            text = pd.Series(pd.unique(series.dropna())).astype("string")  # each distinct value once
-            if len(text) and text.str.contains(_EMAIL_RE, regex=True).any():
-                dropped.append(column)
-                extras.remove(column)
+        if not pd.api.types.is_numeric_dtype(series.dtype) and _looks_personal(series):
+            dropped.append(column)
+            extras.remove(column)
+    for column in segments:
+        what = _looks_personal(frame[column].astype("string"))
+        if _is_personal(column) or what:
+            raise SurveyError(path, f"segment column {column!r} holds personal data"
+                                    f"{f' ({what})' if what else ''}; a segment must be a client group")
     if dropped:
         warnings.warn(
             f"{path}: dropped column(s) that look like personal data: {', '.join(map(repr, dropped))}. "
@@ -704,11 +1295,17 @@ def _respondents(path: Path, raw: RawTable, index: pd.Index, segments, year, use
         )
     labels = raw.value_labels or {}
     respondents = pd.DataFrame(index=index)
+    recode = recode or {}
+    for column in recode:
+        if column not in segments:
+            raise SurveyError(path, f"recode: {column!r} is not a segment column (segments: {', '.join(segments)})")
     for column in segments:
         series = frame[column]
-        respondents[column] = (
-            _apply_value_labels(series, labels[column]) if labels.get(column) else _segment_values(series)
-        )
+        values = _apply_value_labels(series, labels[column]) if labels.get(column) else _segment_values(series)
+        respondents[column] = _recode_segment(path, column, values, recode.get(column) or {})
+    if comments:
+        respondents[comments] = frame[comments].map(
+            lambda v: None if pd.isna(v) else mask_personal(str(v)), na_action=None).astype("string")
     if year is not None:
         respondents["year"] = int(year)
     elif "year" in frame.columns:
@@ -740,7 +1337,8 @@ def _resolve_rules(path: Path, inst: Instrument, screening) -> ScreeningRules:
     return rules
 
 
-def _detect_header_rows(path: Path, raw: RawTable, frame: pd.DataFrame, rating_columns: list[str], inst) -> None:
+def _detect_header_rows(path: Path, raw: RawTable, frame: pd.DataFrame, rating_columns: list[str], inst,
+                        value_labels=None) -> None:
     """Refuse exports whose first data rows are more header (question text, ImportId)."""
     head = frame[rating_columns].head(3)
     textual = []
@@ -749,7 +1347,7 @@ def _detect_header_rows(path: Path, raw: RawTable, frame: pd.DataFrame, rating_c
         row = head.iloc[position]
         text = row.dropna().astype("string").str.strip()
         text = text[~text.isin(MISSING_MARKERS) & ~text.str.lower().isin(codes)]
-        if len(text) and pd.to_numeric(text, errors="coerce").isna().mean() > 0.5:
+        if len(text) and np.isnan(_text_to_numbers(text, rating_labels(inst, value_labels))[0]).mean() > 0.5:
             textual.append(position)
         else:
             break
@@ -780,7 +1378,11 @@ def _read_weights(path, raw, frame, inst: Instrument, weights, index) -> tuple[p
     if weights is None or weights is True:
         weights = DEFAULT_WEIGHTS_TEMPLATE
     if isinstance(weights, str):
-        cols = {d: weights.format(dimension=d) for d in inst.dimensions}
+        try:
+            cols = {d: weights.format(dimension=d) for d in inst.dimensions}
+        except (KeyError, IndexError, ValueError) as exc:
+            raise SurveyError(path, f"weights: template {weights!r} is invalid ({exc!s}); a weights template uses "
+                                    "{dimension} only, e.g. 'W_{dimension}'") from None
     elif isinstance(weights, Mapping):
         unknown = [d for d in weights if d not in inst.dimensions]
         if unknown:
@@ -844,9 +1446,11 @@ def _read_overall(path, raw, frame, inst: Instrument, overall, index) -> tuple[p
         if overall not in (None, False):
             raise SurveyError(path, f"overall= given but instrument {inst.id!r} has no overall item")
         return None, []
+    if overall is not None and not isinstance(overall, (str, bool)):
+        raise SurveyError(path, f"overall must be a column name, true or false, got {overall!r}")
     column = overall if isinstance(overall, str) else inst.overall.id
     if column not in frame.columns:
-        if isinstance(overall, str):
+        if isinstance(overall, str) or overall is True:
             raise SurveyError(path, f"overall column {column!r} is not in the file{did_you_mean(column, list(frame.columns))}")
         return None, []
     problems: list[dict] = []

@@ -28,12 +28,12 @@ class ParamsError(ValueError):
 class CycleParams:
     """One survey cycle's parameters (all keys of a params YAML)."""
 
-    year: int
     instrument: str
     responses: str
+    year: int | None = None
     columns: Any = None
     id: str | None = None
-    segments: list[str] = field(default_factory=list)
+    segments: Any = field(default_factory=list)
     min_group_n: int = MIN_GROUP_N
     title: str | None = None
     encoding: str | None = None
@@ -42,6 +42,12 @@ class CycleParams:
     screening: dict[str, Any] = field(default_factory=dict)
     sheet: Any = None
     skip_rows: int = 0
+    header_rows: Any = None
+    value_labels: Any = None
+    recode: Any = None
+    comments: str | None = None
+    layout: str = "wide"
+    long_columns: Any = None
     source: str = ""  # the params file (not a YAML key)
 
     def as_dict(self) -> dict[str, Any]:
@@ -63,11 +69,68 @@ class CycleParams:
             "screening": self.screening or None,
             "sheet": self.sheet,
             "skip_rows": self.skip_rows,
+            "header_rows": self.header_rows,
+            "value_labels": self.value_labels,
+            "recode": self.recode,
+            "comments": self.comments,
+            "layout": self.layout,
+            "long_columns": self.long_columns,
         }
 
 
 _KEYS = tuple(k for k in CycleParams.__dataclass_fields__ if k != "source")
-_REQUIRED = ("year", "instrument", "responses")
+_REQUIRED = ("instrument", "responses")
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_text(value) -> bool:
+    return isinstance(value, str) and value.strip() != ""
+
+
+def _text_map(value) -> bool:
+    return isinstance(value, Mapping) and all(_is_text(str(k)) for k in value)
+
+
+#: What each key accepts: a check and the words of the error.
+_CHECKS: dict[str, tuple[Any, str]] = {
+    "year": (lambda v: v is None or (_is_int(v) and 1900 <= v <= 2200),
+             "a year such as 2007 (a survey cycle; leave it out for a one-off study). YAML reads 2007_08 as the "
+             "number 200708: write year: 2007 and put '2007/08' in the title"),
+    "instrument": (_is_text, "a built-in instrument id or a path to an instrument YAML file"),
+    "responses": (_is_text, "the path of the raw export"),
+    "columns": (lambda v: v is None or _is_text(v) or isinstance(v, Mapping),
+                "a column template such as 'E{index:02d}' or a mapping measure → template or item → column"),
+    "id": (lambda v: v is None or _is_text(v), "the name of the respondent id column, as text (id: '1' for a "
+                                               "column named 1)"),
+    "segments": (lambda v: v is None or _is_text(v) or (isinstance(v, list) and all(_is_text(c) for c in v))
+                 or (isinstance(v, Mapping) and all(_is_text(str(k)) and _is_text(str(c)) for k, c in v.items())),
+                 "a list of column names (or a mapping file column → name)"),
+    "min_group_n": (lambda v: _is_int(v) and v >= 1, "a whole number ≥ 1"),
+    "title": (lambda v: v is None or isinstance(v, (str, int)), "text"),
+    "encoding": (lambda v: v is None or _is_text(v), "an encoding name as text, such as 'cp1252' or 'utf-8' "
+                                                     "(quote numbers: encoding: '1252' is not valid, 'cp1252' is)"),
+    "weights": (lambda v: v is None or isinstance(v, (bool, Mapping)) or _is_text(v),
+                "a template such as 'W_{dimension}', a mapping dimension → column, or false"),
+    "overall": (lambda v: v is None or isinstance(v, bool) or _is_text(v),
+                "the overall-satisfaction column's name as text, or false"),
+    "screening": (lambda v: v is None or isinstance(v, Mapping), "a mapping of rule overrides"),
+    "sheet": (lambda v: v is None or _is_text(v) or (_is_int(v) and v >= 0), "a sheet name or a 0-based number"),
+    "skip_rows": (lambda v: _is_int(v) and v >= 0, "a whole number ≥ 0 of rows to skip below the header "
+                                                   "(e.g. 2 for Qualtrics), not quoted"),
+    "header_rows": (lambda v: v is None or (_is_int(v) and v >= 1)
+                    or (isinstance(v, list) and v and all(_is_int(r) and r >= 1 for r in v)),
+                    "the row number of the column names (2), or consecutive rows of a two-row header ([1, 2])"),
+    "value_labels": (lambda v: v is None or _text_map(v), "a mapping label → rating, e.g. {Strongly agree: 7}"),
+    "recode": (lambda v: v is None or (isinstance(v, Mapping) and all(isinstance(m, Mapping) for m in v.values())),
+               "a mapping segment column → {spelling: value}, e.g. {segment: {post-graduate: postgraduate}}"),
+    "comments": (lambda v: v is None or _is_text(v), "the free-text column's name"),
+    "layout": (lambda v: v in ("wide", "long"), "'wide' (one row per respondent) or 'long'"),
+    "long_columns": (lambda v: v is None or isinstance(v, Mapping),
+                     "a mapping {respondent: …, question: …, answer: …}"),
+}
 
 
 def _resolve(path: str, params_file: Path) -> Path:
@@ -105,17 +168,34 @@ def load_params(path: str | Path) -> CycleParams:
         if key not in raw:
             raise ParamsError(f"{path}: missing required key {key!r}")
     values = dict(raw)
-    if isinstance(values["year"], bool) or not isinstance(values["year"], int):
-        raise ParamsError(f"{path}: year must be a whole number such as 2005, got {values['year']!r}")
+    for key, value in values.items():
+        check, expected = _CHECKS[key]
+        if not check(value):
+            raise ParamsError(f"{path}: {key}: expected {expected}; got {value!r}")
     if isinstance(values.get("segments"), str):
         values["segments"] = [values["segments"]]
-    if not isinstance(values.get("segments", []), list):
-        raise ParamsError(f"{path}: segments must be a list of column names")
-    n = values.get("min_group_n", MIN_GROUP_N)
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ParamsError(f"{path}: min_group_n must be a whole number ≥ 1, got {n!r}")
-    if not isinstance(values.get("screening") or {}, Mapping):
-        raise ParamsError(f"{path}: screening must be a mapping of rule overrides")
+    if values.get("segments") is None:
+        values["segments"] = []
+    if values.get("layout") == "long" and not values.get("long_columns"):
+        raise ParamsError(f"{path}: layout: long needs long_columns: {{respondent: …, question: …, answer: …}}")
+    if values.get("encoding") is not None:
+        import codecs
+
+        try:
+            codecs.lookup(values["encoding"])
+        except LookupError:
+            raise ParamsError(f"{path}: encoding: {values['encoding']!r} is not an encoding Python knows "
+                              "(e.g. 'utf-8', 'cp1252', 'latin-1', 'cp949', 'shift_jis', 'gb18030')") from None
+    if isinstance(values.get("weights"), str):
+        import string
+
+        try:
+            fields = {f for _, f, _, _ in string.Formatter().parse(values["weights"]) if f is not None}
+        except ValueError as exc:
+            raise ParamsError(f"{path}: weights: template {values['weights']!r} is invalid ({exc})") from None
+        if fields - {"dimension"}:
+            raise ParamsError(f"{path}: weights: template {values['weights']!r} uses {{{sorted(fields - {'dimension'})[0]}}}"
+                              "; a weights template may use only {dimension}, e.g. 'W_{dimension}'")
     values["screening"] = dict(values.get("screening") or {})
     try:
         load_instrument(_instrument_ref(values["instrument"], path))
@@ -149,8 +229,15 @@ def read_cycle(params: CycleParams | str | Path):
     >>> survey.n, survey.segments
     (1180, ('segment', 'branch'))
     """
-    from .io import read_survey
+    from .io import SurveyError, read_survey
 
     if not isinstance(params, CycleParams):
         params = load_params(params)
-    return read_survey(params.responses, params.instrument, **params.read_kwargs())
+    try:
+        return read_survey(params.responses, params.instrument, **params.read_kwargs())
+    except SurveyError as exc:
+        if exc.key is None:
+            raise
+        # a params key names something the file does not have: say so as the params file's error
+        raise ParamsError(f"{params.source}: {exc.key}: {exc.detail.replace('the file', Path(params.responses).name)}"
+                          ) from None

@@ -164,9 +164,9 @@ def apply_rules(
 
 def _keyed(instrument: Instrument, frame: pd.DataFrame) -> np.ndarray:
     x = frame.to_numpy(dtype=float, copy=True)
-    if instrument.reverse_items:
-        cols = [frame.columns.get_loc(c) for c in instrument.reverse_items]
-        x[:, cols] = instrument.scale.reverse(x[:, cols])
+    for item in instrument.reverse_items:  # each on its own scale
+        j = frame.columns.get_loc(item)
+        x[:, j] = instrument.scale_of(item).reverse(x[:, j])
     return x
 
 

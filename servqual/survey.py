@@ -122,8 +122,8 @@ class Survey:
             frame = self.values[measure]
             if keyed and self.instrument.reverse_items:
                 frame = frame.copy()
-                cols = list(self.instrument.reverse_items)
-                frame[cols] = self.instrument.scale.reverse(frame[cols])
+                for item in self.instrument.reverse_items:  # each on its own scale
+                    frame[item] = self.instrument.scale_of(item).reverse(frame[item])
             self._cache[key] = frame
         frame = self._cache[key]
         # copy-on-write: a shallow copy costs nothing and protects the cached data

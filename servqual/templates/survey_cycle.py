@@ -25,6 +25,12 @@ overall = None
 screening = {}
 sheet = None
 skip_rows = 0
+header_rows = None
+value_labels = None
+recode = None
+comments = None
+layout = "wide"
+long_columns = None
 output_dir = "reports/2005"
 
 # %%
@@ -34,6 +40,8 @@ from servqual.report import CycleReport
 survey = sq.read_survey(
     responses, instrument, columns=columns, id=id, segments=segments, year=year, encoding=encoding,
     weights=weights, overall=overall, screening=screening or None, sheet=sheet, skip_rows=skip_rows,
+    header_rows=header_rows, value_labels=value_labels, recode=recode, comments=comments, layout=layout,
+    long_columns=long_columns,
 )
 report = CycleReport(survey, output_dir, min_group_n=min_group_n, title=title)
 report.header()
