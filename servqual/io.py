@@ -964,7 +964,7 @@ def read_survey(
     else:
         raw = read_table(path, encoding=encoding, sheet=sheet, text_columns=text_columns, header_rows=header_rows)
     if len(raw.frame) == 0 or len(raw.frame.columns) == 0:
-        raise SurveyError(path, "has a header but no respondents (no data rows)")
+        raise SurveyError(path, "has a header but no respondents (no data rows)" + _elsewhere_hint(raw, []))
     rating_columns = [c for m in mapping.values() for c in m.values()]
     _check_duplicated_header(path, raw, set(rating_columns) | {c for c in [id, *segments] if c})
 
@@ -980,7 +980,7 @@ def read_survey(
         raw.take(np.flatnonzero(~empty_rows))
     frame = raw.frame
     if len(frame) == 0:
-        raise SurveyError(path, "has a header but no respondents (no data rows)")
+        raise SurveyError(path, "has a header but no respondents (no data rows)" + _elsewhere_hint(raw, []))
 
     _require_columns(path, raw, mapping, id, segments, comments)
     _detect_header_rows(path, raw, frame, rating_columns, inst, value_labels)
@@ -1305,7 +1305,7 @@ def _respondents(path: Path, raw: RawTable, index: pd.Index, segments, year, use
         respondents[column] = _recode_segment(path, column, values, recode.get(column) or {})
     if comments:
         respondents[comments] = frame[comments].map(
-            lambda v: None if pd.isna(v) else mask_personal(str(v)), na_action=None).astype("string")
+            lambda v: None if pd.isna(v) else mask_personal(str(v)), na_action=None).astype("string").to_numpy()
     if year is not None:
         respondents["year"] = int(year)
     elif "year" in frame.columns:
@@ -1362,7 +1362,8 @@ def _detect_header_rows(path: Path, raw: RawTable, frame: pd.DataFrame, rating_c
             f"{', '.join(raw.label(p) for p in textual)}: the rating columns hold text, not ratings "
             f"(e.g. column {example_col!r}: {str(example)[:60]!r}). This looks like {kind} with "
             f"{k} extra header row{'s' if k > 1 else ''} below the column names; "
-            f"pass skip_rows={k} to read past {'them' if k > 1 else 'it'}.",
+            f"pass skip_rows={k} to read past {'them' if k > 1 else 'it'}. If these are ratings written as words, "
+            f"map the words to ratings with value_labels: {{{str(example)[:30]!r}: …}}.",
         )
 
 

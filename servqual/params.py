@@ -121,7 +121,8 @@ _CHECKS: dict[str, tuple[Any, str]] = {
     "skip_rows": (lambda v: _is_int(v) and v >= 0, "a whole number ≥ 0 of rows to skip below the header "
                                                    "(e.g. 2 for Qualtrics), not quoted"),
     "header_rows": (lambda v: v is None or (_is_int(v) and v >= 1)
-                    or (isinstance(v, list) and v and all(_is_int(r) and r >= 1 for r in v)),
+                    or (isinstance(v, list) and v and all(_is_int(r) and r >= 1 for r in v)
+                        and v == list(range(v[0], v[0] + len(v)))),
                     "the row number of the column names (2), or consecutive rows of a two-row header ([1, 2])"),
     "value_labels": (lambda v: v is None or _text_map(v), "a mapping label → rating, e.g. {Strongly agree: 7}"),
     "recode": (lambda v: v is None or (isinstance(v, Mapping) and all(isinstance(m, Mapping) for m in v.values())),

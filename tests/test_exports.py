@@ -1,0 +1,294 @@
+"""Real exports: every awkward file ends in a precise error, a logged decision, or a correct result."""
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import servqual as sq
+from servqual.io import SurveyError
+from servqual.params import ParamsError
+
+from .conftest import write
+
+EXPORTS = Path(__file__).resolve().parent / "data" / "exports"
+MINI = EXPORTS / "mini.yaml"
+COLS = {"expectation": "E_{item}", "perception": "P_{item}"}
+REFERENCE = EXPORTS / "trailing-delimiter.csv"  # the same 40 respondents in every shape
+
+
+def read(path, **kwargs):
+    kwargs.setdefault("columns", COLS)
+    kwargs.setdefault("id", "respondent_id")
+    kwargs.setdefault("segments", ["segment"])
+    return sq.read_survey(path, MINI, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def reference():
+    text = REFERENCE.read_text().replace(",\n", "\n")  # the same rows without the trailing delimiter
+    frame = pd.read_csv(pd.io.common.StringIO(text))
+    return frame.set_index("respondent_id")
+
+
+def same_ratings(survey, reference):
+    for measure, prefix in (("expectation", "E_"), ("perception", "P_")):
+        got = survey.ratings(measure, keyed=False)
+        want = reference[[f"{prefix}{i}" for i in got.columns]].to_numpy(dtype=float)
+        np.testing.assert_array_equal(got.loc[reference.index].to_numpy(), want)
+
+
+# --------------------------------------------------------------------------- shapes that now read right
+def test_classic_mac_line_endings(reference):
+    survey = read(EXPORTS / "mac-classic-cr.csv")
+    assert survey.n == 40
+    same_ratings(survey, reference)
+
+
+def test_trailing_delimiter_is_a_logged_decision_not_a_shift(reference):
+    with pytest.warns(UserWarning, match="every data row ends in a delimiter that the header lacks"):
+        survey = read(REFERENCE)
+    same_ratings(survey, reference)
+    assert list(survey.respondents["segment"].cat.categories) == ["postgraduate", "undergraduate"]
+
+
+def test_excel_sep_hint_line(reference):
+    survey = read(EXPORTS / "excel-sep-hint.csv")
+    same_ratings(survey, reference)
+
+
+def test_ratings_written_as_labels_are_read_through_the_scale(reference):
+    with pytest.warns(UserWarning, match=r"read through their labels .*'Strongly agree' → 7|read through their labels"):
+        survey = read(EXPORTS / "ratings-as-labels.csv")
+    same_ratings(survey, reference)
+
+
+def test_labels_unknown_to_the_scale_need_value_labels(tmp_path):
+    text = "respondent_id,segment," + ",".join(f"E_{i}" for i in "P1 P2 P3 S1 S2 S3".split()) + "," + \
+        ",".join(f"P_{i}" for i in "P1 P2 P3 S1 S2 S3".split()) + "\n"
+    text += "R1,ug," + ",".join(["Very satisfied"] * 12) + "\n" + "R2,ug," + ",".join(["5"] * 12) + "\n"
+    path = write(tmp_path, "sat.csv", text)
+    with pytest.raises(SurveyError, match=r"line 2: the rating columns hold text.*If these are ratings written as "
+                                          r"words, map the words to ratings with value_labels"):
+        read(path)
+    with pytest.warns(UserWarning, match="read through their labels"):
+        survey = read(path, value_labels={"Very satisfied": 7})
+    assert survey.ratings("perception").loc["R1"].eq(7).all()
+
+
+def test_long_format_is_pivoted(reference):
+    survey = read(EXPORTS / "long-format.csv", id=None, layout="long",
+                  long_columns={"respondent": "ResponseId", "question": "Question", "answer": "Answer"})
+    assert survey.n == 40
+    same_ratings(survey, reference)
+
+
+def test_workbook_saved_under_a_csv_name_and_data_on_another_sheet(reference):
+    with pytest.warns(UserWarning, match=r"the file is XLSX although its name ends in \.csv"):
+        with pytest.raises(SurveyError, match=r"The workbook has sheets 'Readme', 'Responses' and sheet 'Readme' "
+                                              r"was read: set sheet:"):
+            read(EXPORTS / "workbook-named-csv.csv")
+    with pytest.warns(UserWarning, match="XLSX"):
+        survey = read(EXPORTS / "workbook-named-csv.csv", sheet="Responses")
+    same_ratings(survey, reference)
+    with pytest.warns(UserWarning, match="XLSX"), pytest.raises(SurveyError, match="sheet 'Respones' is not in the "
+                                                                                   "workbook; did you mean 'Responses'"):
+        read(EXPORTS / "workbook-named-csv.csv", sheet="Respones")
+
+
+def test_html_saved_as_excel_is_named():
+    with pytest.raises(SurveyError, match="is an HTML page, not a data file"):
+        read(EXPORTS / "web-page.xls")
+
+
+def test_title_row_and_two_row_merged_header(reference):
+    with pytest.raises(SurveyError, match=r"The column names are on row"):
+        read(EXPORTS / "title-and-two-row-header.xlsx")
+    survey = read(EXPORTS / "title-and-two-row-header.xlsx", header_rows=[2, 3],
+                  columns={"expectation": "Expectation {item}", "perception": "Perception {item}"})
+    same_ratings(survey, reference.rename(columns=lambda c: c))
+
+
+def test_old_binary_xls_with_legacy_text(reference):
+    survey = read(EXPORTS / "legacy-binary.xls")
+    assert set(survey.respondents["segment"].cat.categories) == {"postgraduate", "étudiant"}
+    same_ratings(survey, reference)
+
+
+# --------------------------------------------------------------------------- precise errors
+def test_row_with_one_field_too_many(tmp_path):
+    lines = REFERENCE.read_text().replace(",\n", "\n").splitlines()
+    lines[5] += ",7"
+    path = write(tmp_path, "extra.csv", "\n".join(lines) + "\n")
+    with pytest.raises(SurveyError, match=r"1 row\(s\) have more fields than the header's 14: line 6 has 15 fields"):
+        read(path)
+
+
+def test_unbalanced_quote(tmp_path):
+    lines = REFERENCE.read_text().replace(",\n", "\n").splitlines()
+    lines[3] = lines[3].replace(",postgraduate,", ',"postgraduate,').replace(",undergraduate,", ',"undergraduate,')
+    path = write(tmp_path, "quote.csv", "\n".join(lines) + "\n")
+    with pytest.raises(SurveyError, match=r"line 4: a quote mark \(\"\) opens a field that never closes"):
+        read(path)
+
+
+def test_truncated_parquet_and_corrupt_sav(tmp_path):
+    frame = pd.read_csv(EXPORTS / "mac-classic-cr.csv")
+    good = tmp_path / "good.parquet"
+    frame.to_parquet(good)
+    cut = tmp_path / "cut.parquet"
+    cut.write_bytes(good.read_bytes()[: len(good.read_bytes()) // 2])
+    with pytest.raises(SurveyError, match=r"cut.parquet: cannot read the Parquet file \(damaged or truncated\?\)"):
+        read(cut)
+    bad = tmp_path / "bad.sav"
+    bad.write_bytes(b"$FL2" + b"\x00" * 100)
+    with pytest.raises(SurveyError, match=r"bad.sav: cannot read the SPSS file \(damaged or not a .sav file\)"):
+        read(bad)
+
+
+def test_nul_bytes(tmp_path):
+    text = REFERENCE.read_text().replace(",\n", "\n").replace("R003", "R0\x0003")
+    path = write(tmp_path, "nul.csv", text)
+    with pytest.raises(SurveyError, match=r"line 4: the file holds a NUL byte"):
+        read(path)
+
+
+def test_utf8_file_with_one_legacy_line_is_refused(tmp_path):
+    text = REFERENCE.read_text().replace(",\n", "\n").replace("postgraduate", "postgraduée")
+    data = text.encode("utf-8")
+    lines = data.split(b"\n")
+    lines[6] = lines[6].replace("postgraduée".encode(), "postgraduée".encode("cp1252"))
+    path = tmp_path / "mixed.csv"
+    path.write_bytes(b"\n".join(lines))
+    with pytest.raises(SurveyError, match=r"mixes encodings: line\(s\) 7 are not UTF-8"):
+        read(path)
+
+
+def test_explicit_latin1_on_utf8_is_mojibake(tmp_path):
+    text = REFERENCE.read_text().replace(",\n", "\n").replace("postgraduate", "postgraduée")
+    path = write(tmp_path, "utf8.csv", text)
+    with pytest.raises(SurveyError, match=r"line \d+: the file is UTF-8 but encoding='latin-1' was given.*Ã©"):
+        read(path, encoding="latin-1")
+
+
+def test_segment_spellings_warned_and_recoded(tmp_path):
+    text = REFERENCE.read_text().replace(",\n", "\n")
+    text = text.replace("R002,postgraduate", "R002,Post-graduate").replace("R004,postgraduate", "R004,post graduate")
+    path = write(tmp_path, "spell.csv", text)
+    with pytest.warns(UserWarning, match=r"'Post-graduate' and 'post graduate' and 'postgraduate' differ only in case"):
+        read(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        survey = read(path, recode={"segment": {"Post-graduate": "postgraduate", "post graduate": "postgraduate"}})
+    assert survey.respondents["segment"].value_counts()["postgraduate"] == 20
+
+
+def test_segment_named_like_an_output_column(tmp_path):
+    text = REFERENCE.read_text().replace(",\n", "\n").replace("segment", "unit", 1)
+    path = write(tmp_path, "unit.csv", text)
+    with pytest.raises(SurveyError, match=r"segment column 'unit' has the name of a column the workbench's tables use"):
+        read(path, segments=["unit"])
+    survey = read(path, segments={"unit": "site"})
+    table = sq.gap_table(survey, level="dimension", by="site")
+    assert set(table["site"]) == {"postgraduate", "undergraduate"}
+
+
+def test_dimension_left_blank_by_everyone(tmp_path):
+    frame = pd.read_csv(pd.io.common.StringIO(REFERENCE.read_text().replace(",\n", "\n")))
+    for col in ("E_S1", "E_S2", "E_S3"):
+        frame[col] = ""
+    path = tmp_path / "blank.csv"
+    frame.to_csv(path, index=False)
+    with pytest.warns(UserWarning, match=r"nobody rated dimension\(s\) 'staff' on 'expectation'.*averages the other 1"):
+        read(path)
+
+
+def test_weights_template_with_unknown_placeholder(tmp_path):
+    with pytest.raises(SurveyError, match=r"weights: template 'W_\{dim\}' is invalid"):
+        sq.read_survey("data/raw/library-2005.csv", "servqual-22", weights="W_{dim}",
+                       columns={"expectation": "E{index:02d}", "perception": "P{index:02d}"})
+
+
+# --------------------------------------------------------------------------- personal data
+def test_personal_data_by_header_and_by_content(tmp_path):
+    frame = pd.read_csv(pd.io.common.StringIO(REFERENCE.read_text().replace(",\n", "\n")))
+    n = len(frame)
+    frame["Name of respondent"] = "Jo Bloggs"
+    frame["RecipientFirstName"] = "Jo"
+    frame["Postcode"] = "AB1 2CD"
+    frame["LocationLatitude"] = 51.5
+    frame["IPAddress"] = "10.0.0.1"
+    frame["contact"] = [f"+44 20 7946 {k:04d}" for k in range(n)]  # phones under an innocent name
+    frame["note"] = ["see jo@uni.ac.uk"] * n
+    frame["remarks"] = ["Please phone me on 0161 496 0000 or mail jo@uni.ac.uk"] * n
+    path = tmp_path / "pd.csv"
+    frame.to_csv(path, index=False)
+    with pytest.warns(UserWarning, match="dropped column\\(s\\) that look like personal data") as caught:
+        survey = read(path, comments="remarks")
+    message = str(caught[0].message)
+    for column in ("Name of respondent", "RecipientFirstName", "Postcode", "LocationLatitude", "IPAddress",
+                   "contact", "note"):
+        assert repr(column) in message
+        assert column not in survey.frame.columns
+    assert survey.respondents["remarks"].iloc[0] == "Please phone me on [phone] or mail [e-mail]"
+
+
+# --------------------------------------------------------------------------- params of the wrong type
+@pytest.mark.parametrize("line, message", [
+    ("skip_rows: '2'", "skip_rows: expected a whole number ≥ 0"),
+    ("skip_rows: 1.5", "skip_rows: expected a whole number ≥ 0"),
+    ("skip_rows: -1", "skip_rows: expected a whole number ≥ 0"),
+    ("skip_rows: true", "skip_rows: expected a whole number ≥ 0"),
+    ("encoding: 1252", "encoding: expected an encoding name as text"),
+    ("encoding: klingon", "encoding: 'klingon' is not an encoding Python knows"),
+    ("id: 1", "id: expected the name of the respondent id column, as text"),
+    ("year: 2007_08", "year: expected a year such as 2007.*YAML reads 2007_08 as the number 200708"),
+    ("weights: 'W_{dim}'", r"weights: template 'W_\{dim\}' uses \{dim\}"),
+    ("overall: 30", "overall: expected the overall-satisfaction column's name as text"),
+    ("header_rows: [2, 4]", "header_rows: expected the row number"),
+])
+def test_params_of_the_wrong_type_name_the_file_and_key(tmp_path, line, message):
+    params = tmp_path / "cycle.yaml"
+    params.write_text(f"instrument: servqual-22\nresponses: {Path('data/raw/library-2005.csv').absolute()}\n{line}\n")
+    with pytest.raises(ParamsError, match=rf"^{params}: {message}"):
+        sq.load_params(params)
+
+
+def test_yaml_bombs_and_python_tags_are_refused(tmp_path):
+    bomb = tmp_path / "bomb.yaml"
+    levels = ['a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    for k, name in enumerate("bcdefghi"):
+        prev = "abcdefghi"[k]
+        levels.append(f"{name}: &{name} [" + ", ".join([f"*{prev}"] * 9) + "]")
+    bomb.write_text("\n".join(levels) + "\n")
+    with pytest.raises(ParamsError, match="refused as a possible YAML bomb"):
+        sq.load_params(bomb)
+    tag = tmp_path / "tag.yaml"
+    tag.write_text('instrument: !!python/object/apply:os.system ["echo hi"]\nresponses: x.csv\n')
+    with pytest.raises(ParamsError, match="is not allowed: params and instrument files hold data, never code"):
+        sq.load_params(tag)
+
+
+def test_instrument_weights_total_must_be_a_number(tmp_path):
+    text = MINI.read_text() + "weights: {total: .nan}\n"
+    path = write(tmp_path, "w.yaml", text)
+    with pytest.raises(sq.InstrumentError, match="weights.total must be a positive number of points"):
+        sq.load_instrument(path)
+
+
+def test_half_points_need_a_step(tmp_path):
+    text = REFERENCE.read_text().replace(",\n", "\n").replace("R001,undergraduate,", "R001,undergraduate,5.5", 1)
+    text = text.replace("R001,undergraduate,5.5", "R001,undergraduate,5.5,", 1) if False else text
+    lines = text.splitlines()
+    cells = lines[1].split(",")
+    cells[2] = "5.5"
+    lines[1] = ",".join(cells)
+    path = write(tmp_path, "half.csv", "\n".join(lines) + "\n")
+    with pytest.raises(SurveyError, match=r"'E_P1': 5.5 is not a whole number \(if the survey allows half points, "
+                                          r"set step: 0.5"):
+        read(path)
+    half = write(tmp_path, "half.yaml", MINI.read_text().replace("scale: {min: 1, max: 7,", "scale: {min: 1, max: 7, step: 0.5,"))
+    survey = sq.read_survey(path, half, columns=COLS, id="respondent_id", segments=["segment"])
+    assert survey.ratings("expectation", keyed=False).loc[cells[0], "P1"] == 5.5
