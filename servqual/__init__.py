@@ -51,7 +51,7 @@ from .reliability import AlphaReport, alpha_report, gap_reliability, omega, reli
 from .scoring import SmallGroupWarning, gap_table, scores, suppress_small_groups
 from .screening import screen
 from .sections import plan
-from .survey import Survey
+from .survey import EmptySurveyError, Survey
 
 __version__ = "0.1.0"
 
@@ -76,6 +76,7 @@ def explorer(surveys, **kwargs):
 __all__ = [
     "AlphaReport",
     "DriversResult",
+    "EmptySurveyError",
     "Instrument",
     "InstrumentError",
     "ScreeningRules",

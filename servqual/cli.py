@@ -24,7 +24,7 @@ from .io import SurveyError, read_survey
 from .params import ParamsError, load_params
 from .project import ProjectError
 from .report import ReportError
-from .survey import MIN_GROUP_N
+from .survey import MIN_GROUP_N, EmptySurveyError
 
 
 def _parse_columns(pairs: Sequence[str]) -> dict[str, str] | None:
@@ -121,6 +121,7 @@ def cmd_validate(args, out) -> int:
     if survey.dropped_columns:
         print(f"Personal-data columns dropped: {', '.join(survey.dropped_columns)}", file=out)
     _print_screening(survey, out, entries=args.entries)
+    survey.require_respondents()  # a cycle that keeps nobody cannot be reported: say why, exit 1
     return 0
 
 
@@ -158,6 +159,7 @@ def cmd_score(args, out) -> int:
     from .sections import Context, applicable
 
     survey, min_n, title = _read(args)
+    survey.require_respondents()
     by = args.by[0] if args.by else None
     print(f"{title}\n{'=' * len(title)}", file=out)
     print(f"{survey.n} of {survey.n_read} respondents kept. Gap = performance − standard: negative is a shortfall.", file=out)
@@ -352,7 +354,7 @@ def main(argv: Sequence[str] | None = None, out=None) -> int:
         warnings.simplefilter("always", UserWarning)
         try:
             code = args.func(args, out)
-        except (SurveyError, InstrumentError, ParamsError, ReportError, ProjectError) as exc:
+        except (SurveyError, InstrumentError, ParamsError, ReportError, ProjectError, EmptySurveyError) as exc:
             print(f"error: {exc}", file=sys.stderr)
             code = 1
     for w in caught:

@@ -45,6 +45,10 @@ ADJUST = {"holm": "holm", "bh": "fdr_bh", "fdr_bh": "fdr_bh", "bonferroni": "bon
 
 
 # --------------------------------------------------------------------------- building blocks
+def _num(value) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:.2f}"
+
+
 def adjust_pvalues(p: Sequence[float], method: str = "holm") -> np.ndarray:
     """Multiplicity-adjusted p-values (``p.adjust``): ``"holm"``, ``"bh"``, ``"bonferroni"``,
     ``"none"``; missing p-values stay missing and are not counted.
@@ -213,6 +217,8 @@ def gap_tests(
                 row.update({"unit": unit, "gap": gap.name, "n": n})
                 if n >= 2:
                     mean, sd = d.mean(), d.std(ddof=1)
+                    if np.ptp(d) == 0:
+                        sd = 0.0  # identical differences: no variance (not rounding noise of ~1e-16)
                     se = sd / math.sqrt(n)
                     t = mean / se if se > 0 else np.nan
                     half = stats.t.ppf(tcrit_level, n - 1) * se
@@ -341,7 +347,10 @@ def segment_tests(
         ranked = [np.round(g, 10) for g in groups]
         row = {"unit": unit, "n": len(data), "groups": len(groups),
                "excluded": ", ".join(f"{s} (n < {min_group_n})" for s in small.index)}
-        if len(groups) >= 2:
+        constant = len(groups) >= 2 and any(np.ptp(g) == 0 for g in groups)
+        if constant:  # Welch's weights divide by each group's variance; say why there is no test
+            row["excluded"] = "; ".join(filter(None, [row["excluded"], "no variance within a group: not tested"]))
+        if len(groups) >= 2 and not constant:
             f, df1, df2, p = _welch_anova(groups)
             h, p_k = stats.kruskal(*ranked)
             n, k = len(data), len(groups)
@@ -642,6 +651,16 @@ def drivers(survey, *, measure: str | None = None, ci: float = 0.95) -> DriversR
         raise ValueError(f"too few complete respondents ({len(data)}) for {len(dims.columns)} predictors")
     y = data.pop("__y").to_numpy()
     x = data.to_numpy()
+    if np.ptp(y) == 0:
+        raise ValueError(f"every respondent gave the same overall satisfaction ({_num(y[0])}): with no variance "
+                         "there is nothing for the dimensions to explain")
+    flat = [d for d, col in zip(data.columns, x.T) if np.ptp(col) == 0]
+    if flat:
+        raise ValueError(f"dimension score(s) {', '.join(map(repr, flat))} do not vary between respondents: "
+                         "a constant cannot drive satisfaction; leave them out with a narrower survey")
+    if np.linalg.matrix_rank(np.column_stack([np.ones(len(x)), x])) <= x.shape[1]:
+        raise ValueError("the dimension scores are collinear (one is a combination of the others), so their "
+                         "separate effects cannot be estimated")
     model = sm.OLS(y, sm.add_constant(x)).fit(cov_type="HC3", use_t=True)
     conf = model.conf_int(alpha=1 - ci)
     names = ["intercept", *dims.columns]

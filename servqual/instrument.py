@@ -234,6 +234,12 @@ class ScreeningRules:
                 f"got {self.straight_lining!r}"
             )
 
+    def __str__(self) -> str:
+        def show(value):
+            return "none" if value is None else ("yes" if value is True else "no" if value is False else str(value))
+
+        return ", ".join(f"{name}: {show(getattr(self, name))}" for name in self.FIELDS)
+
     def replace(self, **overrides: Any) -> ScreeningRules:
         """Return a copy with some rules overridden (unknown names are errors)."""
         check_keys(overrides, self.FIELDS, "screening overrides", InstrumentError)

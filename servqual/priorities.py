@@ -155,6 +155,15 @@ def priorities(
         eligible = part[(part["mean_gap"] < 0) & (part["p_adj"] < alpha) & (part["n"] >= min_group_n)]
         eligible = eligible.sort_values("score", ascending=False).head(top)
         if eligible.empty:
+            flat = part[(part["mean_gap"] < 0) & (part["sd"] == 0)]
+            if len(flat) and part["p"].isna().all():
+                # everyone answered alike: a test cannot tell a real shortfall from chance
+                rows.append({**head, "sentence": (
+                    f"{label.capitalize()}: every respondent gave the same ratings, so there is no variance to test; "
+                    f"{len(flat)} {unit}(s) fall short of {standard_phrase(inst, g.subtrahend)} by the same amount "
+                    "for everyone. Check the data before acting on it."
+                )})
+                continue
             rows.append({**head, "sentence": (
                 f"{label.capitalize()}: no {unit} falls significantly short of {standard_phrase(inst, g.subtrahend)} "
                 f"({adjust}-adjusted p < {alpha})."

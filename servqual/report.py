@@ -482,7 +482,7 @@ def _render_html(notebook_path: Path, html_path: Path, title: str) -> None:
 def _validate(params: Sequence[CycleParams]) -> None:
     """Every params file's columns and data, checked before any kernel starts."""
     for p in params:
-        read_cycle(p)  # every params and data problem, exactly as `servqual validate` reports it
+        read_cycle(p).require_respondents()  # every params and data problem, as `servqual validate` reports it
 
 
 def _produce(name: str, kind: str, template: str | Path | None, parameters: dict, *, reports_dir, project: Path,

@@ -184,6 +184,7 @@ def scores(
     check_level(level)
     if not 0 < min_answered <= 1:
         raise ValueError(f"min_answered must be in (0, 1], got {min_answered!r}")
+    survey.require_respondents()
 
     def compute() -> pd.DataFrame:
         block = _score_block(survey, slice(None), level, paired, min_answered)
@@ -243,6 +244,7 @@ def group_moments(
     unit's first-block mean so the one-pass variance stays accurate; memory stays at a
     block's worth whatever the number of respondents.
     """
+    survey.require_respondents()
     codes, labels = _group_codes(survey, keys)
     g = len(labels)
     n_resp = len(codes)

@@ -18,7 +18,7 @@ import pandas as pd
 
 from .instrument import Instrument, ScreeningRules
 
-__all__ = ["MIN_GROUP_N", "Survey", "SCREENING_COLUMNS", "RULES"]
+__all__ = ["EmptySurveyError", "MIN_GROUP_N", "Survey", "SCREENING_COLUMNS", "RULES"]
 
 #: The smallest group any shared output shows (privacy by default, everywhere).
 MIN_GROUP_N = 10
@@ -28,6 +28,10 @@ STABLE_GROUP_N = 100
 SCREENING_COLUMNS = ["id", "rule", "action", "detail"]
 #: Screening rules in the order they are reported.
 RULES = ("no_ratings", "incomplete", "not_applicable", "inversions", "straight_lining")
+
+
+class EmptySurveyError(ValueError):
+    """Screening kept nobody, so there is nothing to analyse; the message says who was excluded and why."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -86,6 +90,23 @@ class Survey:
     @property
     def n_excluded(self) -> int:
         return self.n_read - self.n
+
+    def require_respondents(self) -> None:
+        """Raise :class:`EmptySurveyError`, saying who was excluded and why, when screening
+        kept nobody (every analysis calls this first)."""
+        if self.n:
+            return
+        if self.n_read == 0:
+            raise EmptySurveyError(f"{self.source}: the file has no respondents")
+        log = self.screening[self.screening["action"] == "excluded"]
+        counts = log.groupby("rule", sort=False)["id"].nunique()
+        reasons = ", ".join(f"{rule}: {n}" for rule, n in counts.items())
+        example = log["detail"].iloc[0] if len(log) else ""
+        raise EmptySurveyError(
+            f"{self.source}: screening excluded all {self.n_read} respondents ({reasons}; e.g. {example}), so "
+            f"nothing is left to analyse. The rules were {self.rules}; relax them with screening: {{…}} in the "
+            "params (or sq.screen(survey, …)), or check the column mapping"
+        )
 
     # ------------------------------------------------------------------ derived data
     def cached(self, key, compute):

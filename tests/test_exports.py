@@ -292,3 +292,48 @@ def test_half_points_need_a_step(tmp_path):
     half = write(tmp_path, "half.yaml", MINI.read_text().replace("scale: {min: 1, max: 7,", "scale: {min: 1, max: 7, step: 0.5,"))
     survey = sq.read_survey(path, half, columns=COLS, id="respondent_id", segments=["segment"])
     assert survey.ratings("expectation", keyed=False).loc[cells[0], "P1"] == 5.5
+
+
+def test_screening_that_keeps_nobody_says_who_and_why(tmp_path, capsys):
+    from servqual.cli import main
+
+    text = REFERENCE.read_text().replace(",\n", "\n")
+    lines = text.splitlines()
+    # every respondent gives the same answer to every perception item: excluded as straight-liners
+    rows = [",".join(line.split(",")[:8] + ["4"] * 6) for line in lines[1:]]
+    path = write(tmp_path, "flat.csv", lines[0] + "\n" + "\n".join(rows) + "\n")
+    survey = read(path, screening={"straight_lining": "exclude"})
+    assert survey.n == 0
+    with pytest.raises(sq.EmptySurveyError, match=r"screening excluded all 40 respondents \(straight_lining: 40; "
+                                                  r"e\.g\. .*straight_lining: exclude"):
+        sq.gap_table(survey)
+    params = tmp_path / "flat.yaml"
+    params.write_text(f"instrument: {MINI}\nresponses: {path}\ncolumns: {{expectation: 'E_{{item}}', perception: "
+                      "'P_{item}'}\nid: respondent_id\nsegments: [segment]\nscreening: {straight_lining: exclude}\n")
+    assert main(["score", str(params)]) == 1
+    assert main(["validate", str(params)]) == 1
+    err = capsys.readouterr().err
+    assert "screening excluded all 40 respondents" in err and "Traceback" not in err
+
+
+def test_identical_respondents_mean_no_variance_not_no_shortfall(tmp_path):
+    lines = REFERENCE.read_text().replace(",\n", "\n").splitlines()
+    rows = [",".join(line.split(",")[:2] + ["6"] * 6 + ["5", "4", "5", "4", "5", "4"]) for line in lines[1:]]
+    path = write(tmp_path, "same.csv", lines[0] + "\n" + "\n".join(rows) + "\n")
+    survey = read(path)
+    tests = sq.gap_tests(survey, level="dimension")
+    assert (tests["mean_gap"] < 0).all() and tests["p"].isna().all()
+    sentence = sq.priorities(survey)["sentence"].iloc[0]
+    assert "no variance to test" in sentence and "significantly" not in sentence
+    table = sq.segment_tests(survey, by="segment", level="dimension")
+    assert table["excluded"].str.contains("no variance within a group").all()
+
+
+def test_drivers_say_why_without_variance(tmp_path):
+    frame = pd.read_csv("data/raw/client-ipa-2007.csv")
+    frame["overall"] = 5
+    path = tmp_path / "constant-overall.csv"
+    frame.to_csv(path, index=False)
+    survey = sq.read_survey(path, "importance-performance", id="respondent_id", segments=["segment"])
+    with pytest.raises(ValueError, match=r"every respondent gave the same overall satisfaction \(5\)"):
+        sq.drivers(survey)
