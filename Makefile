@@ -16,7 +16,7 @@ R_CHECK := library(psych); library(lavaan); library(GPArotation); library(sandwi
 
 PORT ?= 8866
 
-.PHONY: help setup r-oracle browser report reports scores figures explore bench test lint golden sample-data clean
+.PHONY: help setup r-oracle browser fonts report reports scores figures explore bench test lint golden sample-data clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-12s %s\n", $$1, $$2}'
@@ -30,7 +30,15 @@ $(STAMP): pyproject.toml
 	else $(PY) -m pip install --quiet -e '.[dev]'; fi
 	touch $(STAMP)
 
-report: $(STAMP) ## the newest cycle's report into reports/<year>/ (YEAR=2005 or PARAMS=… for another)
+fonts: ## install Noto CJK fonts so figures show Korean, Chinese and Japanese text (best effort)
+	@if fc-list 2>/dev/null | grep -qi "Noto Sans CJK"; then echo "fonts: Noto CJK installed"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "fonts: installing fonts-noto-cjk"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-cjk) >/dev/null 2>&1 \
+	    || echo "fonts: could not install fonts-noto-cjk"; \
+	else echo "fonts: Noto CJK not available (needs root and apt-get); non-Latin labels may show as boxes"; fi
+
+report: $(STAMP) fonts ## the newest cycle's report into reports/<year>/ (YEAR=2005 or PARAMS=… for another)
 	$(VENV)/bin/servqual report $(PARAMS)
 
 reports: $(STAMP) ## every params file's report, the trends over the yearly cycles, the staff–client linkage
@@ -66,7 +74,7 @@ browser: ## install Debian's Chromium for the browser tests when it is missing (
 	    || echo "browser: could not install chromium"; \
 	else echo "browser: chromium not available (needs root and apt-get)"; fi
 
-test: $(STAMP) r-oracle browser ## run the test suite (installs R and Chromium for the oracle and browser tests)
+test: $(STAMP) r-oracle browser fonts ## run the test suite (installs R and Chromium for the oracle and browser tests)
 	$(PY) -m pytest -q
 
 lint: $(STAMP) ## ruff

@@ -43,6 +43,7 @@ from .instrument import (
     list_instruments,
     load_instrument,
 )
+from .intake import Draft, draft_params
 from .io import SurveyError, read_survey
 from .ipa import importance_performance
 from .params import load_params, read_cycle
@@ -75,6 +76,7 @@ def explorer(surveys, **kwargs):
 
 __all__ = [
     "AlphaReport",
+    "Draft",
     "DriversResult",
     "EmptySurveyError",
     "Instrument",
@@ -88,6 +90,7 @@ __all__ = [
     "bartlett_sphericity",
     "cfa",
     "compare_models",
+    "draft_params",
     "drivers",
     "efa",
     "explorer",

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 import pandas as pd
 
 from .instrument import InstrumentError, list_instruments, load_instrument
-from .io import SurveyError, read_survey
+from .io import SurveyError
 from .params import ParamsError, load_params
 from .project import ProjectError
 from .report import ReportError
@@ -40,24 +40,36 @@ def _parse_columns(pairs: Sequence[str]) -> dict[str, str] | None:
 
 
 def _read(args) -> tuple:
-    """Read a survey from --params or FILE + options; returns (survey, min_group_n, title)."""
+    """Read a survey from --params or FILE + options; returns (survey, min_group_n, title).
+    The options are validated exactly as a params file's keys are (``--set KEY=VALUE``
+    takes any other key, its value written as in YAML)."""
+    from pathlib import Path
+
+    import yaml
+
+    from .params import params_from_mapping, read_cycle
+
     if args.params:
         params = load_params(args.params)
-        survey = read_survey(params.responses, params.instrument, **params.read_kwargs())
-        return survey, params.min_group_n, params.title or f"{params.instrument} {params.year}"
+        return read_cycle(params), params.min_group_n, params.title or f"{params.instrument} {params.year or ''}"
     if not args.file or not args.instrument:
         raise SystemExit("servqual: give --params PARAMS.yaml, or FILE with --instrument ID")
-    survey = read_survey(
-        args.file,
-        args.instrument,
-        columns=_parse_columns(args.column),
-        id=args.id,
-        segments=args.segment or [],
-        year=args.year,
-        encoding=args.encoding,
-        skip_rows=args.skip_rows,
-    )
-    return survey, args.min_group_n, f"{survey.instrument.id} ({args.file})"
+    values = {"responses": str(Path(args.file).absolute()), "instrument": args.instrument,
+              "min_group_n": args.min_group_n}
+    for key, value in (("columns", _parse_columns(args.column)), ("id", args.id), ("segments", args.segment or None),
+                       ("year", args.year), ("encoding", args.encoding), ("skip_rows", args.skip_rows or None)):
+        if value is not None:
+            values[key] = value
+    for pair in args.set:
+        key, sep, text = pair.partition("=")
+        if not sep:
+            raise SystemExit(f"servqual: --set expects KEY=VALUE (e.g. header_rows=2), got {pair!r}")
+        try:
+            values[key.strip()] = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise SystemExit(f"servqual: --set {key}: the value {text!r} is not valid YAML ({exc})") from None
+    params = params_from_mapping(values, Path.cwd() / "command line")
+    return read_cycle(params), params.min_group_n, f"{params.instrument} ({args.file})"
 
 
 def _print_table(frame: pd.DataFrame, out) -> None:
@@ -238,8 +250,17 @@ def cmd_questionnaire(args, out) -> int:
 
 
 def cmd_init(args, out) -> int:
-    from .project import init_project
+    from .project import init_from_export, init_project
 
+    if args.export:
+        params, draft = init_from_export(args.folder, args.export, instrument=args.instrument)
+        print(f"Created the survey project {args.folder}/ with {args.export} in data/raw/ (unchanged).", file=out)
+        print(str(draft), file=out)
+        todo = draft.unmapped
+        print(f"\nDrafted {params}: {len(todo)} rating column(s) still to confirm or map"
+              + (f" (e.g. {todo[0][0]} {todo[0][1]})" if todo else "") + ". Edit it, then: "
+              f"servqual validate {params}", file=out)
+        return 0
     root = init_project(args.folder, example=not args.no_example)
     print(f"Created the survey project {root}/ (params/, data/raw/, reports/, notebooks/, README.md).", file=out)
     if not args.no_example:
@@ -276,6 +297,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--encoding", help="text encoding of a CSV (detected when omitted)")
         p.add_argument("--skip-rows", type=int, default=0, help="extra header rows below the column names")
         p.add_argument("--min-group-n", type=int, default=MIN_GROUP_N)
+        p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                       help="any other params key, value as in YAML: header_rows=2, layout=long, "
+                            "'value_labels={Strongly agree: 7}', 'recode={segment: {PG: postgraduate}}' (repeatable)")
 
     validate = sub.add_parser("validate", help="check a survey file and print the screening summary")
     reading_options(validate)
@@ -332,6 +356,8 @@ def build_parser() -> argparse.ArgumentParser:
     init = sub.add_parser("init", help="scaffold a survey project: params/, data/raw/, reports/, notebooks/")
     init.add_argument("folder", help="the new project's folder (must not exist, or be empty)")
     init.add_argument("--no-example", action="store_true", help="no example params file and data")
+    init.add_argument("--from", dest="export", help="start from a raw export: copy it in and draft its params file")
+    init.add_argument("--instrument", help="the instrument of --from (default: the built-in one that fits best)")
     init.set_defaults(func=cmd_init)
 
     sample = sub.add_parser("sample-data", help="rewrite the synthetic sample cycles")

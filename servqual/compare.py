@@ -414,7 +414,8 @@ def games_howell(
             rows.append({"unit": unit, "a": a, "b": b, "n_a": len(x), "n_b": len(y), "mean_a": x.mean(),
                          "mean_b": y.mean(), "diff": w["diff"], "se": w["se"], "statistic": w["t"], "df": w["df"], "p": p,
                          "hedges_g": w["hedges_g"]})
-    out = pd.DataFrame(rows)
+    out = pd.DataFrame(rows, columns=["unit", "a", "b", "n_a", "n_b", "mean_a", "mean_b", "diff", "se", "statistic",
+                                      "df", "p", "hedges_g"])
     out.insert(1, "quantity", quantity)
     return out.rename(columns={"unit": "item" if level == "item" else "dimension"})
 

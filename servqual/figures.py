@@ -102,7 +102,7 @@ def save_figures(
             path = folder / f"{name}.{fmt}"
             # no date and a fixed id salt keep the files identical from run to run
             metadata = {"Date": None} if fmt == "svg" else {"Software": "servqual"}
-            with plt.rc_context({"svg.hashsalt": "servqual"}):
+            with plots.font_context(), plt.rc_context({"svg.hashsalt": "servqual"}):
                 fig.savefig(path, dpi=dpi, bbox_inches="tight", metadata=metadata)
             written.append(path)
         index[name] = plots.alt_text(fig if hasattr(fig, "_servqual_alt_text") else fig.axes[0])

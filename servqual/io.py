@@ -76,11 +76,11 @@ def mask_personal(text: str) -> str:
     'Call me on [phone] or mail [e-mail] (student [number])'
     """
     text = _EMAIL_RE.sub("[e-mail]", text)
-    text = _PHONE_RE.sub(lambda m: "[phone]" if _digits(m.group()) >= 8 else m.group(), text)
-    return _LONG_NUMBER_RE.sub("[number]", text)
+    text = _LONG_NUMBER_RE.sub("[number]", text)  # one run of digits: a student or staff number
+    return _PHONE_RE.sub(lambda m: "[phone]" if _digits(m.group()) >= 8 else m.group(), text)
 
 
-def _looks_personal(values: pd.Series) -> str | None:
+def personal_content(values: pd.Series) -> str | None:
     """What personal data a text column's values hold (e-mails, phones, IPs, long numbers)."""
     text = pd.Series(pd.unique(values.dropna())).astype("string").str.strip()
     text = text[text != ""]
@@ -645,7 +645,7 @@ def resolve_columns(
     return resolved
 
 
-def _is_personal(column: str) -> bool:
+def is_personal_column(column: str) -> bool:
     key = re.sub(r"[^a-z0-9]", "", str(column).lower())
     return any(p.match(key) for p in PERSONAL_DATA_PATTERNS)
 
@@ -1162,7 +1162,7 @@ def _require_columns(path: Path, raw: RawTable, mapping, id, segments, comments=
         if column not in frame.columns:
             raise SurveyError(path, f"{role} column {column!r} is not in the file{suggest(column)} (columns: {listing})"
                               + _elsewhere_hint(raw, [column]), key={"segment": "segments"}.get(role, role))
-    if id is not None and _is_personal(id):
+    if id is not None and is_personal_column(id):
         raise SurveyError(
             path,
             f"id column {id!r} looks like personal data (a name, e-mail or student/staff number) "
@@ -1274,16 +1274,16 @@ def _respondents(path: Path, raw: RawTable, index: pd.Index, segments, year, use
                  recode=None) -> tuple[pd.DataFrame, list]:
     """Segments, year and extra columns per respondent; personal-data columns dropped."""
     frame = raw.frame
-    dropped = [c for c in frame.columns if c not in used and _is_personal(c)]
+    dropped = [c for c in frame.columns if c not in used and is_personal_column(c)]
     extras = [c for c in frame.columns if c not in used and c not in dropped and c != "year"]
     for column in list(extras):
         series = frame[column]
-        if not pd.api.types.is_numeric_dtype(series.dtype) and _looks_personal(series):
+        if not pd.api.types.is_numeric_dtype(series.dtype) and personal_content(series):
             dropped.append(column)
             extras.remove(column)
     for column in segments:
-        what = _looks_personal(frame[column].astype("string"))
-        if _is_personal(column) or what:
+        what = personal_content(frame[column].astype("string"))
+        if is_personal_column(column) or what:
             raise SurveyError(path, f"segment column {column!r} holds personal data"
                                     f"{f' ({what})' if what else ''}; a segment must be a client group")
     if dropped:

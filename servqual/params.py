@@ -158,6 +158,14 @@ def load_params(path: str | Path) -> CycleParams:
     """
     path = Path(path)
     raw = read_yaml(path, ParamsError)
+    return params_from_mapping(raw, path)
+
+
+def params_from_mapping(raw: Any, path: str | Path) -> CycleParams:
+    """Validate params given as a mapping (a params file's content, or the command line's
+    options); ``path`` names them in errors and anchors relative paths (a params file, or
+    the working directory for the command line)."""
+    path = Path(path)
     if not isinstance(raw, Mapping):
         raise ParamsError(f"{path}: a params file must be a YAML mapping of keys ({', '.join(_KEYS)})")
     for key in raw:

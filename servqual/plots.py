@@ -22,6 +22,8 @@ function                   data                                                d
 
 from __future__ import annotations
 
+import contextlib
+import functools
 from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
@@ -64,6 +66,55 @@ _DESCRIPTION = "_servqual_alt_text"
 
 
 # --------------------------------------------------------------------------- helpers
+#: Fonts tried after the default for letters it lacks (Korean, Chinese, Japanese, Arabic,
+#: Cyrillic …); those not installed are skipped.  ``make setup`` installs Noto CJK.
+FALLBACK_FONTS = ("Noto Sans CJK JP", "Noto Sans CJK KR", "Noto Sans CJK SC", "Noto Sans Arabic", "Noto Sans",
+                  "Noto Sans Thai", "Noto Sans Hebrew")
+
+
+@functools.lru_cache(maxsize=1)
+def _font_family() -> tuple[str, ...]:
+    from matplotlib import font_manager
+
+    installed = {f.name for f in font_manager.fontManager.ttflist}
+    if not installed & set(FALLBACK_FONTS):
+        # a font cache made before the fonts were installed: add them directly
+        for path in font_manager.findSystemFonts():
+            if "Noto" in path and ("CJK" in path or "Arabic" in path):
+                with contextlib.suppress(Exception):
+                    font_manager.fontManager.addfont(path)
+        installed = {f.name for f in font_manager.fontManager.ttflist}
+    return ("DejaVu Sans", *[name for name in FALLBACK_FONTS if name in installed])
+
+
+@contextlib.contextmanager
+def font_context():
+    """Text drawn inside uses the default font with fallbacks for other scripts, so labels in
+    Korean, Chinese, Japanese or Arabic render instead of empty boxes.  The plotting
+    functions use it; wrap ``savefig`` in it too (tick labels are laid out at draw time).
+
+    Examples
+    --------
+    >>> from servqual.plots import font_context
+    >>> import matplotlib.pyplot as plt
+    >>> with font_context():
+    ...     family = plt.rcParams["font.family"]
+    >>> family[0]
+    'DejaVu Sans'
+    """
+    with plt.rc_context({"font.family": list(_font_family())}):
+        yield
+
+
+def _with_fonts(func):
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        with font_context():
+            return func(*args, **kwargs)
+
+    return wrapper
+
+
 def alt_text(target: Axes | Figure) -> str:
     """The one-sentence description of a figure drawn by this module (for alt text).
 
@@ -174,6 +225,7 @@ def _new_ax(ax: Axes | None, *, polar: bool = False, figsize=(7, 5)) -> Axes:
 
 
 # --------------------------------------------------------------------------- radar
+@_with_fonts
 def plot_radar(
     data: pd.DataFrame,
     *,
@@ -318,6 +370,7 @@ def plot_radar(
     return ax
 
 
+@_with_fonts
 def plot_profile(
     data: pd.DataFrame,
     *,
@@ -379,6 +432,7 @@ def plot_profile(
 
 
 # --------------------------------------------------------------------------- gap bars
+@_with_fonts
 def plot_gaps(
     data: pd.DataFrame,
     *,
@@ -477,6 +531,7 @@ def plot_gaps(
 
 
 # --------------------------------------------------------------------------- zone of tolerance
+@_with_fonts
 def plot_zone_of_tolerance(data: pd.DataFrame, *, instrument, ax: Axes | None = None, title: str | None = None) -> Axes:
     """Per item the minimum–desired band (thermometer) with the perceived marker.
 
@@ -570,6 +625,7 @@ def _spread_labels(ax: Axes, xs, ys, texts, fontsize: float = 7) -> list:
     return artists
 
 
+@_with_fonts
 def plot_ipa(
     data: pd.DataFrame,
     *,
@@ -648,6 +704,7 @@ def plot_ipa(
 
 
 # --------------------------------------------------------------------------- heatmap
+@_with_fonts
 def plot_gap_heatmap(
     data: pd.DataFrame,
     *,
@@ -722,6 +779,7 @@ def plot_gap_heatmap(
 
 
 # --------------------------------------------------------------------------- trend
+@_with_fonts
 def plot_trend(
     data: pd.DataFrame,
     *,
@@ -806,6 +864,7 @@ def plot_trend(
 
 
 # --------------------------------------------------------------------------- Likert
+@_with_fonts
 def plot_likert(data: pd.DataFrame, *, instrument, ax: Axes | None = None, title: str | None = None) -> Axes:
     """Diverging stacked bars of the rating distribution per item, N/A shown apart.
 
@@ -875,6 +934,7 @@ def plot_likert(data: pd.DataFrame, *, instrument, ax: Axes | None = None, title
 
 
 # --------------------------------------------------------------------------- linkage
+@_with_fonts
 def plot_linkage(
     data: pd.DataFrame,
     *,

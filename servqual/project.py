@@ -17,6 +17,7 @@ notebooks in ``notebooks/`` resolve the same paths.
 
 from __future__ import annotations
 
+import re
 import shutil
 from importlib import resources
 from pathlib import Path
@@ -113,6 +114,29 @@ min_group_n: 10                         # smaller groups are never shown
 """
 
 _GITIGNORE = "reports/\n.ipynb_checkpoints/\n"
+
+
+def init_from_export(folder: str | Path, export: str | Path, *, instrument=None) -> tuple[Path, object]:
+    """A new project around a real export: the export copied (unchanged) into ``data/raw/``
+    and a drafted params file (:func:`servqual.draft_params`) with every uncertain choice
+    commented.  Returns the params file and the draft."""
+    from .intake import draft_params
+
+    export = Path(export)
+    if not export.is_file():
+        raise ProjectError(f"{export}: export not found")
+    draft = draft_params(export, instrument)  # read first: a bad export creates no folder
+    root = init_project(folder, example=False)
+    target = root / "data" / "raw" / export.name
+    shutil.copyfile(export, target)
+    target.chmod(0o444)  # raw data is read, never written
+    draft.params["responses"] = f"data/raw/{export.name}"
+    params = draft.write(root / "params" / f"{_stem(export.stem)}.yaml")
+    return params, draft
+
+
+def _stem(text: str) -> str:
+    return re.sub(r"[^\w.-]+", "-", text).strip("-") or "cycle"
 
 
 def init_project(folder: str | Path, *, example: bool = True) -> Path:

@@ -36,15 +36,27 @@ CHAPTERS = ("results", "appendix")
 
 
 def slug(text: str) -> str:
-    """A file-name-safe version of a label: 'academic staff' → 'academic-staff'.
+    """A file-name-safe version of a label that keeps its letters in any script:
+    'Academic staff' → 'academic-staff', '20대' → '20대', '남' → '남'.
 
     Examples
     --------
     >>> from servqual.sections import slug
-    >>> slug("Academic staff")
-    'academic-staff'
+    >>> slug("Academic staff"), slug("50대 이상"), slug("Étudiant·e/s")
+    ('academic-staff', '50대-이상', 'étudiant-e-s')
     """
-    return re.sub(r"[^a-z0-9]+", "-", str(text).lower()).strip("-") or "all"
+    return re.sub(r"[^\w]+", "-", str(text).casefold()).strip("-_") or "group"
+
+
+def unique_slug(text: str, used: set[str]) -> str:
+    """:func:`slug`, made unique among ``used`` (which it extends): two labels never share a
+    file name."""
+    base = slug(text)
+    name, k = base, 2
+    while name in used:
+        name, k = f"{base}-{k}", k + 1
+    used.add(name)
+    return name
 
 
 class Sink(Protocol):
@@ -108,6 +120,17 @@ def _always(_: Context) -> str | None:
 
 def _has_segments(c: Context) -> str | None:
     return None if c.by else "the survey has no segment column"
+
+
+def _has_comparable_segments(c: Context) -> str | None:
+    if not c.by:
+        return "the survey has no segment column"
+    sizes = c.survey.respondents[c.by].value_counts()
+    large = int((sizes >= c.min_group_n).sum())
+    if large < 2:
+        return (f"only {large} {c.by} group has at least {c.min_group_n} respondents; groups are compared when two or "
+                "more are large enough")
+    return None
 
 
 def _has_gaps(c: Context) -> str | None:
@@ -206,10 +229,11 @@ def _radar(c: Context, out: Sink) -> None:
     inst, survey = c.inst, c.survey
     if c.by:
         items = gap_table(survey, "item", by=[c.by], min_group_n=c.min_group_n)
+        used = {"all"}
         for group, part in items.groupby(c.by, sort=True, observed=True):
             if part["suppressed"].all():  # too small to show
                 continue
-            out.figure(f"radar-{slug(group)}", plot_radar(part, instrument=inst,
+            out.figure(f"radar-{unique_slug(group, used)}", plot_radar(part, instrument=inst,
                                                           title=f"{str(group).capitalize()} radar chart{c.year}"))
     out.figure("radar-all", plot_radar(gap_table(survey, "item", min_group_n=c.min_group_n), instrument=inst,
                                        title=f"All respondents radar chart{c.year}"))
@@ -365,7 +389,7 @@ REGISTRY: tuple[Section, ...] = (
             "Per segment, the shortfalls that remain significant after adjustment, weighted by importance.",
             _has_gaps, _priorities, terminal=True),
     Section("segment_comparisons", "Segment comparisons", "Do the client segments see the service differently?",
-            _has_segments, _segment_comparisons),
+            _has_comparable_segments, _segment_comparisons),
     Section("drivers", "What drives overall satisfaction",
             "How much each dimension accounts for clients' overall satisfaction.", _has_overall, _drivers),
     Section("screening", "The data and screening",

@@ -189,7 +189,8 @@ class Explorer:
                                           instrument=inst, value=quantity)
         fig = target if hasattr(target, "savefig") else target.figure
         buffer = io.BytesIO()
-        fig.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
+        with plots.font_context():
+            fig.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
         plt.close(fig)
         return buffer.getvalue(), plots.alt_text(target)
 

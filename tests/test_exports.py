@@ -337,3 +337,79 @@ def test_drivers_say_why_without_variance(tmp_path):
     survey = sq.read_survey(path, "importance-performance", id="respondent_id", segments=["segment"])
     with pytest.raises(ValueError, match=r"every respondent gave the same overall satisfaction \(5\)"):
         sq.drivers(survey)
+
+
+# --------------------------------------------------------------------------- a guided first mapping
+def test_draft_maps_by_study_numbers_even_when_questions_are_swapped(tmp_path):
+    # the study asked item S2 as question 4 and S1 as question 5 (swapped against our order)
+    text = MINI.read_text().replace("number: 4}", "number: 5}", 1).replace(
+        'S2: {text: "Staff know what they are talking about.", number: 5}',
+        'S2: {text: "Staff know what they are talking about.", number: 4}')
+    inst = write(tmp_path, "study.yaml", text)
+    frame = pd.read_csv(pd.io.common.StringIO(REFERENCE.read_text().replace(",\n", "\n")))
+    frame.columns = ["respondent_id", "segment"] + [f"Q{k} expectation" for k in range(1, 7)] + \
+        [f"Q{k} perception" for k in range(1, 7)]
+    frame["Email"] = "someone@uni.ac.uk"
+    path = tmp_path / "study.csv"
+    frame.to_csv(path, index=False)
+    draft = sq.draft_params(path, inst)
+    rated = draft.proposals.set_index("column")
+    assert rated.loc["Q4 expectation", "item"] == "S2" and rated.loc["Q5 expectation", "item"] == "S1"
+    assert rated.loc["Q4 perception", "measure"] == "perception"
+    assert rated.loc["Email", "role"] == "personal"
+    assert draft.params["id"] == "respondent_id" and draft.params["segments"] == ["segment"]
+    params = draft.write(tmp_path / "study-params.yaml")
+    survey = sq.read_cycle(params)
+    np.testing.assert_array_equal(survey.ratings("expectation", keyed=False)["S2"].to_numpy(),
+                                  frame["Q4 expectation"].to_numpy(dtype=float))
+
+
+def test_draft_leaves_ambiguous_columns_as_commented_choices(tmp_path):
+    frame = pd.read_csv(pd.io.common.StringIO(REFERENCE.read_text().replace(",\n", "\n")))
+    # headers carrying only item text: no number, no measure word
+    texts = ["quiet places to study", "the building is comfortable", "computers and printers work",
+             "staff answer questions promptly", "staff know their subject", "staff are courteous"]
+    frame.columns = ["respondent_id", "segment"] + [f"Before: {t}" for t in texts] + [f"After: {t}" for t in texts]
+    path = tmp_path / "texts.csv"
+    frame.to_csv(path, index=False)
+    draft = sq.draft_params(path, MINI)
+    text = draft.yaml()
+    assert "CONFIRM" in text  # uncertain matches are never written as keys
+    assert draft.unmapped  # and are reported as still to map
+
+
+def test_init_from_a_korean_export_to_a_report(tmp_path):
+    import json
+
+    from servqual.cli import main
+    from servqual.report import run_report
+
+    assert main(["init", str(tmp_path / "k"), "--from", str(EXPORTS / "korean-cp949.csv"),
+                 "--instrument", str(MINI)]) == 0
+    project = tmp_path / "k"
+    raw = project / "data" / "raw" / "korean-cp949.csv"
+    assert raw.read_bytes() == (EXPORTS / "korean-cp949.csv").read_bytes()  # copied unchanged
+    params = project / "params" / "korean-cp949.yaml"
+    with open("/dev/null", "w") as sink:
+        folder = run_report(params, progress=False, out=sink)
+    summary = json.loads((folder / "summary.json").read_text())
+    counts = summary["respondents_by_segment"]
+    assert counts["20대"] == 104 and counts["50대 이상"] is None  # four tiny groups suppressed
+    assert (folder / "figures" / "radar-20대.png").exists()
+    assert "50대 이상" in (folder / "tables" / "respondents_by_segment.csv").read_text(encoding="utf-8")
+    notebook = (folder / "survey_cycle.ipynb").read_text()
+    assert "Glyph" not in notebook and "Traceback" not in notebook
+    assert "failed_sections" not in summary
+
+
+def test_command_line_options_accept_every_params_key(tmp_path, capsys):
+    from servqual.cli import main
+
+    code = main(["validate", str(EXPORTS / "title-and-two-row-header.xlsx"), "--instrument", str(MINI),
+                 "--id", "respondent_id", "--segment", "segment",
+                 "--column", "expectation=Expectation {item}", "--column", "perception=Perception {item}",
+                 "--set", "header_rows=[2, 3]"])
+    assert code == 0, capsys.readouterr().err
+    assert "40 respondents read, 40 kept" in capsys.readouterr().out
+    assert main(["validate", str(REFERENCE), "--instrument", str(MINI), "--set", "skip_rows='2'"]) == 1
+    assert "command line: skip_rows: expected a whole number" in capsys.readouterr().err
