@@ -629,19 +629,21 @@ def resolve_columns(
                     f"columns[{measure!r}] maps no column for item(s) {', '.join(missing[:5])}"
                     + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
                 )
-            mapping = {item: str(rule[item]) for item in instrument.items}
+            mapping = {item: (list(map(str, rule[item])) if isinstance(rule[item], (list, tuple)) else str(rule[item]))
+                       for item in instrument.items}
         else:
             raise TypeError(f"columns[{measure!r}] must be a template string or an item → column mapping")
         resolved[measure] = mapping
     used: dict[str, str] = {}
     for measure, mapping in resolved.items():
-        for item, column in mapping.items():
-            if column in used:
-                raise ValueError(
-                    f"columns: column {column!r} is mapped twice ({used[column]} and {measure} {item}); "
-                    "check the templates"
-                )
-            used[column] = f"{measure} {item}"
+        for item, columns_ in mapping.items():
+            for column in (columns_ if isinstance(columns_, list) else [columns_]):
+                if column in used:
+                    raise ValueError(
+                        f"columns: column {column!r} is mapped twice ({used[column]} and {measure} {item}); "
+                        "check the templates"
+                    )
+                used[column] = f"{measure} {item}"
     return resolved
 
 
@@ -763,9 +765,12 @@ def _convert(
         values = np.where(na, np.nan, values)
         bad = np.flatnonzero(~blank.to_numpy() & ~na & np.isnan(values))
         for pos in bad:
-            problems.append(
-                {"pos": pos, "row": raw.label(pos), "column": column, "value": series.iloc[pos], "why": "is not a number"}
-            )
+            value = series.iloc[pos]
+            why = ("is a yes/no (TRUE/FALSE) answer, not a rating: is this a checkbox column?"
+                   if isinstance(value, (bool, np.bool_)) or str(value).strip().lower() in ("true", "false")
+                   else "is not a number")
+            problems.append({"pos": pos, "row": raw.label(pos), "column": column,
+                             "value": str(value).upper() if isinstance(value, (bool, np.bool_)) else value, "why": why})
     if scale is not None:
         step = getattr(scale, "step", 1)
         with np.errstate(invalid="ignore"):
@@ -965,6 +970,7 @@ def read_survey(
         raw = read_table(path, encoding=encoding, sheet=sheet, text_columns=text_columns, header_rows=header_rows)
     if len(raw.frame) == 0 or len(raw.frame.columns) == 0:
         raise SurveyError(path, "has a header but no respondents (no data rows)" + _elsewhere_hint(raw, []))
+    _combine_versions(path, raw, mapping)
     rating_columns = [c for m in mapping.values() for c in m.values()]
     _check_duplicated_header(path, raw, set(rating_columns) | {c for c in [id, *segments] if c})
 
@@ -1060,6 +1066,35 @@ def _read_long(path: Path, encoding, sheet, long_columns, segments, header_rows)
 OUTPUT_COLUMNS = ("item", "dimension", "unit", "n", "quantity", "group", "score", "statistic", "df", "p", "p_adj",
                   "ci_low", "ci_high", "suppressed", "suppressed_reason", "small_group", "rank", "label", "sentence",
                   "importance", "performance", "quadrant", "id")
+
+
+def _combine_versions(path: Path, raw: RawTable, mapping: dict) -> None:
+    """Items that several form versions name differently (``P1: [Q1_v1, Q1_v2]``): one
+    column holding whichever version each respondent answered; a respondent with answers
+    in two versions of the same item is an error.  Changes ``mapping`` in place."""
+    frame = raw.frame
+    for measure, items in mapping.items():
+        for item, columns in list(items.items()):
+            if not isinstance(columns, list):
+                continue
+            present = [c for c in columns if c in frame.columns]
+            if not present:
+                items[item] = columns[0]  # reported as missing, with the others named
+                continue
+            blank = [frame[c].isna() | frame[c].astype("string").str.strip().isin(MISSING_MARKERS) for c in present]
+            answered = np.column_stack([~b.to_numpy(dtype=bool) for b in blank])
+            both = np.flatnonzero(answered.sum(axis=1) > 1)
+            if len(both):
+                pos = both[0]
+                shown = ", ".join(f"{c!r}: {frame[c].iloc[pos]!r}" for c, a in zip(present, answered[pos]) if a)
+                raise SurveyError(path, f"{raw.label(pos)}: {measure} {item} is answered in more than one form version "
+                                        f"({shown}); a respondent answers one version ({len(both)} such rows)")
+            combined = frame[present[0]].astype("object").copy()
+            for column, mask in zip(present[1:], answered.T[1:]):
+                combined[mask] = frame.loc[mask, column].astype("object")
+            name = f"{measure} {item} (versions)"
+            frame[name] = combined
+            items[item] = name
 
 
 def _segment_sources(path: Path, inst: Instrument, segments) -> dict[str, str]:

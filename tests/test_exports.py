@@ -413,3 +413,72 @@ def test_command_line_options_accept_every_params_key(tmp_path, capsys):
     assert "40 respondents read, 40 kept" in capsys.readouterr().out
     assert main(["validate", str(REFERENCE), "--instrument", str(MINI), "--set", "skip_rows='2'"]) == 1
     assert "command line: skip_rows: expected a whole number" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- more shapes
+def _reference_frame():
+    return pd.read_csv(pd.io.common.StringIO(REFERENCE.read_text().replace(",\n", "\n")))
+
+
+def test_true_false_cells_are_named_as_checkbox_answers(tmp_path):
+    frame = _reference_frame().astype({"E_P1": object})
+    frame.loc[2, "E_P1"] = "TRUE"
+    path = tmp_path / "tf.csv"
+    frame.to_csv(path, index=False)
+    with pytest.raises(SurveyError, match=r"line 4, column 'E_P1': 'TRUE' is a yes/no \(TRUE/FALSE\) answer, not a rating"):
+        read(path)
+
+
+def test_mixed_scales_and_item_dont_know_codes(tmp_path):
+    text = MINI.read_text().replace(
+        'S3: {text: "Staff treat clients with courtesy.", number: 6}',
+        'S3: {text: "Staff treat clients with courtesy.", number: 6, scale: {min: 1, max: 10}, not_applicable: [99]}')
+    inst = write(tmp_path, "mixed.yaml", text)
+    frame = _reference_frame()
+    frame.loc[0, "P_S3"] = 10
+    frame.loc[1, "P_S3"] = 99
+    frame.loc[2, "P_P1"] = 99
+    path = tmp_path / "mixed.csv"
+    frame.to_csv(path, index=False)
+    with pytest.raises(SurveyError, match=r"line 4, column 'P_P1': 99 is outside the scale 1–7"):
+        sq.read_survey(path, inst, columns=COLS, id="respondent_id")
+    frame.loc[2, "P_P1"] = 5
+    frame.to_csv(path, index=False)
+    survey = sq.read_survey(path, inst, columns=COLS, id="respondent_id")
+    perception = survey.ratings("perception", keyed=False)
+    assert perception.loc["R001", "S3"] == 10 and np.isnan(perception.loc["R002", "S3"])
+    assert survey.not_applicable("perception").loc["R002", "S3"]
+
+
+def test_form_versions_naming_one_item_differently(tmp_path):
+    frame = _reference_frame()
+    frame["P_P1_v2"] = np.nan
+    frame.loc[20:, "P_P1_v2"] = frame.loc[20:, "P_P1"]
+    frame.loc[20:, "P_P1"] = np.nan
+    path = tmp_path / "versions.csv"
+    frame.to_csv(path, index=False)
+    mapping = {"expectation": {i: f"E_{i}" for i in ["P1", "P2", "P3", "S1", "S2", "S3"]},
+               "perception": {i: f"P_{i}" for i in ["P1", "P2", "P3", "S1", "S2", "S3"]}}
+    mapping["perception"]["P1"] = ["P_P1", "P_P1_v2"]
+    survey = read(path, columns=mapping)
+    np.testing.assert_array_equal(survey.ratings("perception", keyed=False)["P1"].to_numpy(),
+                                  _reference_frame()["P_P1"].to_numpy(dtype=float))
+    frame.loc[3, "P_P1_v2"] = 4
+    frame.to_csv(path, index=False)
+    with pytest.raises(SurveyError, match=r"line 5: perception P1 is answered in more than one form version"):
+        read(path, columns=mapping)
+
+
+def test_text_answers_in_korean_through_value_labels(tmp_path):
+    words = {7: "매우 그렇다", 6: "그렇다", 5: "약간 그렇다", 4: "보통", 3: "약간 아니다", 2: "아니다", 1: "전혀 아니다"}
+    frame = _reference_frame()
+    for column in [c for c in frame.columns if c.startswith("P_")]:
+        frame[column] = frame[column].map(words)
+    path = tmp_path / "ko-text.csv"
+    frame.to_csv(path, index=False, encoding="utf-8")
+    with pytest.raises(SurveyError, match=r"(?s)240 invalid ratings:.*'매우 그렇다' is not a number.*others via "
+                                          r"value_labels"):
+        read(path)
+    with pytest.warns(UserWarning, match="read through their labels"):
+        survey = read(path, value_labels={v: k for k, v in words.items()})
+    assert survey.ratings("perception", keyed=False).notna().all().all()
