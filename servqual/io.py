@@ -581,6 +581,13 @@ def _typed(frame: pd.DataFrame, text_columns) -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------- column mapping
+@dataclass(frozen=True)
+class _RegexRule:
+    """A measure's columns found in the header by a pattern with a (?P<number>…) group."""
+
+    pattern: re.Pattern
+
+
 def resolve_columns(
     instrument: Instrument, columns: str | Mapping[str, Any] | None
 ) -> dict[str, dict[str, str]]:
@@ -616,6 +623,15 @@ def resolve_columns(
                         f"columns[{measure!r}]: template {rule!r} is invalid ({exc}); use "
                         "{measure}, {item}, {index} or {dimension}"
                     ) from None
+        elif isinstance(rule, Mapping) and set(rule) == {"regex"}:
+            try:
+                pattern = re.compile(str(rule["regex"]))
+            except re.error as exc:
+                raise ValueError(f"columns[{measure!r}]: regex {rule['regex']!r} is invalid ({exc})") from None
+            if "number" not in pattern.groupindex:
+                raise ValueError(f"columns[{measure!r}]: regex {rule['regex']!r} needs a named group (?P<number>…) "
+                                 "holding the question number")
+            mapping = {item: _RegexRule(pattern) for item in instrument.items}  # resolved against the header
         elif isinstance(rule, Mapping):
             unknown = [k for k in rule if k not in instrument.items]
             if unknown:
@@ -637,6 +653,8 @@ def resolve_columns(
     used: dict[str, str] = {}
     for measure, mapping in resolved.items():
         for item, columns_ in mapping.items():
+            if isinstance(columns_, _RegexRule):
+                continue
             for column in (columns_ if isinstance(columns_, list) else [columns_]):
                 if column in used:
                     raise ValueError(
@@ -970,6 +988,7 @@ def read_survey(
         raw = read_table(path, encoding=encoding, sheet=sheet, text_columns=text_columns, header_rows=header_rows)
     if len(raw.frame) == 0 or len(raw.frame.columns) == 0:
         raise SurveyError(path, "has a header but no respondents (no data rows)" + _elsewhere_hint(raw, []))
+    _resolve_regex(path, raw, inst, mapping)
     _combine_versions(path, raw, mapping)
     rating_columns = [c for m in mapping.values() for c in m.values()]
     _check_duplicated_header(path, raw, set(rating_columns) | {c for c in [id, *segments] if c})
@@ -1066,6 +1085,36 @@ def _read_long(path: Path, encoding, sheet, long_columns, segments, header_rows)
 OUTPUT_COLUMNS = ("item", "dimension", "unit", "n", "quantity", "group", "score", "statistic", "df", "p", "p_adj",
                   "ci_low", "ci_high", "suppressed", "suppressed_reason", "small_group", "rank", "label", "sentence",
                   "importance", "performance", "quadrant", "id")
+
+
+def _resolve_regex(path: Path, raw: RawTable, inst: Instrument, mapping: dict) -> None:
+    """Columns found by a regular expression whose ``number`` group is the question number
+    (an item's ``number:``, else its position).  Changes ``mapping`` in place."""
+    for measure, items in mapping.items():
+        rules = {item: rule for item, rule in items.items() if isinstance(rule, _RegexRule)}
+        if not rules:
+            continue
+        pattern = next(iter(rules.values())).pattern
+        by_number = {str(i.number if i.number is not None else i.index): i.id for i in inst.items.values()}
+        found: dict[str, str] = {}
+        for column in raw.frame.columns:
+            match = pattern.search(str(column))
+            if match:
+                number = str(int(match.group("number"))) if match.group("number").isdigit() else match.group("number")
+                item = by_number.get(number)
+                if item is None:
+                    continue
+                if item in found:
+                    raise SurveyError(path, f"columns[{measure!r}]: regex {pattern.pattern!r} finds question {number} "
+                                            f"twice ({found[item]!r} and {column!r})", key="columns")
+                found[item] = str(column)
+        missing = [i for i in rules if i not in found]
+        if missing:
+            raise SurveyError(path, f"columns[{measure!r}]: regex {pattern.pattern!r} finds no column for item(s) "
+                                    f"{', '.join(missing[:MAX_LISTED])} (question numbers "
+                                    f"{', '.join(k for k, v in by_number.items() if v in missing[:MAX_LISTED])})",
+                              key="columns")
+        items.update(found)
 
 
 def _combine_versions(path: Path, raw: RawTable, mapping: dict) -> None:

@@ -482,3 +482,20 @@ def test_text_answers_in_korean_through_value_labels(tmp_path):
     with pytest.warns(UserWarning, match="read through their labels"):
         survey = read(path, value_labels={v: k for k, v in words.items()})
     assert survey.ratings("perception", keyed=False).notna().all().all()
+
+
+def test_columns_by_a_regular_expression_with_the_question_number(tmp_path):
+    text = MINI.read_text().replace("number: 4}", "number: 9}", 1)  # S1 is the study's question 9
+    inst = write(tmp_path, "q.yaml", text)
+    frame = _reference_frame()
+    numbers = {"P1": 1, "P2": 2, "P3": 3, "S1": 9, "S2": 5, "S3": 6}
+    frame = frame.rename(columns={f"{m}_{i}": f"Q{n}_{'exp' if m == 'E' else 'perc'}"
+                                  for m in "EP" for i, n in numbers.items()})
+    path = tmp_path / "q.csv"
+    frame.to_csv(path, index=False)
+    columns = {"expectation": {"regex": r"^Q(?P<number>\d+)_exp$"}, "perception": {"regex": r"^Q(?P<number>\d+)_perc$"}}
+    survey = sq.read_survey(path, inst, columns=columns, id="respondent_id")
+    np.testing.assert_array_equal(survey.ratings("expectation", keyed=False)["S1"].to_numpy(),
+                                  _reference_frame()["E_S1"].to_numpy(dtype=float))
+    with pytest.raises(SurveyError, match=r"needs a named group \(\?P<number>…\)"):
+        sq.read_survey(path, inst, columns={"expectation": {"regex": r"^Q\d+_exp$"}})

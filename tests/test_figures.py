@@ -21,7 +21,13 @@ def _close():
 
 
 def test_slug():
-    assert slug("academic staff") == "academic-staff" and slug("  ") == "all"
+    from servqual.sections import unique_slug
+
+    assert slug("academic staff") == "academic-staff" and slug("  ") == "group"
+    assert slug("남") == "남" and slug("여") == "여"  # letters survive in any script
+    used = set()
+    assert [unique_slug(x, used) for x in ("Post-graduate", "post graduate", "남", "여")] == [
+        "post-graduate", "post-graduate-2", "남", "여"]  # never two files for one name
 
 
 def test_cycle_figures_suppress_small_groups(sample_2005):
