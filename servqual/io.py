@@ -59,6 +59,7 @@ _EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
 #: dashes or brackets between them.
 _PHONE_RE = re.compile(r"(?<![\w])\+?\(?\d[\d\s().-]{6,}\d(?![\w])")
 _LONG_NUMBER_RE = re.compile(r"(?<![\w.])\d{7,}(?![\w.])")  # student/staff numbers
+_DATE_RE = re.compile(r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{4}")  # dates are not phones
 _IP_RE = re.compile(r"^\s*\d{1,3}(?:\.\d{1,3}){3}\s*$")
 
 
@@ -74,10 +75,13 @@ def mask_personal(text: str) -> str:
     >>> from servqual.io import mask_personal
     >>> mask_personal("Call me on +44 20 7946 0958 or mail jo@uni.ac.uk (student 20231234)")
     'Call me on [phone] or mail [e-mail] (student [number])'
+    >>> mask_personal("Started 2024-05-01 10:22")
+    'Started 2024-05-01 10:22'
     """
     text = _EMAIL_RE.sub("[e-mail]", text)
     text = _LONG_NUMBER_RE.sub("[number]", text)  # one run of digits: a student or staff number
-    return _PHONE_RE.sub(lambda m: "[phone]" if _digits(m.group()) >= 8 else m.group(), text)
+    return _PHONE_RE.sub(lambda m: "[phone]" if _digits(m.group()) >= 8 and not _DATE_RE.search(m.group())
+                         else m.group(), text)
 
 
 def personal_content(values: pd.Series) -> str | None:
@@ -1398,7 +1402,14 @@ def _respondents(path: Path, raw: RawTable, index: pd.Index, segments, year, use
         respondents["year"] = pd.array([pd.NA] * len(frame), dtype="Int64")
     for column in extras:
         series = frame[column]
-        respondents[column] = _apply_value_labels(series, labels[column]) if labels.get(column) else series.to_numpy()
+        if labels.get(column):
+            respondents[column] = _apply_value_labels(series, labels[column])
+        elif pd.api.types.is_numeric_dtype(series.dtype) or pd.api.types.is_bool_dtype(series.dtype):
+            respondents[column] = series.to_numpy()
+        else:  # any text kept is masked: a phone number inside an answer never leaves the reader
+            codes, uniques = pd.factorize(series, use_na_sentinel=True)
+            masked = np.array([mask_personal(str(u)) for u in uniques] + [None], dtype=object)
+            respondents[column] = masked[codes]
     return respondents, dropped
 
 

@@ -233,6 +233,11 @@ def test_personal_data_by_header_and_by_content(tmp_path):
         assert repr(column) in message
         assert column not in survey.frame.columns
     assert survey.respondents["remarks"].iloc[0] == "Please phone me on [phone] or mail [e-mail]"
+    frame["other"] = "ring 0161 496 0000 after six"  # free text nobody declared: kept, but masked
+    frame.to_csv(path, index=False)
+    with pytest.warns(UserWarning, match="personal data"):
+        survey = read(path, comments="remarks")
+    assert survey.respondents["other"].iloc[0] == "ring [phone] after six"
 
 
 # --------------------------------------------------------------------------- params of the wrong type
