@@ -223,7 +223,8 @@ def gap_tests(
                     t = mean / se if se > 0 else np.nan
                     half = stats.t.ppf(tcrit_level, n - 1) * se
                     w, p_w = wilcoxon_signed_rank(d)
-                    d_av = (p.mean() - e.mean()) / math.sqrt((p.var(ddof=1) + e.var(ddof=1)) / 2)
+                    pooled = math.sqrt((p.var(ddof=1) + e.var(ddof=1)) / 2)
+                    d_av = (p.mean() - e.mean()) / pooled if pooled > 0 else np.nan
                     row.update({
                         "performance": p.mean(), "standard": e.mean(), "mean_gap": mean, "sd": sd,
                         "ci_low": mean - half, "ci_high": mean + half, "statistic": t, "df": n - 1,

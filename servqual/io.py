@@ -516,15 +516,16 @@ def _unclosed_quote_line(text: str, sep: str) -> int | None:
 
 
 def _read_excel(path: Path, kind: str, sheet, text_columns, header_rows: list[int]) -> RawTable:
-    engine = "xlrd" if kind == "xls" else "openpyxl"
+    engine = "calamine" if kind == "xls" else "openpyxl"  # calamine reads old binary .xls (pandas' choice)
     if kind == "xls":
         try:
-            import xlrd  # noqa: F401
+            import python_calamine  # noqa: F401
         except ImportError:  # pragma: no cover - a dependency
-            raise SurveyError(path, "old .xls files need the xlrd package: pip install xlrd") from None
+            raise SurveyError(path, "old .xls files need the python-calamine package: pip install python-calamine") \
+                from None
     try:
         book = pd.ExcelFile(path, engine=engine)
-    except Exception as exc:  # noqa: BLE001 - zipfile, openpyxl and xlrd errors
+    except Exception as exc:  # noqa: BLE001 - zipfile, openpyxl and calamine errors
         raise SurveyError(path, f"cannot open the spreadsheet (damaged, password-protected or not {kind}): "
                                 f"{exc}") from None
     names = book.sheet_names
@@ -535,7 +536,8 @@ def _read_excel(path: Path, kind: str, sheet, text_columns, header_rows: list[in
     if isinstance(chosen, int) and not isinstance(chosen, bool) and not 0 <= chosen < len(names):
         raise SurveyError(path, f"sheet {chosen} does not exist: the workbook has {len(names)} sheet(s): "
                                 f"{', '.join(map(repr, names))} (sheet: takes a name or a 0-based number)")
-    grid = book.parse(chosen, header=None, dtype=object, keep_default_na=False, na_values=list(MISSING_MARKERS))
+    grid = pd.read_excel(book, sheet_name=chosen, header=None, dtype=object, keep_default_na=False,
+                         na_values=list(MISSING_MARKERS))
     if grid.empty:
         others = [n for n in names if n != (names[chosen] if isinstance(chosen, int) else chosen)]
         raise SurveyError(path, "the sheet is empty (no header, no respondents)"
@@ -1193,6 +1195,8 @@ def _check_duplicated_header(path: Path, raw: RawTable, wanted: set[str]) -> Non
     seen: dict[str, int] = {}
     duplicated: dict[str, list[int]] = {}
     for position, name in enumerate(raw.header, start=1):
+        if not str(name).strip():
+            continue  # unnamed columns (a title row, empty spacer columns) are not duplicates
         if name in seen:
             duplicated.setdefault(name, [seen[name]]).append(position)
         else:
