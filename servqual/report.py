@@ -164,6 +164,21 @@ class _Output:
         return path
 
 
+def _rules_sentence(rules) -> str:
+    """The screening rules in plain words (no Python values such as None or False)."""
+    parts = ["respondents with a blank rating are excluded" if rules.require_complete
+             else "blank ratings are allowed (a respondent's scores use the items answered)"]
+    if rules.max_not_applicable is not None:
+        parts.append(f"respondents with more than {rules.max_not_applicable} items answered N/A are excluded")
+    if rules.max_inversions is not None:
+        parts.append(f"respondents who rate the minimum above the desired level on more than {rules.max_inversions} "
+                     "items are excluded")
+    parts.append({"flag": "straight-lining (the same answer to every item) is flagged, not excluded",
+                  "exclude": "straight-lining (the same answer to every item) is excluded",
+                  "ignore": "straight-lining is not checked"}[rules.straight_lining])
+    return "; ".join(parts) + "."
+
+
 # --------------------------------------------------------------------------- cycle report
 class CycleReport:
     """The sections of one cycle's report, called one per notebook cell.
@@ -251,9 +266,7 @@ class CycleReport:
             "screening. A respondent's dimension score is the mean of the items answered (at least half of them); "
             "the overall score is the mean of the dimension scores. Gap tables pair each item's ratings (an item "
             "counts where every measure was rated), so gap means equal the difference of the measure means.\n"
-            f"- **Screening rules applied**: complete answers required: {rules.require_complete}; more than "
-            f"{rules.max_not_applicable} N/A: excluded; more than {rules.max_inversions} inversions: excluded; "
-            f"straight-lining: {rules.straight_lining}.\n"
+            f"- **Screening rules applied**: {_rules_sentence(rules)}\n"
             "- **Statistics**: t-based 95% confidence intervals; paired t and Wilcoxon signed-rank tests with Holm "
             "adjustment; Welch ANOVA, Kruskal–Wallis and Games–Howell between segments; alpha as psych::alpha "
             "with Feldt intervals; omega from one-factor ML; drivers by OLS with HC3 errors and LMG shares.\n"

@@ -168,3 +168,12 @@ def test_trends_report(tmp_path):
     assert "Dimension gaps across cycles" in (folder / "report.html").read_text()
     with pytest.raises(ParamsError, match="trends need cycles of one instrument"):
         run_trends([files[0], ROOT / "params" / "library-core-2007.yaml"], reports_dir=tmp_path, progress=False)
+
+
+def test_report_text_has_no_python_values_in_methods_or_at_the_end(report_2005):
+    html = (report_2005 / "report.html").read_text()
+    text = re.sub(r"<[^>]+>", " ", html)
+    assert "PosixPath" not in text
+    methods = text[text.index("Screening rules applied"):text.index("Statistics")]
+    assert not re.search(r"\b(None|True|False)\b", methods)
+    assert "straight-lining (the same answer to every item) is flagged" in methods
