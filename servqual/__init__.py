@@ -70,9 +70,9 @@ def explorer(surveys, **kwargs):
     ['Gap bars', 'Radar chart', 'Importance–performance']
     >>> import matplotlib.pyplot as plt; plt.close('all')
     """
-    from .widgets import explorer as _explorer
+    from . import widgets  # ipywidgets loads only when an explorer is built
 
-    return _explorer(surveys, **kwargs)
+    return widgets.explorer(surveys, **kwargs)
 
 __all__ = [
     "AlphaReport",

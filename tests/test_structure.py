@@ -33,7 +33,8 @@ def _imports():
             if isinstance(node, ast.ImportFrom):
                 target = _resolve(module, node, is_package)
                 if target.startswith("servqual"):
-                    names = [a.name for a in node.names]
+                    # a private alias ("import x as _x") reads as a private name too
+                    names = [a.asname if a.asname and a.asname.startswith("_") else a.name for a in node.names]
                     # `from . import x` imports the submodule x
                     if target == "servqual" and module != "servqual":
                         for n in names:
