@@ -420,18 +420,19 @@ def _read_csv(path: Path, data: bytes, encoding: str | None, text_columns, heade
     if not text.strip():
         raise SurveyError(path, "has no header line")
     header = next(csv.reader(io.StringIO(text.split("\n", 1)[0]), delimiter=sep))
-    trailing = _check_fields(path, text, sep, len(header), offset)
-    dtypes = {c: "str" for c in text_columns}
+    options = dict(sep=sep, dtype={c: "str" for c in text_columns} or None, keep_default_na=False,
+                   na_values=list(MISSING_MARKERS), skip_blank_lines=True, low_memory=False)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", pd.errors.ParserWarning)  # handled by _check_fields
-            frame = pd.read_csv(
-                io.StringIO(text), sep=sep, dtype=dtypes or None, keep_default_na=False,
-                na_values=list(MISSING_MARKERS), skip_blank_lines=True, low_memory=False,
-                index_col=False if trailing else None,
-            )
+        frame = pd.read_csv(io.StringIO(text), **options)
     except pd.errors.ParserError as exc:
+        # rows with more fields than the header, or a quote that never closes: name them all
+        _check_fields(path, text, sep, len(header), offset)
         raise SurveyError(path, f"cannot be read as a table: {exc}".replace("C error: ", "")) from None
+    if not isinstance(frame.index, pd.RangeIndex):
+        # pandas makes the first column the index when every row has one field too many:
+        # accept that only when the extra field is an empty trailing one (said in a warning)
+        _check_fields(path, text, sep, len(header), offset)
+        frame = pd.read_csv(io.StringIO(text), index_col=False, **options)
     if offset:
         text = "\n" * offset + text  # line numbers as the user sees them in the file
     return RawTable(frame, header, "line", 0, text=text, sep=sep, encoding=used)
@@ -443,13 +444,11 @@ def _csv_line(values: list[str], sep: str) -> str:
     return buffer.getvalue()
 
 
-def _check_fields(path: Path, text: str, sep: str, width: int, offset: int) -> bool:
-    """Every data row must have as many fields as the header.  Returns True when every row
-    only ends in one delimiter too many (an empty trailing field, ignored with a warning);
-    raises on a row with more fields, and on a quote that never closes."""
-    widest = max((line.count(sep) for line in text.split("\n")), default=0)
-    if widest <= width - 1 and text.count('"') % 2 == 0:
-        return False  # the quick test: no line can hold more fields than the header
+def _check_fields(path: Path, text: str, sep: str, width: int, offset: int) -> None:
+    """Run only when pandas saw a problem: every data row must have as many fields as the
+    header.  Returns (with a warning) when every row only ends in one delimiter too many
+    (an empty trailing field); raises naming every row with more fields, or the line where
+    a quote opens and never closes."""
     over, ends_empty, rows = [], True, 0
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
     start = 1
@@ -477,14 +476,14 @@ def _check_fields(path: Path, text: str, sep: str, width: int, offset: int) -> b
                 "would be read as one cell. Remove the stray quote or close it, then save the file again",
             )
     if not over:
-        return False
+        return
     if ends_empty and len(over) == rows:
         warnings.warn(
             f"{path}: every data row ends in a delimiter that the header lacks; the empty last field was ignored "
             "(the columns are read as the header names them)",
             UserWarning, stacklevel=5,
         )
-        return True
+        return
     shown = "; ".join(f"line {line} has {n} fields" for line, n, _ in over[:MAX_LISTED])
     more = f"; … and {len(over) - MAX_LISTED} more" if len(over) > MAX_LISTED else ""
     raise SurveyError(
@@ -568,21 +567,22 @@ def _dedupe(names: list[str]) -> list[str]:
 
 
 def _typed(frame: pd.DataFrame, text_columns) -> pd.DataFrame:
-    """Spreadsheet cells as pandas would type them: numbers as numbers, text as text."""
+    """Spreadsheet cells as pandas would type them: numbers as numbers, text as text
+    (an id typed as 12.0 by the spreadsheet becomes '12')."""
     out = {}
     for column in frame.columns:
         series = frame[column]
-        if column in text_columns:
-            out[column] = series.map(lambda v: None if pd.isna(v) else (str(int(v)) if isinstance(v, float)
-                                                                         and v.is_integer() else str(v)))
-            continue
-        values = series.dropna()
-        if len(values) and all(isinstance(v, bool) for v in values):
-            out[column] = series.astype("object")
-        elif all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+        kind = pd.api.types.infer_dtype(series, skipna=True)  # one C pass per column
+        if column not in text_columns and kind in ("integer", "floating", "mixed-integer-float", "empty"):
             out[column] = pd.to_numeric(series, errors="coerce")
+        elif kind == "boolean" and column not in text_columns:
+            out[column] = series.astype("object")
         else:
-            out[column] = series.map(lambda v: None if pd.isna(v) else str(v))
+            if kind in ("integer", "floating", "mixed-integer-float"):
+                numbers = pd.to_numeric(series, errors="coerce")
+                whole = numbers.notna() & (numbers % 1 == 0)
+                series = series.astype("object").where(~whole, numbers.astype("Int64").astype("string"))
+            out[column] = series.astype("string").astype("object").where(series.notna(), None)
     return pd.DataFrame(out)
 
 
@@ -724,18 +724,21 @@ def _text_to_numbers(text: pd.Series, labels: Mapping[str, float]) -> tuple[np.n
     unresolved = np.flatnonzero(np.isnan(numbers) & text.notna().to_numpy())
     via_label = np.zeros(len(text), dtype=bool)
     if len(unresolved):
-        cache: dict[str, float] = {}
-        for pos in unresolved:
-            cell = text.iloc[pos]
-            if cell not in cache:
-                value = labels.get(_label_key(cell), np.nan)
-                if np.isnan(value):
-                    lead = _LEADING_NUMBER.match(cell)
-                    value = float(lead.group(1).replace(",", ".")) if lead else np.nan
-                cache[cell] = value
-            numbers[pos] = cache[cell]
-            via_label[pos] = not np.isnan(cache[cell])
+        # each distinct text once: a labelled column of a million answers has a handful of words
+        codes, cells = pd.factorize(text.iloc[unresolved])
+        looked_up = np.array([_label_value(cell, labels) for cell in cells], dtype=float)
+        numbers[unresolved] = looked_up[codes]
+        via_label[unresolved] = ~np.isnan(looked_up[codes])
     return numbers, via_label
+
+
+def _label_value(cell: str, labels: Mapping[str, float]) -> float:
+    """A label's rating, or the number in front of a label ('6 - agree'), else NaN."""
+    value = labels.get(_label_key(cell), np.nan)
+    if np.isnan(value):
+        lead = _LEADING_NUMBER.match(cell)
+        value = float(lead.group(1).replace(",", ".")) if lead else np.nan
+    return value
 
 
 def _convert(
@@ -1067,7 +1070,7 @@ def _read_long(path: Path, encoding, sheet, long_columns, segments, header_rows)
     clash = frame.groupby([resp, question], sort=False)[answer].nunique(dropna=False)
     clash = clash[clash > 1]
     if len(clash):
-        (who, what), _ = next(iter(clash.items())), None
+        who, what = clash.index[0]
         raise SurveyError(path, f"respondent {who!r} answered question {what!r} more than once with different "
                                 f"answers ({len(clash)} such pairs); a long file holds one answer per respondent "
                                 "and question")
@@ -1396,8 +1399,7 @@ def _respondents(path: Path, raw: RawTable, index: pd.Index, segments, year, use
         values = _apply_value_labels(series, labels[column]) if labels.get(column) else _segment_values(series)
         respondents[column] = _recode_segment(path, column, values, recode.get(column) or {})
     if comments:
-        respondents[comments] = frame[comments].map(
-            lambda v: None if pd.isna(v) else mask_personal(str(v)), na_action=None).astype("string").to_numpy()
+        respondents[comments] = _masked_text(frame[comments])
     if year is not None:
         respondents["year"] = int(year)
     elif "year" in frame.columns:
@@ -1411,10 +1413,15 @@ def _respondents(path: Path, raw: RawTable, index: pd.Index, segments, year, use
         elif pd.api.types.is_numeric_dtype(series.dtype) or pd.api.types.is_bool_dtype(series.dtype):
             respondents[column] = series.to_numpy()
         else:  # any text kept is masked: a phone number inside an answer never leaves the reader
-            codes, uniques = pd.factorize(series, use_na_sentinel=True)
-            masked = np.array([mask_personal(str(u)) for u in uniques] + [None], dtype=object)
-            respondents[column] = masked[codes]
+            respondents[column] = _masked_text(series)
     return respondents, dropped
+
+
+def _masked_text(series: pd.Series) -> np.ndarray:
+    """Text with personal data masked (:func:`mask_personal`), each distinct answer once."""
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    masked = np.array([mask_personal(str(u)) for u in uniques] + [None], dtype=object)
+    return masked[codes]
 
 
 def _resolve_rules(path: Path, inst: Instrument, screening) -> ScreeningRules:
