@@ -20,6 +20,7 @@ seeing it.  ``servqual init --from EXPORT`` writes that file into a new project.
 from __future__ import annotations
 
 import html
+import json
 import re
 import warnings
 from collections.abc import Mapping
@@ -159,11 +160,13 @@ class Draft:
 
 
 def _yaml_str(value) -> str:
+    """A YAML scalar: plain when that is safe, else double-quoted (a JSON string is a valid
+    YAML double-quoted scalar, escapes and all)."""
     text = str(value)
     if re.fullmatch(r"[A-Za-z_][\w.\-]*", text) and text.lower() not in ("yes", "no", "true", "false", "null", "on",
                                                                          "off"):
         return text
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return json.dumps(text, ensure_ascii=False)
 
 
 def _numeric_share(series: pd.Series, labels: Mapping[str, float]) -> float:

@@ -32,6 +32,7 @@ import pandas as pd
 
 from .params import CycleParams, ParamsError, load_params, read_cycle
 from .project import project_root, template_path
+from .sections import Context
 from .survey import MIN_GROUP_N
 
 __all__ = ["CycleReport", "LinkageReport", "ReportError", "TrendsReport", "default_template", "run_linkage",
@@ -208,6 +209,8 @@ class CycleReport:
         self.by = by or (survey.segments[0] if survey.segments else None)
         self.title = title or f"{self.inst.title} {survey.year or ''}".strip()
         self.seed = seed
+        # one context for every chapter: a table several sections show is computed once
+        self.context = Context(survey, by=self.by, min_group_n=min_group_n, seed=seed)
         self.out.summary.update({
             "title": self.title, "year": survey.year, "instrument": self.inst.id,
             "respondents_read": survey.n_read, "respondents_kept": survey.n,
@@ -235,11 +238,11 @@ class CycleReport:
         order (:mod:`servqual.sections`), each under its own heading.  A section that fails on
         odd data is named with its reason in one line, and the others still run.  Returns the
         keys of the sections shown."""
-        from .sections import CHAPTERS, Context, applicable
+        from .sections import CHAPTERS, applicable
 
         if chapter not in CHAPTERS:
             raise ValueError(f"chapter must be one of {', '.join(CHAPTERS)}, got {chapter!r}")
-        context = Context(self.survey, by=self.by, min_group_n=self.min_group_n, seed=self.seed)
+        context = self.context
         level = "##" if chapter == "results" else "###"
         shown = []
         for sec in applicable(context, chapter=chapter):

@@ -85,6 +85,17 @@ class Context:
     def __post_init__(self) -> None:
         if self.by is None and self.survey.segments:
             self.by = self.survey.segments[0]
+        self._tables: dict = {}
+
+    def gap_table(self, level: str, by: str | None = None):
+        """:func:`servqual.gap_table` at this context's ``min_group_n``, computed once per
+        level and grouping however many sections show it (a copy each time)."""
+        from .scoring import gap_table
+
+        key = (level, by)
+        if key not in self._tables:
+            self._tables[key] = gap_table(self.survey, level, by=by, min_group_n=self.min_group_n)
+        return self._tables[key].copy()
 
     @property
     def inst(self):
@@ -195,57 +206,54 @@ def _respondents(c: Context, out: Sink) -> None:
 def _gap_analysis(c: Context, out: Sink) -> None:
     from .compare import gap_tests
     from .plots import plot_gaps
-    from .scoring import gap_table
 
     inst, survey, n = c.inst, c.survey, c.min_group_n
     if not inst.gaps:
         out.note("This instrument has no gaps; the scores below are the ratings themselves.")
     by = [c.by] if c.by else None
     for level in ("dimension", "overall", "item"):
-        out.table(f"gap_table_{level}", gap_table(survey, level, min_group_n=n), show=level != "item",
+        out.table(f"gap_table_{level}", c.gap_table(level), show=level != "item",
                   caption=f"All respondents, {level} level")
         if by:
-            out.table(f"gap_table_{level}_by_segment", gap_table(survey, level, by=by, min_group_n=n),
+            out.table(f"gap_table_{level}_by_segment", c.gap_table(level, c.by),
                       show=level == "dimension", caption=f"By {c.by}, {level} level")
     if not inst.gaps:
         return
     out.table("gap_tests_dimension", gap_tests(survey, "dimension", by=by, min_group_n=n), show=False)
     out.table("gap_tests_item", gap_tests(survey, "item", by=by, min_group_n=n), show=False)
-    out.figure("gaps-overall", plot_gaps(gap_table(survey, "item", min_group_n=n), instrument=inst,
+    out.figure("gaps-overall", plot_gaps(c.gap_table("item"), instrument=inst,
                                          title=f"Overall gap analysis{c.year}"))
-    overall = gap_table(survey, "overall", min_group_n=n).set_index("dimension").loc["overall"]
+    overall = c.gap_table("overall").set_index("dimension").loc["overall"]
     gap = inst.gaps[0].name
     if not overall["suppressed"]:
         out.summary["overall_gap"] = {"gap": gap, "mean": overall[gap], "ci_low": overall[f"{gap}_ci_low"],
                                       "ci_high": overall[f"{gap}_ci_high"], "n": int(overall["n"])}
-    dims = gap_table(survey, "dimension", min_group_n=n).set_index("dimension")
+    dims = c.gap_table("dimension").set_index("dimension")
     out.summary["dimension_gaps"] = dims[gap].to_dict()
 
 
 def _radar(c: Context, out: Sink) -> None:
     from .plots import plot_profile, plot_radar
-    from .scoring import gap_table
 
-    inst, survey = c.inst, c.survey
+    inst = c.inst
     if c.by:
-        items = gap_table(survey, "item", by=[c.by], min_group_n=c.min_group_n)
+        items = c.gap_table("item", c.by)
         used = {"all"}
         for group, part in items.groupby(c.by, sort=True, observed=True):
             if part["suppressed"].all():  # too small to show
                 continue
             out.figure(f"radar-{unique_slug(group, used)}", plot_radar(part, instrument=inst,
                                                           title=f"{str(group).capitalize()} radar chart{c.year}"))
-    out.figure("radar-all", plot_radar(gap_table(survey, "item", min_group_n=c.min_group_n), instrument=inst,
+    out.figure("radar-all", plot_radar(c.gap_table("item"), instrument=inst,
                                        title=f"All respondents radar chart{c.year}"))
-    out.figure("profile-all", plot_profile(gap_table(survey, "dimension", min_group_n=c.min_group_n),
+    out.figure("profile-all", plot_profile(c.gap_table("dimension"),
                                            instrument=inst))
 
 
 def _gaps_by_segment(c: Context, out: Sink) -> None:
     from .plots import plot_gap_heatmap, plot_gaps
-    from .scoring import gap_table
 
-    dims = gap_table(c.survey, "dimension", by=c.by, min_group_n=c.min_group_n)
+    dims = c.gap_table("dimension", c.by)
     shown = dims[~dims["suppressed"]]
     if len(shown):
         out.figure("gaps-by-segment", plot_gaps(shown, instrument=c.inst, col=c.by))
@@ -254,9 +262,8 @@ def _gaps_by_segment(c: Context, out: Sink) -> None:
 
 def _zone(c: Context, out: Sink) -> None:
     from .plots import plot_zone_of_tolerance
-    from .scoring import gap_table
 
-    out.figure("zone-of-tolerance", plot_zone_of_tolerance(gap_table(c.survey, "item", min_group_n=c.min_group_n),
+    out.figure("zone-of-tolerance", plot_zone_of_tolerance(c.gap_table("item"),
                                                            instrument=c.inst, title=f"Zone of tolerance{c.year}"))
 
 
