@@ -211,6 +211,7 @@ class CycleReport:
         self.seed = seed
         # one context for every chapter: a table several sections show is computed once
         self.context = Context(survey, by=self.by, min_group_n=min_group_n, seed=seed)
+        self.shown: list[str] = []  # keys of the sections shown so far, in order
         self.out.summary.update({
             "title": self.title, "year": survey.year, "instrument": self.inst.id,
             "respondents_read": survey.n_read, "respondents_kept": survey.n,
@@ -233,11 +234,12 @@ class CycleReport:
             + f"Groups with fewer than {self.min_group_n} respondents are not shown."
         )
 
-    def show(self, chapter: str = "results") -> list[str]:
+    def show(self, chapter: str = "results") -> None:
         """Every registered section of ``chapter`` that applies to this survey, in registry
         order (:mod:`servqual.sections`), each under its own heading.  A section that fails on
-        odd data is named with its reason in one line, and the others still run.  Returns the
-        keys of the sections shown."""
+        odd data is named with its reason in one line, and the others still run.  The keys of
+        the sections shown are added to :attr:`shown` (nothing is returned, so a notebook
+        cell shows only the sections)."""
         from .sections import CHAPTERS, applicable
 
         if chapter not in CHAPTERS:
@@ -254,8 +256,8 @@ class CycleReport:
                 self.out.note(f"*This section could not be produced on this data: {reason}*")
                 self.out.summary.setdefault("failed_sections", {})[sec.key] = reason
             shown.append(sec.key)
-        self.out.summary.setdefault("sections", []).extend(shown)
-        return shown
+        self.shown.extend(shown)
+        self.out.summary["sections"] = list(self.shown)
 
     def methods(self) -> None:
         rules = self.survey.rules
@@ -278,9 +280,9 @@ class CycleReport:
             f"- **Software**: {versions}."
         )
 
-    def finish(self) -> Path:
-        """Write summary.json (headline numbers) and the figure index."""
-        return self.out.write_summary()
+    def finish(self) -> None:
+        """Write summary.json (headline numbers) and the figure index (``out.folder``)."""
+        self.out.write_summary()
 
 
 # --------------------------------------------------------------------------- trends report
@@ -349,8 +351,9 @@ class TrendsReport:
         self.out.note("No items were added or dropped between cycles." if table.empty else
                       f"{len(table)} items were added or dropped between cycles:\n\n" + _fmt_table(table))
 
-    def finish(self) -> Path:
-        return self.out.write_summary()
+    def finish(self) -> None:
+        """Write summary.json and the figure index."""
+        self.out.write_summary()
 
 
 # --------------------------------------------------------------------------- linkage report
@@ -410,8 +413,9 @@ class LinkageReport:
         self.out.summary["correlation_climate_gap"] = {"r": gap_row["r"], "ci_low": gap_row["ci_low"],
                                                        "ci_high": gap_row["ci_high"], "n_units": result.n_units}
 
-    def finish(self) -> Path:
-        return self.out.write_summary()
+    def finish(self) -> None:
+        """Write summary.json and the figure index."""
+        self.out.write_summary()
 
 
 # --------------------------------------------------------------------------- running

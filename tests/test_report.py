@@ -127,7 +127,8 @@ def test_a_section_failing_on_odd_data_is_one_line_and_the_report_goes_on(tmp_pa
     monkeypatch.setattr(sections, "REGISTRY", tuple(replace(s, produce=boom) if s.key == "drivers" else s
                                                     for s in sections.REGISTRY))
     report = CycleReport(survey_2005, tmp_path, min_group_n=10)
-    shown = report.show("results")
+    report.show("results")
+    shown = report.shown
     assert "drivers" in shown and "priorities" in shown and shown.index("segment_comparisons") < shown.index("drivers")
     assert report.out.summary["failed_sections"] == {"drivers": "singular matrix"}
     assert (tmp_path / "tables" / "segment_tests.csv").exists()  # the sections around it still ran
@@ -144,11 +145,15 @@ def test_sections_that_do_not_apply_never_appear(tmp_path):
     from servqual.report import CycleReport
 
     core = read_cycle(ROOT / "params" / "library-core-2007.yaml")
-    shown = CycleReport(core, tmp_path / "core").show("results")
+    report = CycleReport(core, tmp_path / "core")
+    report.show("results")
+    shown = report.shown
     assert "zone_of_tolerance" in shown
     servperf = sq.read_survey(ROOT / "data" / "raw" / "library-2005.csv", "servperf-22",
                               columns={"perception": "P{index:02d}"}, id="respondent_id", segments=["segment"])
-    shown = CycleReport(servperf, tmp_path / "perf").show("results")
+    report = CycleReport(servperf, tmp_path / "perf")
+    report.show("results")
+    shown = report.shown
     assert not {"zone_of_tolerance", "priorities", "segments"} & set(shown)
     plan = sq.plan(servperf).set_index("section")
     assert plan.loc["priorities", "reason"] == "instrument 'servperf-22' has no gaps (it rates performance only)"
@@ -174,6 +179,7 @@ def test_report_text_has_no_python_values_in_methods_or_at_the_end(report_2005):
     html = (report_2005 / "report.html").read_text()
     text = re.sub(r"<[^>]+>", " ", html)
     assert "PosixPath" not in text
+    assert not re.search(r"\['\w+', '", text)  # no Python list printed by a cell
     methods = text[text.index("Screening rules applied"):text.index("Statistics")]
     assert not re.search(r"\b(None|True|False)\b", methods)
     assert "straight-lining (the same answer to every item) is flagged" in methods

@@ -44,4 +44,4 @@ report.aggregation()
 
 # %%
 report.link()
-report.finish();  # writes summary.json (the semicolon keeps its path out of the report)
+report.finish()

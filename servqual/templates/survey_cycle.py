@@ -64,4 +64,4 @@ report.show("appendix")
 
 # %%
 report.methods()
-report.finish();  # writes summary.json (the semicolon keeps its path out of the report)
+report.finish()

@@ -39,4 +39,4 @@ report.changes()
 
 # %%
 report.instrument_changes()
-report.finish();  # writes summary.json (the semicolon keeps its path out of the report)
+report.finish()
