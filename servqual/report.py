@@ -85,6 +85,9 @@ def _fmt_table(frame: pd.DataFrame, digits: int = 2) -> str:
     for column in shown.columns:
         if pd.api.types.is_bool_dtype(shown[column]):
             shown[column] = shown[column].map({True: "yes", False: ""})
+        elif isinstance(shown[column].dtype, pd.api.extensions.ExtensionDtype) and shown[column].hasnans:
+            # a suppressed count (nullable integer) would print as "<NA>": show the dash
+            shown[column] = shown[column].astype(object).where(shown[column].notna(), "—")
     return shown.to_html(index=False, na_rep="—", float_format=lambda v: f"{v:.{digits}f}", border=0,
                          classes="servqual-table")
 

@@ -404,6 +404,7 @@ def test_init_from_a_korean_export_to_a_report(tmp_path):
     assert "50대 이상" in (folder / "tables" / "respondents_by_segment.csv").read_text(encoding="utf-8")
     notebook = (folder / "survey_cycle.ipynb").read_text()
     assert "Glyph" not in notebook and "Traceback" not in notebook
+    assert "&lt;NA&gt;" not in (folder / "report.html").read_text()  # suppressed counts show a dash
     assert "failed_sections" not in summary
 
 

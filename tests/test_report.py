@@ -180,6 +180,7 @@ def test_report_text_has_no_python_values_in_methods_or_at_the_end(report_2005):
     text = re.sub(r"<[^>]+>", " ", html)
     assert "PosixPath" not in text
     assert not re.search(r"\['\w+', '", text)  # no Python list printed by a cell
+    assert "<NA>" not in html and "&lt;NA&gt;" not in html  # suppressed counts show a dash
     methods = text[text.index("Screening rules applied"):text.index("Statistics")]
     assert not re.search(r"\b(None|True|False)\b", methods)
     assert "straight-lining (the same answer to every item) is flagged" in methods
