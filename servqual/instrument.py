@@ -478,6 +478,21 @@ def _parse_scale(raw: Any, where: str, source: str, fail) -> Scale | None:
     return Scale(lo, hi, MappingProxyType({int(k): str(v) for k, v in labels.items()}), step)
 
 
+def _entry(spec: Any, shorthand: str, keys: tuple[str, ...], where: str, example: str, fail) -> Mapping:
+    """A measure's or item's YAML entry as a mapping: empty, a bare string (its ``shorthand``
+    key), or a mapping of known keys."""
+    if spec is None:
+        return {}
+    if isinstance(spec, str):
+        return {shorthand: spec}
+    if not isinstance(spec, Mapping):
+        fail(f"{where}: expected a mapping such as {example}, got {spec!r}")
+    unknown = [k for k in spec if k not in keys]
+    if unknown:
+        fail(f"{where}: unknown key {unknown[0]!r}{did_you_mean(unknown[0], keys)} (allowed: {', '.join(keys)})")
+    return spec
+
+
 def _parse_measures(raw: Any, fail) -> tuple[list[str], dict[str, str], dict[str, str], dict[str, str]]:
     """``measures:`` as a list of built-in names, or a mapping name → {role, zone, label}."""
     if isinstance(raw, str):
@@ -501,13 +516,7 @@ def _parse_measures(raw: Any, fail) -> tuple[list[str], dict[str, str], dict[str
         if not isinstance(name, str) or not _ID_RE.match(name):
             fail(f"measure names must be identifiers, got {name!r}")
         default_role, default_zone = DEFAULT_ROLES.get(name, (None, None))
-        if spec is None:
-            spec = {}
-        if isinstance(spec, str):
-            spec = {"role": spec}
-        if not isinstance(spec, Mapping):
-            fail(f"measure {name!r}: expected a mapping such as {{role: standard}}, got {spec!r}")
-        check_keys(spec, _MEASURE_KEYS, f"measure {name}", InstrumentError)
+        spec = _entry(spec, "role", _MEASURE_KEYS, f"measure {name!r}", "{role: standard}", fail)
         role = spec.get("role", default_role)
         if role is None:
             fail(
@@ -601,13 +610,7 @@ def _parse(raw: Any, source: str) -> Instrument:
     for item_id, spec in items_raw.items():
         if not isinstance(item_id, str) or not _ID_RE.match(item_id):
             fail(f"item id {item_id!r} must start with a letter and use letters, digits, _ or .")
-        if spec is None:
-            spec = {}
-        if isinstance(spec, str):
-            spec = {"text": spec}
-        if not isinstance(spec, Mapping):
-            fail(f"item {item_id}: expected a mapping with text and reverse, got {spec!r}")
-        check_keys(spec, _ITEM_KEYS, f"{source}: item {item_id}", InstrumentError)
+        spec = _entry(spec, "text", _ITEM_KEYS, f"item {item_id}", "{text: …, reverse: false}", fail)
         reverse = spec.get("reverse", False)
         if not isinstance(reverse, bool):
             fail(f"item {item_id}: reverse must be true or false, got {reverse!r}")
