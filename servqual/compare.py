@@ -126,8 +126,8 @@ def _welch(x: np.ndarray, y: np.ndarray) -> dict[str, float]:
             "hedges_g": diff / pooled * _hedges_correction(nx + ny)}
 
 
-def _finish(table: pd.DataFrame, min_group_n: int | None, what: str) -> pd.DataFrame:
-    return apply_min_group_n(table, min_group_n, what).reset_index(drop=True)
+def _finish(table: pd.DataFrame, min_group_n: int | None, what: str, groups: Sequence[str] = ()) -> pd.DataFrame:
+    return apply_min_group_n(table, min_group_n, what, groups=groups).reset_index(drop=True)
 
 
 # --------------------------------------------------------------------------- paired gap tests
@@ -251,7 +251,7 @@ def gap_tests(
     out = out.rename(columns={"unit": "item" if level == "item" else "dimension"})
     if level == "item":
         out.insert(len(keys) + 1, "dimension", out["item"].map(inst.dimension_of))
-    return _finish(out, min_group_n, "gap_tests")
+    return _finish(out, min_group_n, "gap_tests", groups=keys)
 
 
 # --------------------------------------------------------------------------- segments

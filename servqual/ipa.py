@@ -160,7 +160,7 @@ def importance_performance(
     out = out.rename(columns={"unit": "item" if level == "item" else "dimension"})
     if level == "item":
         out.insert(len(keys) + 1, "dimension", out["item"].map(inst.dimension_of))
-    masked = apply_min_group_n(out, min_group_n, "importance_performance")
+    masked = apply_min_group_n(out, min_group_n, "importance_performance", groups=keys)
     if "suppressed" in masked.columns:
         masked.loc[masked["suppressed"], "quadrant"] = ""
     return masked

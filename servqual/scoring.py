@@ -32,7 +32,7 @@ from scipy import stats
 
 from .survey import MIN_GROUP_N, STABLE_GROUP_N, Survey
 
-__all__ = ["LEVELS", "OVERALL", "SmallGroupWarning", "WEIGHTED", "apply_min_group_n", "gap_table",
+__all__ = ["LEVELS", "OVERALL", "SmallGroupWarning", "WEIGHTED", "apply_min_group_n", "combine_small_groups", "gap_table",
            "rating_distribution", "scores", "suppress_small_groups"]
 
 LEVELS = ("item", "dimension", "overall")
@@ -44,12 +44,14 @@ class SmallGroupWarning(UserWarning):
     """A table shows groups smaller than the privacy minimum because ``min_group_n=None``."""
 
 
-def apply_min_group_n(table: pd.DataFrame, min_group_n: int | None, what: str = "this table") -> pd.DataFrame:
-    """Suppress rows under ``min_group_n`` respondents (the default everywhere), or — only
-    when a caller asks with ``min_group_n=None`` — show every group, warning when any of
-    them is smaller than :data:`~servqual.survey.MIN_GROUP_N`."""
+def apply_min_group_n(table: pd.DataFrame, min_group_n: int | None, what: str = "this table",
+                      groups: Sequence[str] = ()) -> pd.DataFrame:
+    """Suppress rows under ``min_group_n`` respondents (the default everywhere; with
+    complementary suppression across ``groups``), or — only when a caller asks with
+    ``min_group_n=None`` — show every group, warning when any of them is smaller than
+    :data:`~servqual.survey.MIN_GROUP_N`."""
     if min_group_n is not None:
-        return suppress_small_groups(table, min_group_n)
+        return suppress_small_groups(table, min_group_n, groups=groups)
     if "n" in table.columns:
         n = pd.to_numeric(table["n"], errors="coerce")
         tiny = int((n < MIN_GROUP_N).sum())
@@ -376,11 +378,14 @@ def gap_table(
     else:
         out = out.rename(columns={"unit": "dimension"})
     out = out.reset_index(drop=True)
-    return apply_min_group_n(out, min_group_n, "gap_table")
+    return apply_min_group_n(out, min_group_n, "gap_table", groups=keys)
 
 
-def suppress_small_groups(table: pd.DataFrame, min_group_n: int = MIN_GROUP_N) -> pd.DataFrame:
-    """Blank every statistic of rows with fewer than ``min_group_n`` respondents.
+def suppress_small_groups(table: pd.DataFrame, min_group_n: int = MIN_GROUP_N, *,
+                          groups: Sequence[str] = ()) -> pd.DataFrame:
+    """Blank every statistic of rows with fewer than ``min_group_n`` respondents, and — across
+    the ``groups`` columns — enough other rows that no blanked count can be recovered by
+    subtraction from a total.
 
     Shared reports never show a group smaller than ``min_group_n`` (anonymity), and
     practitioners treat groups under 100 as unstable.
@@ -391,6 +396,12 @@ def suppress_small_groups(table: pd.DataFrame, min_group_n: int = MIN_GROUP_N) -
         A table with an ``n`` column, such as :func:`gap_table`'s.
     min_group_n
         Smallest group shown (default 10).
+    groups
+        The columns that split respondents into groups (``["segment"]``).  Rows that
+        share every other label (the same item or dimension) add up to the all-respondents
+        row shown elsewhere, so when the blanked rows of such a set hold fewer than
+        ``min_group_n`` respondents together, the smallest shown rows are blanked too
+        (complementary suppression) until they hold at least ``min_group_n``.
 
     Returns
     -------
@@ -398,6 +409,13 @@ def suppress_small_groups(table: pd.DataFrame, min_group_n: int = MIN_GROUP_N) -
         A copy in which small rows have every numeric column (``n`` included) missing,
         with three columns added: ``suppressed`` (bool), ``suppressed_reason`` (plain
         words, empty when shown) and ``small_group`` (shown, but fewer than 100).
+
+    Notes
+    -----
+    Primary suppression is ``n < min_group_n``; the complementary rule is the one of
+    statistical disclosure control (e.g. R ``sdcTable::protectTable`` on a one-way
+    table): within each set of rows that sum to a published total, the suppressed cells
+    together hold at least ``min_group_n`` respondents.
 
     Examples
     --------
@@ -408,6 +426,10 @@ def suppress_small_groups(table: pd.DataFrame, min_group_n: int = MIN_GROUP_N) -
       group     n  gap  suppressed
     0     a   250 -0.5       False
     1     b  <NA>  NaN        True
+    >>> table = pd.DataFrame({'group': ['a', 'b', 'c'], 'n': [250, 40, 4], 'gap': [-0.5, -1.0, -2.0]})
+    >>> shown = sq.suppress_small_groups(table, 10, groups=['group'])
+    >>> shown['suppressed'].tolist(), shown['suppressed_reason'].tolist()[1]
+    ([False, True, True], 'suppressed with a smaller group, so that its count cannot be recovered from the total')
     """
     if "n" not in table.columns:
         raise KeyError("suppress_small_groups needs a table with an 'n' column (e.g. from gap_table)")
@@ -415,7 +437,25 @@ def suppress_small_groups(table: pd.DataFrame, min_group_n: int = MIN_GROUP_N) -
         raise ValueError(f"min_group_n must be a whole number ≥ 1, got {min_group_n!r}")
     out = table.copy()
     n = pd.to_numeric(table["n"])
-    small = (n < min_group_n).to_numpy()
+    small = (n < min_group_n).to_numpy().copy()
+    reason = np.where(small, f"fewer than {min_group_n} respondents", "").astype(object)
+    groups = [g for g in ([groups] if isinstance(groups, str) else list(groups)) if g in table.columns]
+    if groups and small.any():
+        labels = [c for c in table.columns if c not in groups and c != "n"
+                  and not (pd.api.types.is_numeric_dtype(table[c]) or pd.api.types.is_bool_dtype(table[c]))]
+        sets = (table.groupby(labels, sort=False, dropna=False, observed=True).indices if labels
+                else {(): np.arange(len(table))})
+        values = n.fillna(0).to_numpy()
+        for rows in sets.values():
+            rows = np.asarray(rows)
+            while True:
+                hidden = rows[small[rows]]
+                shown = rows[~small[rows] & (values[rows] > 0)]
+                if len(hidden) == 0 or values[hidden].sum() >= min_group_n or len(shown) == 0:
+                    break
+                extra = shown[np.argmin(values[shown])]
+                small[extra] = True
+                reason[extra] = "suppressed with a smaller group, so that its count cannot be recovered from the total"
     numeric = [c for c in out.columns if pd.api.types.is_numeric_dtype(out[c])
                and not pd.api.types.is_bool_dtype(out[c]) and c not in ("year", "year_from", "year_to")]
     for column in numeric:
@@ -424,9 +464,84 @@ def suppress_small_groups(table: pd.DataFrame, min_group_n: int = MIN_GROUP_N) -
         out[column] = out[column].astype("Int64" if counts else float)
         out.loc[small, column] = pd.NA if counts else np.nan
     out["suppressed"] = small
-    out["suppressed_reason"] = np.where(small, f"fewer than {min_group_n} respondents", "")
+    out["suppressed_reason"] = reason.astype(str)
     out["small_group"] = ~small & (n < STABLE_GROUP_N).to_numpy()
     return out
+
+
+def combine_small_groups(survey: Survey, min_group_n: int = MIN_GROUP_N, columns: Sequence[str] | None = None, *,
+                         other: str = "Other", not_stated: str = "Not stated") -> Survey:
+    """The survey with each segment column's small groups combined into one ``other`` group,
+    so that a shared report shows every respondent in a group of at least ``min_group_n``
+    and no group's numbers can be recovered by subtraction from a total.
+
+    Parameters
+    ----------
+    survey
+        A survey.
+    min_group_n
+        Smallest group shown (default 10).
+    columns
+        Segment columns to treat (default all of ``survey.segments``).
+    other, not_stated
+        Labels of the combined group and of respondents who left the segment blank.
+
+    Returns
+    -------
+    Survey
+        The same respondents and ratings with relabelled segment columns; its
+        ``combined_groups`` maps each column to the labels folded into ``other``.
+
+    Notes
+    -----
+    Rule, per column, on the kept respondents: a blank segment becomes ``not_stated``;
+    every group with fewer than ``min_group_n`` respondents joins ``other``; while
+    ``other`` holds fewer than ``min_group_n`` respondents, the smallest remaining group
+    joins it too.  If all respondents together are fewer than ``min_group_n`` nothing is
+    shown anyway.  R equivalent: ``forcats::fct_lump_min(x, min = min_group_n,
+    other_level = "Other")`` followed by the "smallest group joins other" step.
+
+    Examples
+    --------
+    >>> import servqual as sq
+    >>> survey = sq.read_cycle("params/2005.yaml")
+    >>> survey.respondents["branch"].value_counts().sort_index().to_dict()
+    {'Central': 519, 'Health': 202, 'Law': 144, 'Science': 315}
+
+    Law alone is under 150, so the smallest other branch joins it:
+
+    >>> combined = sq.combine_small_groups(survey, 150, ["branch"])
+    >>> combined.respondents["branch"].value_counts().sort_index().to_dict()
+    {'Central': 519, 'Other': 346, 'Science': 315}
+    >>> combined.combined_groups
+    {'branch': ('Law', 'Health')}
+    """
+    from dataclasses import replace
+
+    columns = list(survey.segments if columns is None else columns)
+    frame = survey.frame.copy()
+    kept = survey.kept
+    combined: dict[str, tuple[str, ...]] = dict(getattr(survey, "combined_groups", {}) or {})
+    for column in columns:
+        if column not in frame.columns:
+            raise KeyError(f"combine_small_groups: {column!r} is not a segment column (segments: "
+                           f"{', '.join(survey.segments)})")
+        values = frame[column].astype(object).where(frame[column].notna(), not_stated).astype(str)
+        # a group already called "Other" is the same thing: small groups join it
+        counts = values[kept].value_counts().sort_index(kind="stable").sort_values(kind="stable")
+        folded = [g for g in counts.index if counts[g] < min_group_n and g != other]
+        total = int(counts[folded].sum()) + int(counts.get(other, 0))
+        if folded:
+            for g in counts.index:
+                if total >= min_group_n:
+                    break
+                if g not in folded and g != other:
+                    folded.append(g)
+                    total += int(counts[g])
+            values = values.where(~values.isin(folded), other)
+            combined[column] = tuple(folded)
+        frame[column] = values
+    return replace(survey, frame=frame, _cache={}, combined_groups=combined)
 
 
 def rating_distribution(

@@ -69,6 +69,7 @@ class Survey:
     overall_values: pd.Series | None = None
     encoding: str | None = None
     dropped_columns: tuple[str, ...] = ()  # personal-data columns dropped on read
+    combined_groups: dict[str, tuple[str, ...]] = field(default_factory=dict)  # see combine_small_groups
     _cache: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
 
     # ------------------------------------------------------------------ respondents

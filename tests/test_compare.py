@@ -70,10 +70,19 @@ def test_small_groups_suppressed(fixture_survey):
     assert small.any() and (~small).any()
     assert table.loc[small, ["mean_gap", "p", "p_adj", "statistic"]].isna().all().all()
     assert table.loc[small, "n"].isna().all()
-    assert set(table.loc[small, "suppressed_reason"]) == {"fewer than 60 respondents"}
+    reasons = set(table.loc[small, "suppressed_reason"])
+    assert "fewer than 60 respondents" in reasons
+    assert reasons <= {"fewer than 60 respondents",
+                       "suppressed with a smaller group, so that its count cannot be recovered from the total"}
+    # complementary suppression: per dimension, the hidden groups hold at least 60 together,
+    # so total − shown never reveals one small group
+    full = sq.gap_tests(fixture_survey, "dimension", by="segment", min_group_n=1)
+    hidden = full.loc[small.to_numpy()].groupby("dimension")["n"].sum()
+    assert (hidden >= 60).all(), hidden
     shown = table.loc[~small]
     assert shown["small_group"].tolist() == (shown["n"] < 100).tolist()
-    assert shown["small_group"].any() and not shown["small_group"].all()
+    flagged = sq.gap_tests(fixture_survey, "dimension", by="segment", min_group_n=10)
+    assert flagged["small_group"].any() and not flagged["small_group"].all()
 
 
 def test_wilcoxon_exact_and_approximate():
