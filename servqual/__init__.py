@@ -47,7 +47,7 @@ from .intake import Draft, draft_params
 from .io import SurveyError, read_survey
 from .ipa import importance_performance
 from .params import load_params, read_cycle
-from .priorities import priorities
+from .priorities import action_plan, priorities
 from .reliability import AlphaReport, alpha_report, gap_reliability, omega, reliability
 from .scoring import SmallGroupWarning, combine_small_groups, gap_table, scores, suppress_small_groups
 from .screening import screen
@@ -75,6 +75,7 @@ def explorer(surveys, **kwargs):
     return widgets.explorer(surveys, **kwargs)
 
 __all__ = [
+    "action_plan",
     "AlphaReport",
     "Draft",
     "DriversResult",

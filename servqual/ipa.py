@@ -17,6 +17,7 @@ correlation of each item's performance with overall satisfaction — is offered 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -24,7 +25,8 @@ import pandas as pd
 from .scoring import apply_min_group_n, group_keys, group_rows, scores
 from .survey import MIN_GROUP_N
 
-__all__ = ["QUADRANTS", "importance_performance", "quadrant", "stated_importance_source"]
+__all__ = ["QUADRANTS", "ImportanceBasis", "importance_basis", "importance_performance", "quadrant",
+           "stated_importance_source"]
 
 QUADRANTS = ("concentrate here", "keep up the good work", "low priority", "possible overkill")
 CROSSHAIRS = ("mean", "median", "midpoint")
@@ -40,10 +42,61 @@ def quadrant(performance: float, importance: float, x_cross: float, y_cross: flo
 
 
 def stated_importance_source(instrument) -> str | None:
-    """Which stated importance an instrument offers: its importance measure, else its
-    principal standard (expectations, desired levels), else ``"weights"`` (the 100-point
-    allocation), else ``None`` — read from the measures' roles, never from their names."""
-    return instrument.stated_importance or ("weights" if instrument.weights else None)
+    """Which stated importance an instrument offers, best first: its importance measure,
+    else ``"weights"`` (the 100-point allocation across dimensions), else its principal
+    standard (the desired level, expectations), else ``None`` — read from the measures'
+    roles, never from their names."""
+    return instrument.importance or ("weights" if instrument.weights else None) or instrument.principal_standard
+
+
+@dataclass(frozen=True)
+class ImportanceBasis:
+    """The one importance a report uses for both its grid and its priorities.
+
+    ``kind`` is ``"stated"`` or ``"derived"``; ``source`` the measure, ``"weights"`` or
+    ``"overall"``; ``description`` says it in plain words."""
+
+    kind: str
+    source: str
+    description: str
+
+    def __str__(self) -> str:
+        return self.description
+
+
+def importance_basis(survey) -> ImportanceBasis | None:
+    """The best importance a survey has, chosen once for a whole report: the importance
+    rating clients gave each item, else the 100 points they allocated across the
+    dimensions, else the desired level (or expectations) they stated, else importance
+    derived from overall satisfaction (each item's correlation with it); ``None`` when
+    the survey has none of these.
+
+    Examples
+    --------
+    >>> import servqual as sq
+    >>> from servqual.ipa import importance_basis
+    >>> importance_basis(sq.read_cycle("params/2005.yaml")).description
+    'the 100 points clients allocated across the five dimensions'
+    >>> importance_basis(sq.read_cycle("params/library-core-2007.yaml")).source
+    'desired'
+    """
+    inst = survey.instrument
+    if inst.importance:
+        return ImportanceBasis("stated", inst.importance, "the importance clients gave each item")
+    if inst.weights and survey.weights is not None:
+        k = len(inst.dimensions)
+        words = dict(enumerate(["no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"]))
+        return ImportanceBasis("stated", "weights", "the 100 points clients allocated across the "
+                               f"{words.get(k, k)} dimensions")
+    standard = inst.principal_standard
+    if standard:
+        words = ("the desired level clients stated for each item" if standard == inst.desired
+                 else f"the {inst.measure_label(standard)} clients stated for each item")
+        return ImportanceBasis("stated", standard, words)
+    if survey.overall is not None:
+        return ImportanceBasis("derived", "overall", "each item's correlation with overall satisfaction "
+                               "(derived importance)")
+    return None
 
 
 def importance_performance(
@@ -51,7 +104,7 @@ def importance_performance(
     level: str = "item",
     by: str | Sequence[str] | None = None,
     *,
-    importance: str = "stated",
+    importance: str = "auto",
     crosshair: str = "mean",
     min_group_n: int | None = MIN_GROUP_N,
 ) -> pd.DataFrame:
@@ -67,7 +120,11 @@ def importance_performance(
     by
         Respondent column(s) to group by; each group gets its own crosshairs.
     importance
-        ``"stated"`` or ``"derived"``: which one places the points and sets the quadrant.
+        Which importance places the points and sets the quadrant: ``"auto"`` (default:
+        :func:`importance_basis`, the one a report uses for its priorities too),
+        ``"stated"`` (the best stated one: importance rating, 100-point weights, desired
+        level or expectations), ``"derived"``, or a named stated source — a measure
+        (``"expectation"``) or ``"weights"``.
     crosshair
         ``"mean"`` of the plotted points (default), ``"median"``, or the scale
         ``"midpoint"`` (stated importance only; for weights the equal share).
@@ -89,16 +146,32 @@ def importance_performance(
     >>> survey = sq.read_cycle("params/2005.yaml")
     >>> grid = sq.importance_performance(survey)
     >>> grid['quadrant'].value_counts().sort_index().to_dict()
-    {'concentrate here': 4, 'keep up the good work': 6, 'low priority': 4, 'possible overkill': 8}
+    {'keep up the good work': 5, 'low priority': 8, 'possible overkill': 9}
+    >>> grid['importance_source'].iloc[0]  # the allocation: Reliability's items matter most
+    'weights'
     """
     if level not in ("item", "dimension"):
         raise ValueError(f"level must be 'item' or 'dimension', got {level!r}")
-    if importance not in ("stated", "derived"):
-        raise ValueError(f"importance must be 'stated' or 'derived', got {importance!r}")
+    inst = survey.instrument
+    named = None
+    if importance not in ("auto", "stated", "derived"):
+        if importance not in (*inst.measures, "weights"):
+            raise ValueError(f"importance must be 'auto', 'stated', 'derived', 'weights' or a measure "
+                             f"({', '.join(inst.measures)}), got {importance!r}")
+        if importance == "weights" and survey.weights is None:
+            raise ValueError("importance='weights' needs the 100-point allocation, which this survey lacks")
+        named, importance = importance, "stated"
+    if importance == "auto":
+        basis = importance_basis(survey)
+        if basis is None:
+            raise ValueError(f"instrument {inst.id!r} asks no importance and the survey has no overall-satisfaction "
+                             "item, so there is no importance to plot")
+        importance = basis.kind
     if crosshair not in CROSSHAIRS:
         raise ValueError(f"crosshair must be one of {', '.join(map(repr, CROSSHAIRS))}, got {crosshair!r}")
-    inst = survey.instrument
-    source = stated_importance_source(inst)
+    source = named or stated_importance_source(inst)
+    if source == "weights" and survey.weights is None:  # declared, but this file has no allocation
+        source = inst.principal_standard
     if importance == "stated" and source is None:
         raise ValueError(
             f"instrument {inst.id!r} asks no importance (no importance or expectation ratings, no weights); "

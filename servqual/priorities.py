@@ -8,14 +8,15 @@ evidence and one sentence a library manager can act on.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import pandas as pd
 
 from .compare import gap_tests
-from .ipa import importance_performance, stated_importance_source
+from .ipa import QUADRANTS, importance_basis, importance_performance
 from .survey import MIN_GROUP_N
 
-__all__ = ["priorities", "standard_phrase"]
+__all__ = ["ActionPlan", "action_plan", "priorities", "standard_phrase"]
 
 _ORDINALS = ["first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth"]
 def standard_phrase(instrument, measure: str) -> str:
@@ -55,6 +56,39 @@ def _quote(text: str) -> str:
     if not (len(first) > 1 and first.isupper()):
         text = text[:1].lower() + text[1:]
     return f'"{text}"'
+
+
+_QUADRANT_CLAUSE = {
+    "concentrate here": "performs below average (“concentrate here” in the importance–performance grid)",
+    "keep up the good work": "performs above average, yet still falls short (“keep up the good work” in the "
+                             "importance–performance grid)",
+    "low priority": "performs below average (“low priority” in the importance–performance grid: clients rate it "
+                    "less important)",
+    "possible overkill": "performs above average (“possible overkill” in the importance–performance grid: clients "
+                         "rate it less important)",
+}
+
+
+def _rank_words(k: int) -> str:
+    """'the largest', 'the second-largest' …"""
+    return "the largest" if k == 1 else f"the {_ordinal(k)}-largest"
+
+
+def _importance_clause(inst, basis, level: str, name: str, rank: int, count: int, quadrant: str,
+                       dense_rank: int) -> str:
+    """How important the item is, in the words of the importance the report uses, and where
+    that puts it in the importance–performance grid."""
+    if basis is None:
+        return ""
+    where = f" and {_QUADRANT_CLAUSE[quadrant]}" if quadrant in _QUADRANT_CLAUSE else ""
+    if basis.source == "weights" and level == "item":
+        dimension = inst.dimension_label(inst.dimension_of(name))
+        return (f"; its dimension, {dimension}, gets {_rank_words(dense_rank)} share of clients' 100 points "
+                f"(of {len(inst.dimensions)} dimensions){',' if where else ''}{where.replace(' and ', ' and it ', 1)}")
+    kind = {"weights": "the 100-point allocation", "overall": "its link with overall satisfaction"}.get(
+        basis.source, "importance" if basis.source == inst.importance else
+        f"{standard_phrase(inst, basis.source)} clients stated")
+    return f"; it ranks {_ordinal(rank)} of {count} in {kind}{where}"
 
 
 def priorities(
@@ -103,18 +137,30 @@ def priorities(
 
     Notes
     -----
-    score = shortfall × importance / mean importance of the group's items, with stated
-    importance (importance ratings, expectations, or the 100-point weights) where the
-    instrument has it, otherwise derived importance (correlation with overall
-    satisfaction).
+    One importance per survey (:func:`servqual.ipa.importance_basis`: the importance
+    rating, else the 100-point allocation, else the desired level or expectations, else
+    the correlation with overall satisfaction) places each item in the
+    importance–performance grid of its group, the same grid
+    :func:`servqual.importance_performance` draws.  Among the shortfalls that stay
+    significant, items rank first by quadrant — "concentrate here" (more important,
+    performing below the group's mean), then "keep up the good work" (more important),
+    then "low priority" and "possible overkill" (less important) — and within a quadrant
+    by score = shortfall × importance / mean importance of the group's items.  So a large
+    shortfall on an item clients rate less important never outranks a shortfall on an
+    item they rate more important; its sentence says it is less important.  There is no
+    R function for this ranking; its parts are ``t.test(paired = TRUE)`` with
+    ``p.adjust(method = "holm")`` and the grid's group means.
 
     Examples
     --------
     >>> import servqual as sq
     >>> survey = sq.read_cycle("params/2005.yaml")
     >>> top = sq.priorities(survey, top=1)
-    >>> print(top.loc[0, 'sentence'])
-    All respondents: "staff give clients personal attention" falls 2.0 points short of expectations (95% CI 2.0–2.1, n = 1151) and ranks 13th of 22 in importance.
+    >>> print(top.loc[0, 'sentence'])  # doctest: +NORMALIZE_WHITESPACE
+    All respondents: "the library delivers its services when it says it will" falls 1.3 points short of
+    expectations (95% CI 1.2–1.4, n = 1147); its dimension, Reliability, gets the largest share of clients'
+    100 points (of 5 dimensions), and it performs above average, yet still falls short (“keep up the good
+    work” in the importance–performance grid).
     """
     if isinstance(top, bool) or not isinstance(top, int) or top < 1:
         raise ValueError(f"top must be a whole number ≥ 1, got {top!r}")
@@ -123,20 +169,15 @@ def priorities(
         raise ValueError(f"instrument {inst.id!r} has no gaps; priorities rank shortfalls against a standard")
     g = inst.gap(gap) if gap else inst.gaps[0]
     tests = gap_tests(survey, level, by, gaps=[g.name], ci=ci, adjust=adjust, family="group", min_group_n=1)
-    use_stated = stated_importance_source(inst) is not None
-    if not use_stated and survey.overall is None:
-        importance = None
-    else:
-        importance = importance_performance(
-            survey, level, by, importance="stated" if use_stated else "derived", min_group_n=1
-        )
+    basis = importance_basis(survey)
     unit = "item" if level == "item" else "dimension"
     keys = [c for c in tests.columns if c not in (unit, "dimension") and c in survey.respondents.columns]
-    merged = tests
-    if importance is not None:
-        merged = tests.merge(importance[[*keys, unit, "importance"]], on=[*keys, unit], how="left")
+    if basis is not None:
+        grid = importance_performance(survey, level, by, importance=basis.kind, min_group_n=1)
+        merged = tests.merge(grid[[*keys, unit, "importance", "quadrant"]], on=[*keys, unit], how="left")
     else:
-        merged = tests.assign(importance=1.0)
+        merged = tests.assign(importance=1.0, quadrant="")
+    tier = {q: k for k, q in enumerate(QUADRANTS)}  # concentrate here, keep up, low priority, overkill
     rows = []
     group_iter = merged.groupby(keys, sort=False, dropna=False, observed=True) if keys else [((), merged)]
     for key, part in group_iter:
@@ -149,11 +190,13 @@ def priorities(
             continue
         part = part.copy()
         part["importance_rank"] = part["importance"].rank(ascending=False, method="min")
+        part["dense_rank"] = part["importance"].rank(ascending=False, method="dense")
         mean_importance = part["importance"].mean()
         part["shortfall"] = -part["mean_gap"]
         part["score"] = part["shortfall"] * part["importance"] / mean_importance
+        part["tier"] = part["quadrant"].map(tier).fillna(len(tier))
         eligible = part[(part["mean_gap"] < 0) & (part["p_adj"] < alpha) & (part["n"] >= min_group_n)]
-        eligible = eligible.sort_values("score", ascending=False).head(top)
+        eligible = eligible.sort_values(["tier", "score"], ascending=[True, False], kind="stable").head(top)
         if eligible.empty:
             flat = part[(part["mean_gap"] < 0) & (part["sd"] == 0)]
             if len(flat) and part["p"].isna().all():
@@ -178,20 +221,158 @@ def priorities(
                 f"{label.capitalize()}: {_quote(text)} falls {row.shortfall:.1f} points short of "
                 f"{standard_phrase(inst, g.subtrahend)} ({ci:.0%} CI {low:.1f}–{high:.1f}, n = {int(row.n)})"
             )
-            if importance is not None:
-                kind = "importance" if use_stated else "its link with overall satisfaction"
-                sentence += f" and ranks {_ordinal(int(row.importance_rank))} of {len(part)} in {kind}."
-            else:
-                sentence += "."
+            sentence += _importance_clause(inst, basis, level, name, int(row.importance_rank), len(part),
+                                           row.quadrant, int(row.dense_rank)) + "."
             rows.append({
                 **head, "rank": rank, unit: name, "label": text, "shortfall": row.shortfall, "ci_low": low,
                 "ci_high": high, "n": int(row.n), "p_adj": row.p_adj, "importance": row.importance,
-                "importance_rank": int(row.importance_rank), "score": row.score, "sentence": sentence,
+                "importance_rank": int(row.importance_rank), "quadrant": row.quadrant, "score": row.score,
+                "sentence": sentence,
             })
     columns = [*keys, "rank", unit, "label", "shortfall", "ci_low", "ci_high", "n", "p_adj", "importance",
-               "importance_rank", "score", "sentence"]
+               "importance_rank", "quadrant", "score", "sentence"]
     out = pd.DataFrame(rows).reindex(columns=columns)
     out["rank"] = out["rank"].astype("Int64")
     out["n"] = out["n"].astype("Int64")
     out["importance_rank"] = out["importance_rank"].astype("Int64")
     return out.reset_index(drop=True)
+
+
+@dataclass
+class ActionPlan:
+    """What the library does first: at most ``top`` actions for everyone, then at most one
+    exception per segment group whose own first priority is not among them.
+
+    ``actions`` has one row per action: ``rank``, ``item`` (or ``dimension``), ``label``,
+    ``shortfall``, ``ci_low``, ``ci_high``, ``n``, ``p_adj``, ``importance_rank``,
+    ``quadrant``, ``most_affected`` and ``most_affected_column`` (the shown group that
+    falls furthest short on it, and its segment column), ``most_affected_shortfall``,
+    ``reason`` (why it was chosen) and ``sentence``.  ``exceptions`` has ``column``,
+    ``group``, the same item columns and ``sentence``.  ``basis`` is the importance used
+    (:func:`servqual.ipa.importance_basis`); ``notes`` says when there is nothing to act on.
+    """
+
+    actions: pd.DataFrame
+    exceptions: pd.DataFrame
+    basis: object
+    notes: list = field(default_factory=list)
+
+    @property
+    def sentences(self) -> list[str]:
+        return [*self.actions["sentence"], *self.exceptions["sentence"], *self.notes]
+
+    def __str__(self) -> str:
+        return "\n".join(self.sentences)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The result as one table: the actions, then the exceptions (``kind`` says which)."""
+        return pd.concat([self.actions.assign(kind="action"), self.exceptions.assign(kind="exception")],
+                         ignore_index=True)
+
+
+def action_plan(
+    survey,
+    segments: str | Sequence[str] | None = None,
+    top: int = 3,
+    *,
+    level: str = "item",
+    gap: str | None = None,
+    alpha: float = 0.05,
+    adjust: str = "holm",
+    ci: float = 0.95,
+    min_group_n: int = MIN_GROUP_N,
+) -> ActionPlan:
+    """Three actions for the whole library, who each affects most, and where a segment's own
+    first priority differs.
+
+    Parameters
+    ----------
+    survey
+        A survey whose instrument has gaps.
+    segments
+        Segment columns to look at for "most affected" and exceptions (default all the
+        survey's segments).
+    top
+        How many library-wide actions (default 3).
+    level, gap, alpha, adjust, ci, min_group_n
+        As in :func:`priorities`.
+
+    Returns
+    -------
+    ActionPlan
+
+    Notes
+    -----
+    The actions are :func:`priorities` for all respondents (significant shortfalls,
+    "concentrate here" first, then by shortfall × relative importance).  "Most affected"
+    is the group, over every segment column, with the largest mean shortfall on that item
+    among the groups of at least ``min_group_n``.  A group's exception is its own rank-1
+    priority (:func:`priorities` with ``by`` = its column) when that item is not one of
+    the library-wide actions; at most one per group.
+
+    Examples
+    --------
+    >>> import servqual as sq
+    >>> plan = sq.action_plan(sq.read_cycle("params/2005.yaml"))
+    >>> len(plan.actions), plan.actions.loc[0, "item"]
+    (3, 'RL4')
+    >>> plan.actions.loc[0, "most_affected"], plan.actions.loc[0, "most_affected_column"]
+    ('postgraduate', 'segment')
+    """
+    inst = survey.instrument
+    columns = list(survey.segments if segments is None else ([segments] if isinstance(segments, str) else segments))
+    unit = "item" if level == "item" else "dimension"
+    g = inst.gap(gap) if gap else (inst.gaps[0] if inst.gaps else None)
+    options = {"level": level, "gap": gap, "alpha": alpha, "adjust": adjust, "ci": ci, "min_group_n": min_group_n}
+    library = priorities(survey, None, top, **options)
+    actions = library[library["rank"].notna()].copy().reset_index(drop=True)
+    notes = list(library.loc[library["rank"].isna(), "sentence"])
+    basis = importance_basis(survey)
+    # who is most affected: the shown group furthest short on the item, over every segment column
+    affected = []
+    for column in columns:
+        tests = gap_tests(survey, level, column, gaps=[g.name], ci=ci, adjust=adjust, min_group_n=min_group_n)
+        tests = tests[~tests["suppressed"]].assign(column=column)
+        affected.append(tests.rename(columns={column: "group"})[["column", "group", unit, "mean_gap"]])
+    affected = pd.concat(affected, ignore_index=True) if affected else pd.DataFrame(
+        columns=["column", "group", unit, "mean_gap"])
+    most, most_col, most_short, reasons, sentences = [], [], [], [], []
+    for row in actions.itertuples(index=False):
+        rows = affected[affected[unit] == getattr(row, unit)]
+        if len(rows):
+            worst = rows.loc[rows["mean_gap"].astype(float).idxmin()]
+            most.append(str(worst["group"]))
+            most_col.append(worst["column"])
+            most_short.append(-float(worst["mean_gap"]))
+        else:
+            most.append("")
+            most_col.append("")
+            most_short.append(float("nan"))
+        reason = row.sentence.split("; ", 1)[1].rstrip(".") if "; " in row.sentence else ""
+        reasons.append(reason)
+        text = f"{_quote(row.label)[1:-1][:1].upper()}{_quote(row.label)[2:-1]}"
+        sentence = (f"{text}: {row.shortfall:.1f} points short of {standard_phrase(inst, g.subtrahend)} "
+                    f"({ci:.0%} CI {row.ci_low:.1f} to {row.ci_high:.1f}, n = {int(row.n)})")
+        if most[-1]:
+            sentence += f"; most affected: {most[-1]} ({most_short[-1]:.1f} points short)"
+        sentence += f". Why: {reason}." if reason else "."
+        sentences.append(sentence)
+    actions["most_affected"], actions["most_affected_column"] = most, most_col
+    actions["most_affected_shortfall"], actions["reason"] = most_short, reasons
+    actions["sentence"] = sentences
+    chosen = set(actions[unit])
+    exceptions = []
+    for column in columns:
+        own = priorities(survey, column, 1, **options)
+        own = own[own["rank"] == 1]
+        for row in own.itertuples(index=False):
+            if getattr(row, unit) in chosen:
+                continue
+            exceptions.append({"column": column, "group": str(getattr(row, column)), unit: getattr(row, unit),
+                               "label": row.label, "shortfall": row.shortfall, "ci_low": row.ci_low,
+                               "ci_high": row.ci_high, "n": row.n,
+                               "sentence": f"{str(getattr(row, column)).capitalize()} ({column}):"
+                                           + row.sentence.split(":", 1)[1]})
+    exceptions = pd.DataFrame(exceptions, columns=["column", "group", unit, "label", "shortfall", "ci_low", "ci_high",
+                                                   "n", "sentence"])
+    return ActionPlan(actions, exceptions, basis, notes)

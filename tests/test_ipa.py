@@ -7,7 +7,7 @@ import pytest
 import servqual as sq
 from servqual.ipa import QUADRANTS, quadrant, stated_importance_source
 
-from .conftest import DATA, GOLDEN, SAMPLE
+from .conftest import DATA, GOLDEN, ROOT, SAMPLE
 
 
 @pytest.fixture(scope="module")
@@ -27,15 +27,35 @@ def test_quadrant_rules():
 
 def test_stated_importance_sources():
     assert stated_importance_source(sq.load_instrument("importance-performance")) == "importance"
-    assert stated_importance_source(sq.load_instrument("servqual-22")) == "expectation"
+    # the 100-point allocation states importance; expectations are a standard (used when no weights)
+    assert stated_importance_source(sq.load_instrument("servqual-22")) == "weights"
+    assert stated_importance_source(sq.load_instrument("library-core-22")) == "desired"
     assert stated_importance_source(sq.load_instrument("library-core-22")) == "desired"
     assert stated_importance_source(sq.load_instrument("servperf-22")) == "weights"
     assert stated_importance_source(sq.load_instrument("hpws-staff")) is None
 
 
+def test_one_importance_basis_best_first(psy):
+    from servqual.ipa import importance_basis
+
+    sample = sq.read_cycle(ROOT / "params" / "2005.yaml")
+    assert importance_basis(sample).source == "weights"  # the allocation beats expectations
+    ipa = sq.read_cycle(ROOT / "params" / "ipa-2007.yaml")
+    assert importance_basis(ipa).source == "importance"  # an importance rating beats everything
+    core = sq.read_cycle(ROOT / "params" / "library-core-2007.yaml")  # no allocation: the desired level
+    assert importance_basis(core).source == "desired"
+    staff = sq.read_survey(SAMPLE / "staff-hpws-2007.csv", "hpws-staff", id="respondent_id")
+    assert importance_basis(staff) is None
+    # the grid's default is that basis, the one the priorities use
+    grid = sq.importance_performance(sample)
+    assert set(grid["importance_source"]) == {"weights"}
+    with pytest.raises(ValueError, match="importance must be 'auto', 'stated', 'derived', 'weights' or a measure"):
+        sq.importance_performance(sample, importance="perceptions")
+
+
 def test_grid_matches_r_and_quadrants_follow_crosshairs(psy):
     gold = pd.DataFrame(json.loads((GOLDEN / "compare.json").read_text())["ipa"]).set_index("item")
-    grid = sq.importance_performance(psy).set_index("item")
+    grid = sq.importance_performance(psy, importance="expectation").set_index("item")
     assert list(grid.index) == list(psy.instrument.items)
     for col in ("performance", "importance_stated", "importance_derived"):
         np.testing.assert_allclose(grid[col], gold.loc[grid.index, col], rtol=1e-6, err_msg=col)
@@ -51,9 +71,9 @@ def test_grid_matches_r_and_quadrants_follow_crosshairs(psy):
 
 
 def test_crosshair_options_and_derived_importance(psy):
-    median = sq.importance_performance(psy, crosshair="median")
+    median = sq.importance_performance(psy, importance="expectation", crosshair="median")
     assert median["x_cross"].iloc[0] == pytest.approx(median["performance"].median())
-    mid = sq.importance_performance(psy, crosshair="midpoint")
+    mid = sq.importance_performance(psy, importance="expectation", crosshair="midpoint")
     assert (mid["x_cross"] == 4).all() and (mid["y_cross"] == 4).all()
     # every item performs above the scale midpoint and matters more than it: one quadrant
     assert set(mid["quadrant"]) == {"keep up the good work"}

@@ -64,7 +64,8 @@ def test_sentences_read_like_advice(known):
     q1 = gaps[(gaps["segment"] == "postgraduate") & (gaps["item"] == "q1")].iloc[0]
     expected = (
         f'Postgraduate: "staff give prompt service" falls {-q1["mean_gap"]:.1f} points short of expectations '
-        f'(95% CI {-q1["ci_high"]:.1f}–{-q1["ci_low"]:.1f}, n = {q1["n"]}) and ranks first of 6 in importance.'
+        f'(95% CI {-q1["ci_high"]:.1f}–{-q1["ci_low"]:.1f}, n = {q1["n"]}); it ranks first of 6 in expectations '
+        "clients stated and performs below average (“concentrate here” in the importance–performance grid)."
     )
     assert first["sentence"] == expected
 
@@ -101,3 +102,46 @@ def test_three_column_and_dimension_level():
     assert dims["sentence"].str.contains("short of the desired level").all()
     with pytest.raises(ValueError, match="top must be a whole number"):
         sq.priorities(core, top=0)
+
+
+def test_a_big_gap_on_an_unimportant_item_never_outranks_the_most_important_one(tmp_path):
+    # q4: the largest shortfall (3.3 points) on an item clients rate less important;
+    # q1: a moderate shortfall (2.1) on the item they rate most important
+    targets = {"q1": (6.9, 4.8), "q2": (6.0, 5.9), "q3": (6.2, 6.1), "q4": (5.3, 2.0), "q5": (5.5, 5.5),
+               "q6": (5.8, 5.8)}
+    (tmp_path / "i.yaml").write_text(INSTRUMENT)
+    rng = np.random.default_rng(3)
+    rows = [{"id": i, "segment": "all", **{f"{m}_{q}": int(np.clip(np.rint(rng.normal(t[k], 0.5)), 1, 7))
+                                           for q, t in targets.items() for k, m in enumerate(("expectation",
+                                                                                             "perception"))}}
+            for i in range(300)]
+    pd.DataFrame(rows).to_csv(tmp_path / "c.csv", index=False)
+    survey = sq.read_survey(tmp_path / "c.csv", tmp_path / "i.yaml", id="id", segments=["segment"])
+    table = sq.priorities(survey, top=3)
+    assert table.loc[0, "item"] == "q1" and table.loc[0, "quadrant"] == "concentrate here"
+    q4 = table.set_index("item").loc["q4"]
+    assert q4["shortfall"] > table.loc[0, "shortfall"] + 1  # the bigger gap …
+    assert q4["rank"] > 1 and q4["quadrant"] in ("low priority", "possible overkill")  # … ranks later
+    assert "clients rate it less important" in q4["sentence"]
+    # the old rule (shortfall × relative importance alone) would have put q4 first
+    assert q4["score"] > table.loc[0, "score"]
+    # the grid the report draws agrees: the top priority is in "concentrate here" there too
+    grid = sq.importance_performance(survey).set_index("item")
+    assert grid.loc["q1", "quadrant"] == "concentrate here"
+    plan = sq.action_plan(survey)
+    assert plan.actions["item"].tolist()[0] == "q1" and len(plan.actions) <= 3
+
+
+def test_action_plan_most_affected_and_exceptions(known):
+    plan = sq.action_plan(known, min_group_n=10)
+    assert list(plan.actions["rank"]) == [1, 2, 3]
+    gaps = sq.gap_tests(known, "item", by="segment", min_group_n=10)
+    for row in plan.actions.itertuples():
+        shown = gaps[(gaps["item"] == row.item) & ~gaps["suppressed"]]
+        worst = shown.loc[shown["mean_gap"].astype(float).idxmin()]
+        assert row.most_affected == worst["segment"] and row.most_affected_column == "segment"
+        assert row.most_affected != "visitor"  # under min_group_n: never named
+        assert f"most affected: {worst['segment']}" in row.sentence
+    # each group's own first priority is one of the library's three here: no exception
+    assert plan.exceptions.empty
+    assert set(plan.to_frame()["kind"]) == {"action"}
