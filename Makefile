@@ -16,7 +16,7 @@ R_CHECK := library(psych); library(lavaan); library(GPArotation); library(sandwi
 
 PORT ?= 8866
 
-.PHONY: help setup r-oracle browser fonts report reports scores figures explore bench test lint golden sample-data clean
+.PHONY: help setup r-oracle browser fonts pdf-tools report reports scores figures explore bench test lint golden sample-data clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-12s %s\n", $$1, $$2}'
@@ -38,8 +38,16 @@ fonts: ## install Noto CJK fonts so figures show Korean, Chinese and Japanese te
 	    || echo "fonts: could not install fonts-noto-cjk"; \
 	else echo "fonts: Noto CJK not available (needs root and apt-get); non-Latin labels may show as boxes"; fi
 
-report: $(STAMP) fonts ## the newest cycle's report into reports/<year>/ (YEAR=2005 or PARAMS=… for another)
-	$(VENV)/bin/servqual report $(PARAMS)
+pdf-tools: ## install Pango (WeasyPrint's PDF rendering) and poppler-utils (pdftotext, pdftoppm for the PDF tests)
+	@if [ -x /usr/bin/pdftoppm ] && ldconfig -p 2>/dev/null | grep -q libpango-1.0; then echo "pdf-tools: installed"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "pdf-tools: installing libpango-1.0-0 libpangoft2-1.0-0 poppler-utils"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libpango-1.0-0 libpangoft2-1.0-0 poppler-utils) >/dev/null 2>&1 \
+	    || echo "pdf-tools: could not install them; report.pdf needs libpango-1.0-0"; \
+	else echo "pdf-tools: not available (needs root and apt-get); report.pdf needs libpango-1.0-0"; fi
+
+report: $(STAMP) fonts pdf-tools ## the newest cycle's report (HTML and PDF) into reports/<year>/ (YEAR=2005 or PARAMS=… for another)
+	$(VENV)/bin/servqual report $(PARAMS) --pdf
 
 reports: $(STAMP) ## every params file's report, the trends over the yearly cycles, the staff–client linkage
 	$(VENV)/bin/servqual report params/*.yaml
@@ -74,7 +82,7 @@ browser: ## install Debian's Chromium for the browser tests when it is missing (
 	    || echo "browser: could not install chromium"; \
 	else echo "browser: chromium not available (needs root and apt-get)"; fi
 
-test: $(STAMP) r-oracle browser fonts ## run the test suite (installs R and Chromium for the oracle and browser tests)
+test: $(STAMP) r-oracle browser fonts pdf-tools ## run the test suite (installs R and Chromium for the oracle and browser tests)
 	$(PY) -m pytest -q
 
 lint: $(STAMP) ## ruff

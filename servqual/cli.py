@@ -143,7 +143,7 @@ class _TerminalSink:
     def __init__(self, out, levels: Sequence[str]):
         self.out, self.levels, self.summary = out, list(levels), {}
 
-    def table(self, name, frame, *, caption=None, show=True, digits=2):
+    def table(self, name, frame, *, caption=None, show=True, digits=2, columns=None):
         if name.startswith("gap_table_"):
             level = name.removeprefix("gap_table_").removesuffix("_by_segment")
             show = level in self.levels
@@ -208,7 +208,8 @@ def cmd_report(args, out) -> int:
     from .report import run_report
 
     for params in args.params:
-        run_report(params, reports_dir=args.reports_dir, progress=not args.quiet, out=out)
+        run_report(params, reports_dir=args.reports_dir, progress=not args.quiet, out=out, pdf=args.pdf,
+                   previous=args.previous if args.previous else not args.no_previous)
     return 0
 
 
@@ -320,9 +321,14 @@ def build_parser() -> argparse.ArgumentParser:
     figures.add_argument("--format", nargs="+", default=["png", "svg"], choices=["png", "svg", "pdf"])
     figures.set_defaults(func=cmd_figures)
 
-    report = sub.add_parser("report", help="run a cycle's report: papermill + HTML into reports/<cycle>/")
+    report = sub.add_parser("report", help="run a cycle's report: papermill + HTML (and PDF) into reports/<cycle>/")
     report.add_argument("params", nargs="+", help="params YAML file(s), one report each")
     report.add_argument("--reports-dir", default=None, help="default: the project's reports/ folder")
+    report.add_argument("--pdf", action="store_true", help="also write report.pdf (A4, page numbers; WeasyPrint)")
+    report.add_argument("--previous", default=None, metavar="PARAMS",
+                        help="the previous cycle's params file, for the change since then (default: found beside "
+                             "the params file: same instrument, the latest earlier year)")
+    report.add_argument("--no-previous", action="store_true", help="do not compare with a previous cycle")
     report.add_argument("--quiet", action="store_true", help="no progress bar")
     report.set_defaults(func=cmd_report)
 

@@ -49,6 +49,14 @@ ROTATIONS = ("oblimin", "promax", "varimax", "none")
 
 
 # --------------------------------------------------------------------------- correlations
+
+def _p_text(p: float) -> str:
+    """'= .03' or '< .001' (never 'p = 0')."""
+    from .display import p_value
+
+    text = p_value(p)
+    return text if text.startswith("<") else f"= {text}"
+
 def _items(frame: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
     if not isinstance(frame, pd.DataFrame):
         frame = pd.DataFrame(frame)
@@ -155,7 +163,7 @@ class SamplingAdequacy:
         low = self.kmo_items[self.kmo_items < 0.6]
         text = (
             f"KMO = {self.kmo:.3f} ({self.verdict}); Bartlett χ²({b['df']:.0f}) = {b['chisq']:.1f}, "
-            f"p = {b['p']:.3g}, n = {self.n}"
+            f"p {_p_text(b['p'])}, n = {self.n}"
         )
         if len(low):
             text += f"\nItems with MSA below 0.6: {', '.join(f'{i} ({v:.2f})' for i, v in low.items())}"
@@ -592,7 +600,7 @@ class CFAResult:
     def __str__(self) -> str:
         f = self.fit
         return (
-            f"CFA '{self.name}': χ²({f['df']:.0f}) = {f['chisq']:.2f}, p = {f['p']:.3g}; CFI = {f['cfi']:.3f}, "
+            f"CFA '{self.name}': χ²({f['df']:.0f}) = {f['chisq']:.2f}, p {_p_text(f['p'])}; CFI = {f['cfi']:.3f}, "
             f"TLI = {f['tli']:.3f}, RMSEA = {f['rmsea']:.3f} [{f['rmsea_ci_low']:.3f}, {f['rmsea_ci_high']:.3f}], "
             f"SRMR = {f['srmr']:.3f}; n = {int(f['n'])}\n"
             + self.loadings.to_string(index=False, float_format=lambda v: f"{v:.3f}")

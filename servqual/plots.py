@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import re
 from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
@@ -125,7 +126,7 @@ def alt_text(target: Axes | Figure) -> str:
     >>> survey = sq.read_cycle("params/2005.yaml")
     >>> ax = plot_gaps(sq.gap_table(survey, level='dimension'), instrument=survey.instrument)
     >>> alt_text(ax).split(';')[0]
-    'Bar chart of the gap for 5 dimensions: 5 fall short, the largest shortfall is Responsiveness (-1.58).'
+    'Bar chart of the gap for 5 dimensions: 5 fall short, the largest shortfall is Responsiveness (−1.58).'
     >>> import matplotlib.pyplot as plt; plt.close('all')
     """
     text = getattr(target, _DESCRIPTION, None)
@@ -137,7 +138,17 @@ def alt_text(target: Axes | Figure) -> str:
 
 
 def _describe(target, text: str) -> None:
-    setattr(target, _DESCRIPTION, text)
+    """Store a figure's alt text: its title first (which names the group and the year),
+    then the description, with real minus signs."""
+    title = ""
+    if isinstance(target, Axes):
+        title = target.get_title() or (target.figure._suptitle.get_text() if target.figure._suptitle else "")
+    elif isinstance(target, Figure) and target._suptitle is not None:
+        title = target._suptitle.get_text()
+    title = " ".join(title.split())
+    if title and not text.startswith(title):
+        text = f"{title}. {text}"
+    setattr(target, _DESCRIPTION, re.sub(r"(?<![\w.])-(?=\d)", "\u2212", text))
 
 
 def _instrument(instrument) -> Instrument:
@@ -442,6 +453,7 @@ def plot_gaps(
     ax: Axes | None = None,
     sort: bool = True,
     title: str | None = None,
+    col_wrap: int | None = None,
 ):
     """The overall gap analysis: horizontal bars sorted by gap, with CI whiskers.
 
@@ -453,6 +465,8 @@ def plot_gaps(
         Which gap (default the instrument's first).
     col
         Facet column (e.g. ``"segment"``): one panel per level, returns a Figure.
+    col_wrap
+        With ``col``: at most this many panels per row (as seaborn's ``col_wrap``).
     sort
         Largest shortfall at the top (default); ``False`` keeps questionnaire order.
 
@@ -483,10 +497,18 @@ def plot_gaps(
         _require(data, [col], "plot_gaps")
         levels = list(pd.unique(data[col].dropna()))
         n_units = data[unit].nunique()
-        fig, axes = plt.subplots(1, len(levels), figsize=(4.2 * len(levels), 0.3 * n_units + 1.8), sharex=True,
-                                 squeeze=False)
-        for a, level in zip(axes[0], levels):
+        per_row = min(len(levels), col_wrap or len(levels))
+        rows = -(-len(levels) // per_row)
+        width = 3.55 if unit == "dimension" else 4.2
+        fig, axes = plt.subplots(rows, per_row, figsize=(width * per_row, rows * (0.3 * n_units + 1.8)),
+                                 sharex=True, squeeze=False)
+        flat = list(axes.ravel())
+        for a, level in zip(flat, levels):
             plot_gaps(data[data[col] == level], instrument=inst, gap=gap, ax=a, sort=sort, title=str(level))
+        for a in flat[len(levels):]:
+            a.set_visible(False)
+        if title:
+            fig.suptitle(title)
         fig.tight_layout()
         _describe(fig, f"Gap analysis by {col}: one panel per {col} ({', '.join(map(str, levels))}).")
         return fig
@@ -525,7 +547,8 @@ def plot_gaps(
     worst = names[order[-1]] if sort else names[int(np.argmin(sign * values))]
     _describe(ax, (
         f"Bar chart of the {gap} for {len(values)} {unit}s: {int(shortfall.sum())} fall short, "
-        f"the largest shortfall is {_unit_label(inst, unit, worst)} ({frame.loc[worst, gap]:+.2f})."
+        f"the largest shortfall is {_unit_label(inst, unit, worst, long=True, width=80)} "
+        f"({frame.loc[worst, gap]:+.2f})."
     ))
     return ax
 
@@ -800,6 +823,8 @@ def plot_trend(
         value with its ``_ci_low``/``_ci_high``).
     col
         Facet column (e.g. ``"segment"``): one panel per level, returns a Figure.
+    col_wrap
+        With ``col``: at most this many panels per row (as seaborn's ``col_wrap``).
 
     Examples
     --------

@@ -59,13 +59,13 @@ def _quote(text: str) -> str:
 
 
 _QUADRANT_CLAUSE = {
-    "concentrate here": "performs below average (“concentrate here” in the importance–performance grid)",
-    "keep up the good work": "performs above average, yet still falls short (“keep up the good work” in the "
-                             "importance–performance grid)",
-    "low priority": "performs below average (“low priority” in the importance–performance grid: clients rate it "
-                    "less important)",
-    "possible overkill": "performs above average (“possible overkill” in the importance–performance grid: clients "
-                         "rate it less important)",
+    "concentrate here": "performs below average: “concentrate here” in the importance–performance grid",
+    "keep up the good work": "performs above average, yet still falls short: “keep up the good work” in the "
+                             "importance–performance grid",
+    "low priority": "performs below average, but clients rate it less important: “low priority” in the "
+                    "importance–performance grid",
+    "possible overkill": "performs above average, and clients rate it less important: “possible overkill” in the "
+                         "importance–performance grid",
 }
 
 
@@ -159,8 +159,8 @@ def priorities(
     >>> print(top.loc[0, 'sentence'])  # doctest: +NORMALIZE_WHITESPACE
     All respondents: "the library delivers its services when it says it will" falls 1.3 points short of
     expectations (95% CI 1.2–1.4, n = 1147); its dimension, Reliability, gets the largest share of clients'
-    100 points (of 5 dimensions), and it performs above average, yet still falls short (“keep up the good
-    work” in the importance–performance grid).
+    100 points (of 5 dimensions), and it performs above average, yet still falls short: “keep up the good
+    work” in the importance–performance grid.
     """
     if isinstance(top, bool) or not isinstance(top, int) or top < 1:
         raise ValueError(f"top must be a whole number ≥ 1, got {top!r}")

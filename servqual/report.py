@@ -35,7 +35,7 @@ from .project import project_root, template_path
 from .sections import Context
 from .survey import MIN_GROUP_N
 
-__all__ = ["CycleReport", "LinkageReport", "ReportError", "TrendsReport", "default_template", "run_linkage",
+__all__ = ["CycleReport", "LinkageReport", "ReportError", "TrendsReport", "default_template", "render_pdf", "run_linkage",
            "run_report", "run_trends"]
 
 SECTIONS_FAILED = "section {section!r} failed"
@@ -72,24 +72,11 @@ def _markdown(text: str):
     return Markdown(text)
 
 
-def _fmt_table(frame: pd.DataFrame, digits: int = 2) -> str:
-    """A table as a reader sees it: no standard deviations, suppression folded into a note."""
-    shown = frame.drop(columns=[c for c in frame.columns if str(c).endswith("_sd")])
-    if {"suppressed", "suppressed_reason", "small_group"} <= set(shown.columns):
-        reason = shown.pop("suppressed_reason").fillna("")
-        small = shown.pop("small_group")
-        shown.pop("suppressed")
-        note = reason.where(reason != "", small.map({True: "fewer than 100: unstable", False: ""}))
-        if (note != "").any():
-            shown["note"] = note
-    for column in shown.columns:
-        if pd.api.types.is_bool_dtype(shown[column]):
-            shown[column] = shown[column].map({True: "yes", False: ""})
-        elif isinstance(shown[column].dtype, pd.api.extensions.ExtensionDtype) and shown[column].hasnans:
-            # a suppressed count (nullable integer) would print as "<NA>": show the dash
-            shown[column] = shown[column].astype(object).where(shown[column].notna(), "—")
-    return shown.to_html(index=False, na_rep="—", float_format=lambda v: f"{v:.{digits}f}", border=0,
-                         classes="servqual-table")
+def _fmt_table(frame: pd.DataFrame, digits: int = 2, instrument=None, columns=None) -> str:
+    """A table as a reader sees it (:func:`servqual.display.format_table`)."""
+    from .display import format_table
+
+    return format_table(frame, instrument, digits=digits, columns=columns)
 
 
 def _jsonable(value):
@@ -118,11 +105,44 @@ def software_versions() -> dict[str, str]:
     return out
 
 
+PRINT_WIDTH_IN = 7.1  # A4 less the margins: a figure this wide prints at its own size
+MIN_PRINT_PT = 8.0
+
+
+def fit_for_print(fig, width: float = PRINT_WIDTH_IN, min_pt: float = MIN_PRINT_PT) -> None:
+    """Make a figure print legibly at its own size on A4: no text under ``min_pt`` points,
+    no wider than ``width`` inches (the layout is recomputed).  Text sizes are in points,
+    so a figure that is not scaled down keeps them on paper."""
+    import warnings
+
+    from matplotlib.text import Text
+
+    for ax in fig.axes:  # tick labels are remade at each draw: set them on the axis
+        for name, axis in (("x", ax.xaxis), ("y", ax.yaxis)):
+            labels = [t for t in axis.get_ticklabels(which="both") if t.get_text().strip()]
+            if labels and min(t.get_fontsize() for t in labels) < min_pt:
+                ax.tick_params(axis=name, which="both", labelsize=min_pt)
+    for text in fig.findobj(Text):
+        if text.get_visible() and text.get_text().strip() and text.get_fontsize() < min_pt:
+            text.set_fontsize(min_pt)
+    w, h = fig.get_size_inches()
+    if w > width:
+        fig.set_size_inches(width, h)
+    if fig.get_layout_engine() is None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # "tight_layout not applied" on polar insets
+            try:
+                fig.tight_layout()
+            except (ValueError, RuntimeError):  # pragma: no cover - an axes that cannot be laid out
+                pass
+
+
 @dataclass
 class _Output:
     """Writes tables and figures of a report folder and keeps the summary."""
 
     folder: Path
+    instrument: Any = None
 
     def __post_init__(self) -> None:
         self.folder = Path(self.folder)
@@ -132,11 +152,11 @@ class _Output:
         self.figure_index: dict[str, str] = {}
 
     def table(self, name: str, frame: pd.DataFrame, *, caption: str | None = None, show: bool = True,
-              digits: int = 2) -> pd.DataFrame:
+              digits: int = 2, columns=None) -> pd.DataFrame:
         frame.to_csv(self.folder / "tables" / f"{name}.csv", index=False, lineterminator="\n")
         if show:
-            head = f"<p><em>{html.escape(caption)}</em></p>" if caption else ""
-            _display(_html(head + _fmt_table(frame, digits)))
+            head = f'<p class="caption">{html.escape(caption)}</p>' if caption else ""
+            _display(_html(head + _fmt_table(frame, digits, self.instrument, columns)))
         return frame
 
     def figure(self, name: str, target) -> None:
@@ -148,12 +168,15 @@ class _Output:
 
         fig = target if isinstance(target, Figure) else target.figure
         text = alt_text(target)
+        fit_for_print(fig)
         # render each format once; the report shows the PNG file just written
         save_figures({name: fig}, self.folder / "figures", close=False, write_index=False)
         self.figure_index[name] = text
         encoded = base64.b64encode((self.folder / "figures" / f"{name}.png").read_bytes()).decode("ascii")
-        _display(_html(f'<figure><img src="data:image/png;base64,{encoded}" alt="{html.escape(text)}" '
-                       f'style="max-width:100%"><figcaption>{html.escape(text)}</figcaption></figure>'))
+        width = fig.get_figwidth()  # inches (≤ 7.1): the PDF prints the figure at its own size, text ≥ 8 pt
+        _display(_html(f'<figure class="chart"><img src="data:image/png;base64,{encoded}" alt="{html.escape(text)}" '
+                       f'style="width:{width:.2f}in;max-width:100%"><figcaption>{html.escape(text)}</figcaption>'
+                       "</figure>"))
         plt.close(fig)
 
     def note(self, text: str) -> None:
@@ -204,16 +227,23 @@ class CycleReport:
     """
 
     def __init__(self, survey, output_dir, *, min_group_n: int = MIN_GROUP_N, by: str | None = None,
-                 title: str | None = None, seed: int = 2005):
-        self.survey = survey
+                 title: str | None = None, seed: int = 2005, previous=None):
+        from .scoring import combine_small_groups
+
+        # every shared number comes from groups of at least min_group_n: small segment groups
+        # are combined into "Other" (stated in the report), so nothing is recoverable by subtraction
+        self.survey = combine_small_groups(survey, min_group_n)
         self.inst = survey.instrument
-        self.out = _Output(Path(output_dir))
+        self.out = _Output(Path(output_dir), self.inst)
         self.min_group_n = min_group_n
         self.by = by or (survey.segments[0] if survey.segments else None)
         self.title = title or f"{self.inst.title} {survey.year or ''}".strip()
         self.seed = seed
+        if previous is not None and not hasattr(previous, "instrument"):
+            previous = read_cycle(previous)
+        self.previous = previous
         # one context for every chapter: a table several sections show is computed once
-        self.context = Context(survey, by=self.by, min_group_n=min_group_n, seed=seed)
+        self.context = Context(self.survey, by=self.by, min_group_n=min_group_n, seed=seed, previous=previous)
         self.shown: list[str] = []  # keys of the sections shown so far, in order
         self.out.summary.update({
             "title": self.title, "year": survey.year, "instrument": self.inst.id,
@@ -228,14 +258,20 @@ class CycleReport:
 
     # ---- sections -------------------------------------------------------------------
     def header(self) -> None:
+        """The title block (its own page in the PDF): the cycle, the date, the instrument."""
+        import datetime
+
         s = self.survey
-        self.out.note(
-            f"# {self.title}\n\n"
-            f"**{s.n:,}** of {s.n_read:,} respondents kept after screening; instrument *{self.inst.title}* "
-            f"({len(self.inst.items)} items in {len(self.inst.dimensions)} dimensions). "
-            + ("A gap is performance minus its standard: **a negative gap is a shortfall**. " if self.inst.gaps else "")
-            + f"Groups with fewer than {self.min_group_n} respondents are not shown."
-        )
+        cycle = f"Survey cycle {s.year}" if s.year is not None else "Survey cycle"
+        facts = (f"{s.n:,} of {s.n_read:,} respondents kept after screening · instrument: {self.inst.title}, "
+                 f"{len(self.inst.items)} items in {len(self.inst.dimensions)} dimensions")
+        note = (("A gap is performance minus its standard: a negative gap is a shortfall. " if self.inst.gaps else "")
+                + f"Groups with fewer than {self.min_group_n} respondents are never shown.")
+        _display(_html(
+            f'<header class="title-block"><h1>{html.escape(self.title)}</h1>'
+            f'<p class="cycle">{html.escape(cycle)}</p>'
+            f'<p class="date">Report produced {datetime.date.today():%-d %B %Y}</p>'
+            f'<p class="facts">{html.escape(facts)}</p><p class="facts">{html.escape(note)}</p></header>'))
 
     def show(self, chapter: str = "results") -> None:
         """Every registered section of ``chapter`` that applies to this survey, in registry
@@ -248,7 +284,7 @@ class CycleReport:
         if chapter not in CHAPTERS:
             raise ValueError(f"chapter must be one of {', '.join(CHAPTERS)}, got {chapter!r}")
         context = self.context
-        level = "##" if chapter == "results" else "###"
+        level = "###" if chapter == "appendix" else "##"
         shown = []
         for sec in applicable(context, chapter=chapter):
             self.out.note(f"{level} {sec.title}\n\n{sec.intro}")
@@ -275,13 +311,31 @@ class CycleReport:
             "the overall score is the mean of the dimension scores. Gap tables pair each item's ratings (an item "
             "counts where every measure was rated), so gap means equal the difference of the measure means.\n"
             f"- **Screening rules applied**: {_rules_sentence(rules)}\n"
+            f"- **Priorities**: {self._priorities_sentence()}\n"
             "- **Statistics**: t-based 95% confidence intervals; paired t and Wilcoxon signed-rank tests with Holm "
             "adjustment; Welch ANOVA, Kruskal–Wallis and Games–Howell between segments; alpha as psych::alpha "
             "with Feldt intervals; omega from one-factor ML; drivers by OLS with HC3 errors and LMG shares.\n"
-            f"- **Privacy**: groups under {self.min_group_n} respondents are suppressed; no respondent-level rows "
-            "or personal-data columns are written.\n"
+            f"- **Privacy**: in each segment column, groups under {self.min_group_n} respondents are combined into "
+            f"“Other” (with the next-smallest group while “Other” is still under {self.min_group_n}); item cells "
+            f"under {self.min_group_n} are suppressed together with the next-smallest cell, so that no suppressed "
+            "number can be worked out from a total. No respondent-level rows or personal-data columns are "
+            "written.\n"
             f"- **Software**: {versions}."
         )
+
+    def _priorities_sentence(self) -> str:
+        from .ipa import importance_basis
+
+        basis = importance_basis(self.survey)
+        if not self.inst.gaps:
+            return "this instrument has no gaps, so no priorities are ranked."
+        used = (f"importance is {basis.description}, the best this survey has (an importance rating, else the "
+                "100-point allocation, else the desired level or expectations, else the correlation with overall "
+                "satisfaction), and the same importance places the items in the importance–performance grid"
+                if basis else "the survey states no importance, so shortfalls rank by size")
+        return (f"a shortfall qualifies when its paired t-test stays significant after Holm adjustment; {used}. "
+                "Items in “concentrate here” rank first, then the other items clients rate more important, then the "
+                "less important ones; within each, by shortfall × importance / mean importance.")
 
     def finish(self) -> None:
         """Write summary.json (headline numbers) and the figure index (``out.folder``)."""
@@ -301,7 +355,7 @@ class TrendsReport:
         self.inst = self.surveys[0].instrument
         self.by = by or (self.surveys[0].segments[0] if self.surveys[0].segments else None)
         self.min_group_n = min_group_n
-        self.out = _Output(Path(output_dir))
+        self.out = _Output(Path(output_dir), self.inst)
         years = [y for y, _ in self.cycles]
         self.title = title or f"Trends {years[0]}–{years[-1]}: {self.inst.title}"
         self.out.summary.update({"title": self.title, "years": years, "instrument": self.inst.id,
@@ -488,18 +542,95 @@ def _execute(template: Path, output: Path, parameters: dict, *, progress: bool, 
             os.environ["PYTHONHASHSEED"] = saved
 
 
+REPORT_CSS = """
+:root { --ink: #1f2328; --muted: #57606a; --rule: #d0d7de; --accent: #0b5cad; }
+html { font-size: 16px; }
+body { font-family: "Noto Sans", "DejaVu Sans", "Helvetica Neue", Arial, sans-serif; color: var(--ink);
+       line-height: 1.5; margin: 0; background: #fff; }
+main { max-width: 1180px; margin: 0 auto; padding: 24px 32px 64px; }
+h1 { font-size: 2rem; margin: 0 0 .25rem; }
+h2 { font-size: 1.45rem; margin: 2.2rem 0 .6rem; padding-top: .6rem; border-top: 2px solid var(--rule); }
+h3 { font-size: 1.15rem; margin: 1.6rem 0 .5rem; }
+p, li { max-width: 75ch; }
+li { margin: .35rem 0; }
+.title-block { padding: 8px 0 12px; }
+.title-block .cycle { font-size: 1.25rem; margin: 0; }
+.title-block .date, .title-block .facts { color: var(--muted); margin: .2rem 0; }
+.caption { font-style: italic; color: var(--muted); margin: 1rem 0 .3rem; }
+.table-wrap { overflow-x: auto; max-width: 100%; }
+table.servqual-table { border-collapse: collapse; margin: .3rem 0 1.2rem; font-size: .9rem; }
+table.servqual-table th, table.servqual-table td { padding: .3rem .6rem; border-bottom: 1px solid var(--rule);
+       vertical-align: top; }
+table.servqual-table th { border-bottom: 2px solid var(--ink); font-weight: 600; }
+table.servqual-table .num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+table.servqual-table .text { text-align: left; max-width: 32em; }
+figure.chart { margin: 1rem 0 1.6rem; }
+figure.chart img { display: block; height: auto; }
+figcaption { color: var(--muted); font-size: .85rem; max-width: 75ch; margin-top: .3rem; }
+.jp-OutputArea-output pre, pre { white-space: pre-wrap; }
+a.anchor-link { display: none; }
+@page { size: A4 portrait; margin: 16mm 14mm 18mm 14mm;
+        @bottom-center { content: "Page " counter(page) " of " counter(pages); font-size: 8.5pt; color: #57606a;
+                         font-family: "Noto Sans", "DejaVu Sans", Arial, sans-serif; }
+        @bottom-left { content: string(report-title); font-size: 8.5pt; color: #57606a;
+                       font-family: "Noto Sans", "DejaVu Sans", Arial, sans-serif; } }
+@page :first { @bottom-center { content: none; } @bottom-left { content: none; } }
+@media print {
+  html { font-size: 10pt; }
+  main { max-width: none; padding: 0; }
+  .title-block { page-break-after: always; padding-top: 70mm; }
+  .title-block h1 { font-size: 26pt; string-set: report-title content(); }
+  h2 { page-break-after: avoid; break-after: avoid; }
+  h3 { page-break-after: avoid; break-after: avoid; }
+  .table-wrap { overflow: visible; }
+  table.servqual-table { font-size: 8.5pt; width: 100%; table-layout: auto; }
+  table.servqual-table th, table.servqual-table td { padding: 2pt 4pt; }
+  table.servqual-table .num { white-space: normal; }
+  table.servqual-table .text { max-width: none; }
+  tr, figure.chart { page-break-inside: avoid; break-inside: avoid; }
+  figure.chart img { max-width: 100%; }
+}
+"""
+
+
 def _render_html(notebook_path: Path, html_path: Path, title: str) -> None:
+    """The executed notebook as one self-contained page: no code, no prompts, our own
+    readable style for screen and print (the PDF is rendered from this page)."""
     import nbformat
     from nbconvert import HTMLExporter
 
-    exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True,
-                            embed_images=True)
+    exporter = HTMLExporter(template_name="basic", exclude_input=True, exclude_input_prompt=True,
+                            exclude_output_prompt=True, embed_images=True)
     notebook = nbformat.read(notebook_path, as_version=4)
-    notebook.metadata["title"] = title
     body, _ = exporter.from_notebook_node(notebook)
     # self-contained: styles are inline, images are data URIs, and no script is fetched
-    body = re.sub(r'<script[^>]*\bsrc="https?://[^"]*"[^>]*>\s*</script>', "", body)
-    html_path.write_text(body, encoding="utf-8")
+    body = re.sub(r"<script[^>]*\bsrc=\"https?://[^\"]*\"[^>]*>\s*</script>", "", body)
+    body = re.sub(r"<script\b[^>]*>.*?</script>", "", body, flags=re.S)
+    page = ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+            f"<title>{html.escape(title)}</title><style>{REPORT_CSS}</style></head>"
+            f"<body><main>{body}</main></body></html>\n")
+    html_path.write_text(page, encoding="utf-8")
+
+
+def render_pdf(html_path: str | Path, pdf_path: str | Path | None = None) -> Path:
+    """A report page as an A4 PDF (WeasyPrint): a title page, page numbers, tables that
+    wrap rather than run off the margin, figures at their own size (chart text ≥ 8 pt).
+
+    Needs WeasyPrint and Debian's ``libpango-1.0-0`` (``make setup`` installs both)."""
+    html_path = Path(html_path)
+    pdf_path = Path(pdf_path) if pdf_path else html_path.with_suffix(".pdf")
+    try:
+        import weasyprint
+    except (ImportError, OSError) as exc:  # OSError: the Pango library is missing
+        raise ReportError(f"{pdf_path}: the PDF needs WeasyPrint and the Pango library (Debian package "
+                          f"libpango-1.0-0; `make setup` installs both): {exc}") from None
+    import logging
+
+    logging.getLogger("weasyprint").setLevel(logging.ERROR)
+    logging.getLogger("fontTools").setLevel(logging.ERROR)
+    weasyprint.HTML(filename=str(html_path), base_url=str(html_path.parent)).write_pdf(str(pdf_path))
+    return pdf_path
 
 
 def _validate(params: Sequence[CycleParams]) -> None:
@@ -509,7 +640,7 @@ def _validate(params: Sequence[CycleParams]) -> None:
 
 
 def _produce(name: str, kind: str, template: str | Path | None, parameters: dict, *, reports_dir, project: Path,
-             title: str, progress: bool, label: str) -> tuple[Path, dict]:
+             title: str, progress: bool, label: str, pdf: bool = False) -> tuple[Path, dict]:
     """Execute a template (default the package's ``templates/<kind>.py``) into
     ``<project>/reports/<name>/<kind>.ipynb`` (or ``reports_dir/<name>``), with the kernel
     in the project folder; render its HTML, return the summary."""
@@ -520,7 +651,29 @@ def _produce(name: str, kind: str, template: str | Path | None, parameters: dict
     _execute(template, notebook, {**parameters, "output_dir": str(folder)}, progress=progress, label=label,
              cwd=project)
     _render_html(notebook, folder / "report.html", title)
+    if pdf:
+        render_pdf(folder / "report.html", folder / "report.pdf")
     return folder, json.loads((folder / "summary.json").read_text())
+
+
+def previous_cycle(params_path: str | Path, params: CycleParams | None = None) -> Path | None:
+    """The params file of the cycle before this one: in the same folder, the same
+    instrument, the latest year before this cycle's (``None`` when there is none)."""
+    params = params or load_params(params_path)
+    if params.year is None:
+        return None
+    best = None
+    for other in sorted(Path(params_path).resolve().parent.glob("*.yaml")):
+        if other.resolve() == Path(params_path).resolve():
+            continue
+        try:
+            candidate = load_params(other)
+        except (ParamsError, OSError, ValueError):
+            continue
+        if candidate.instrument == params.instrument and candidate.year is not None and candidate.year < params.year:
+            if best is None or candidate.year > best[0]:
+                best = (candidate.year, other.resolve())
+    return best[1] if best else None
 
 
 def run_report(
@@ -530,6 +683,8 @@ def run_report(
     template: str | Path | None = None,
     progress: bool = True,
     out=None,
+    pdf: bool = False,
+    previous: str | Path | None | bool = True,
 ) -> Path:
     """Produce one cycle's report folder: ``<project>/reports/<cycle>/`` (cycle = params
     file stem, project = the folder holding ``params/``), wherever the command runs;
@@ -537,19 +692,30 @@ def run_report(
 
     Validates the params (keys, files, instrument, segment columns, the data itself)
     before any kernel starts, executes the template with papermill, renders
-    ``report.html`` with the code hidden and images embedded, and prints a short summary.
+    ``report.html`` with the code hidden and images embedded (and ``report.pdf``, A4,
+    with ``pdf=True``), and prints a short summary.  ``previous`` is the params file of the
+    cycle before, for the summary's "change since last cycle": ``True`` (default) finds it
+    beside this one (:func:`previous_cycle`), ``False``/``None`` leaves it out.
     Returns the report folder.
     """
     out = out or sys.stdout
     params = load_params(params_path)
-    _validate([params])
-    parameters = {**params.as_dict(), "responses": str(Path(params.responses).resolve())}
+    if previous is True:
+        previous = previous_cycle(params_path, params)
+    elif previous is False:
+        previous = None
+    _validate([params] + ([load_params(previous)] if previous else []))
+    parameters = {**params.as_dict(), "responses": str(Path(params.responses).resolve()),
+                  "previous": str(Path(previous).resolve()) if previous else None}
     folder, summary = _produce(Path(params_path).stem, "survey_cycle", template, parameters, reports_dir=reports_dir,
-                               project=project_root(params_path), title=params.title or Path(params_path).stem, progress=progress, label=str(params_path))
-    print(f"Report: {folder / 'report.html'}", file=out)
+                               project=project_root(params_path), title=params.title or Path(params_path).stem,
+                               progress=progress, label=str(params_path), pdf=pdf)
+    print(f"Report: {folder / 'report.html'}" + (f" and {folder / 'report.pdf'}" if pdf else ""), file=out)
     print(f"  {summary['respondents_kept']} of {summary['respondents_read']} respondents kept", file=out)
-    for sentence in (summary.get("top_priority") or {}).values():
-        print(f"  top priority: {sentence}", file=out)
+    if summary.get("headline"):
+        print(f"  {re.sub(r'[*]', '', summary['headline'])}", file=out)
+    for k, sentence in enumerate(summary.get("actions") or [], start=1):
+        print(f"  {k}. {sentence}", file=out)
     return folder
 
 

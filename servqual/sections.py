@@ -11,7 +11,8 @@ A :class:`Section` says
   :func:`plan`, which tells a user why something is missing);
 * ``produce(context, sink)``: its tables, figures, notes and headline numbers, written to a
   sink (the report's output folder, a figure collector, or the terminal);
-* ``chapter``: ``"results"`` or ``"appendix"`` (technical material a manager can skip);
+* ``chapter``: ``"summary"`` (the first screen: the answer), ``"results"`` or
+  ``"appendix"`` (technical material a manager can skip);
 * ``figures``: the names of the figures it draws (``radar-all``, ``zone-of-tolerance`` …),
   and ``explorer``: the explorer's menu entry (key and label) when it has one.
 
@@ -32,7 +33,7 @@ from .survey import MIN_GROUP_N, RULES
 
 __all__ = ["REGISTRY", "Context", "Section", "Sink", "applicable", "plan", "section", "slug"]
 
-CHAPTERS = ("results", "appendix")
+CHAPTERS = ("summary", "results", "appendix")
 
 
 def slug(text: str) -> str:
@@ -65,7 +66,7 @@ class Sink(Protocol):
     summary: dict
 
     def table(self, name: str, frame: pd.DataFrame, *, caption: str | None = None, show: bool = True,
-              digits: int = 2) -> Any: ...
+              digits: int = 2, columns: Sequence[str] | None = None) -> Any: ...
 
     def figure(self, name: str, target) -> None: ...
 
@@ -81,6 +82,7 @@ class Context:
     min_group_n: int = MIN_GROUP_N
     cycles: Sequence | None = None
     seed: int = 2005
+    previous: Any = None  # the survey of the cycle before, for "change since last time"
 
     def __post_init__(self) -> None:
         if self.by is None and self.survey.segments:
@@ -100,6 +102,12 @@ class Context:
     @property
     def inst(self):
         return self.survey.instrument
+
+    @property
+    def columns(self) -> list[str]:
+        """Every segment column, the report's main one (:attr:`by`) first."""
+        rest = [c for c in self.survey.segments if c != self.by]
+        return ([self.by] if self.by else []) + rest
 
     @property
     def year(self) -> str:
@@ -194,13 +202,26 @@ def _screening(c: Context, out: Sink) -> None:
 def _respondents(c: Context, out: Sink) -> None:
     from .scoring import suppress_small_groups
 
-    counts = c.survey.respondents[c.by].value_counts(dropna=False).rename_axis(c.by)
-    table = counts.rename("n").reset_index().sort_values(c.by, kind="stable")
-    table["share"] = table["n"] / table["n"].sum()
-    table = suppress_small_groups(table, c.min_group_n)
-    out.table("respondents_by_segment", table, caption=f"Respondents by {c.by}")
-    out.summary["respondents_by_segment"] = {str(r[c.by]): (None if pd.isna(r["n"]) else int(r["n"]))
-                                             for _, r in table.iterrows()}
+    out.summary["respondents_by_segment"] = {}
+    for column in c.columns:
+        counts = c.survey.respondents[column].value_counts(dropna=False).rename_axis(column)
+        table = counts.rename("n").reset_index().sort_values(column, kind="stable")
+        table["share"] = table["n"] / table["n"].sum()
+        table = suppress_small_groups(table, c.min_group_n, groups=[column])
+        name = "respondents_by_segment" if column == c.by else f"respondents_by_{slug(column).replace('-', '_')}"
+        out.table(name, table, caption=f"Respondents by {column}")
+        out.summary["respondents_by_segment" if column == c.by else name] = {
+            str(r[column]): (None if pd.isna(r["n"]) else int(r["n"])) for _, r in table.iterrows()}
+    folded = {k: v for k, v in (getattr(c.survey, "combined_groups", {}) or {}).items() if v}
+    for column, groups in folded.items():
+        out.note(f"*{column.capitalize()}: {_and(groups)} {'is' if len(groups) == 1 else 'are'} shown together as "
+                 f"“Other”, so that no group under {c.min_group_n} respondents is shown and none can be worked "
+                 "out from the totals.*")
+
+
+def _and(words) -> str:
+    words = [str(w) for w in words]
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
 def _gap_analysis(c: Context, out: Sink) -> None:
@@ -213,10 +234,10 @@ def _gap_analysis(c: Context, out: Sink) -> None:
     by = [c.by] if c.by else None
     for level in ("dimension", "overall", "item"):
         out.table(f"gap_table_{level}", c.gap_table(level), show=level != "item",
-                  caption=f"All respondents, {level} level")
-        if by:
-            out.table(f"gap_table_{level}_by_segment", c.gap_table(level, c.by),
-                      show=level == "dimension", caption=f"By {c.by}, {level} level")
+                  caption=f"All respondents, {level} level",
+                  columns=["dimension", "n", *inst.quantities] if level != "item" else None)
+        if by and level != "dimension":  # the dimension level by segment is the "Gaps by segment" section's
+            out.table(f"gap_table_{level}_by_segment", c.gap_table(level, c.by), show=False)
     if not inst.gaps:
         return
     out.table("gap_tests_dimension", gap_tests(survey, "dimension", by=by, min_group_n=n), show=False)
@@ -253,11 +274,20 @@ def _radar(c: Context, out: Sink) -> None:
 def _gaps_by_segment(c: Context, out: Sink) -> None:
     from .plots import plot_gap_heatmap, plot_gaps
 
-    dims = c.gap_table("dimension", c.by)
-    shown = dims[~dims["suppressed"]]
-    if len(shown):
-        out.figure("gaps-by-segment", plot_gaps(shown, instrument=c.inst, col=c.by))
-    out.figure("heatmap", plot_gap_heatmap(dims, instrument=c.inst, index=c.by))
+    for column in c.columns:
+        dims = c.gap_table("dimension", column)
+        main = column == c.by
+        suffix = "" if main else f"-{slug(column)}"
+        out.table("gap_table_dimension_by_segment" if main else f"gap_table_dimension_by_{slug(column).replace('-', '_')}",
+                  dims, caption=f"Dimension gaps by {column}", columns=[column, "dimension", "n",
+                                                                                    *c.inst.quantities])
+        shown = dims[~dims["suppressed"]]
+        if len(shown):
+            out.figure(f"gaps-by-segment{suffix}", plot_gaps(shown, instrument=c.inst, col=column, col_wrap=2,
+                                                             title=f"Dimension gaps by {column}{c.year}"))
+        if not main:
+            out.figure(f"heatmap{suffix}", plot_gap_heatmap(dims, instrument=c.inst, index=column,
+                                                            title=f"Dimension gaps by {column}{c.year}"))
 
 
 def _zone(c: Context, out: Sink) -> None:
@@ -282,8 +312,9 @@ def _segment_comparisons(c: Context, out: Sink) -> None:
     from .compare import games_howell, segment_tests
 
     tests = segment_tests(c.survey, by=c.by, level="dimension", min_group_n=c.min_group_n)
-    out.table("segment_tests", tests, caption=f"Do the {c.by}s differ? Welch ANOVA and Kruskal–Wallis per dimension",
-              digits=3)
+    out.table("segment_tests", tests, caption=f"Do the {c.by} groups differ? Welch ANOVA and Kruskal–Wallis per "
+              "dimension", digits=3, columns=["dimension", "quantity", "n", "groups", "statistic", "df1", "df2",
+                                              "p_adj", "omega_sq", "kruskal_statistic", "kruskal_p_adj"])
     out.table("games_howell", games_howell(c.survey, by=c.by, level="dimension", min_group_n=c.min_group_n),
               show=False, digits=3)
 
@@ -302,11 +333,94 @@ def _drivers(c: Context, out: Sink) -> None:
 def _priorities(c: Context, out: Sink) -> None:
     from .priorities import priorities
 
-    table = priorities(c.survey, by=c.by, top=3, min_group_n=c.min_group_n)
-    out.table("priorities", table, show=False)
-    out.note("\n".join(f"- {s}" for s in table["sentence"]))
-    top = table[table["rank"] == 1] if len(table) else table
-    out.summary["top_priority"] = {(str(r[c.by]) if c.by else "all"): r["sentence"] for _, r in top.iterrows()}
+    for column in c.columns:
+        table = priorities(c.survey, by=column, top=3, min_group_n=c.min_group_n)
+        main = column == c.by
+        out.table("priorities" if main else f"priorities_by_{slug(column).replace('-', '_')}", table,
+                  caption=f"The three largest significant shortfalls for each {column} group, important items first",
+                  columns=[column, "rank", "item", "shortfall", "n", "quadrant"])
+        if main:
+            top = table[table["rank"] == 1] if len(table) else table
+            out.summary["top_priority"] = {str(r[column]): r["sentence"] for _, r in top.iterrows()}
+        quiet = table[table["rank"].isna()]
+        if len(quiet):
+            out.note("\n".join(f"- {s}" for s in quiet["sentence"]))
+    if not c.columns:
+        table = priorities(c.survey, top=3, min_group_n=c.min_group_n)
+        out.table("priorities", table, columns=["rank", "item", "shortfall", "n", "quadrant"])
+        out.summary["top_priority"] = {"all": r["sentence"] for _, r in table[table["rank"] == 1].iterrows()}
+
+
+def _summary(c: Context, out: Sink) -> None:
+    from .compare import year_changes
+    from .display import interval, number, percent
+    from .plots import plot_gap_heatmap
+    from .priorities import action_plan, standard_phrase
+
+    s, inst = c.survey, c.inst
+    lines = []
+    if c.by:
+        counts = s.respondents[c.by].value_counts().sort_values(ascending=False, kind="stable")
+        groups = "; ".join(f"{g} {n:,} ({percent(n / s.n)})" for g, n in counts.items())
+        lines.append(f"**{s.n:,} respondents**{' in ' + str(s.year) if s.year else ''}: {groups}.")
+    else:
+        lines.append(f"**{s.n:,} respondents**{' in ' + str(s.year) if s.year else ''}.")
+    if inst.gaps:
+        gap = inst.gaps[0]
+        overall = c.gap_table("overall").set_index("dimension").loc["overall"]
+        standard = standard_phrase(inst, gap.subtrahend)
+        mean, low, high = (float(overall[k]) for k in (gap.name, f"{gap.name}_ci_low", f"{gap.name}_ci_high"))
+        if not overall["suppressed"]:
+            verdict = (f"falls **{number(-mean)} points short of {standard}**" if high < 0 else
+                       f"**exceeds {standard} by {number(mean)} points**" if low > 0 else
+                       f"is **about level with {standard}**")
+            lines.append(f"Overall, service {verdict} (mean gap {number(mean)}, 95% CI {interval(low, high)}).")
+        if c.previous is not None and c.previous.year is not None:
+            try:
+                change = year_changes([c.previous, s], level="overall", min_group_n=c.min_group_n)
+                row = change.set_index("dimension").loc["overall"]
+                d, lo, hi = float(row["change"]), float(row["ci_low"]), float(row["ci_high"])
+                before = float(row["mean_from"])
+                if lo > 0 or hi < 0:
+                    trend = "narrowed" if (d > 0) == (before < 0) else "widened"
+                    lines.append(f"Since {c.previous.year} the gap has **{trend}** by {number(abs(d))} points "
+                                 f"(from {number(before)} to {number(float(row['mean_to']))}; change 95% CI "
+                                 f"{interval(lo, hi)}).")
+                else:
+                    lines.append(f"That is about the same as in {c.previous.year} ({number(before)}; change "
+                                 f"{number(d, signed=True)}, 95% CI {interval(lo, hi)}).")
+                out.summary["change_since_previous"] = {"year_from": int(c.previous.year), "change": d,
+                                                        "ci_low": lo, "ci_high": hi}
+            except (ValueError, KeyError) as exc:
+                lines.append(f"*The change since {c.previous.year} could not be computed: {exc}*")
+    out.note("\n\n".join(lines))
+    out.summary["headline"] = lines[1] if len(lines) > 1 else lines[0]
+    if not inst.gaps:
+        return
+    plan = action_plan(s, top=3, min_group_n=c.min_group_n)
+    out.table("action_plan", plan.to_frame(), show=False)
+    unit = "item" if "item" in plan.actions.columns else "dimension"
+    items = []
+    for row in plan.actions.itertuples(index=False):
+        affected = (f" Most affected: **{row.most_affected}** ({row.most_affected_column}), "
+                    f"{number(row.most_affected_shortfall, 1)} points short." if row.most_affected else "")
+        items.append(f"{int(row.rank)}. **{row.label.strip().rstrip('.')}** — {number(row.shortfall, 1)} points "
+                     f"short of {standard_phrase(inst, inst.gaps[0].subtrahend)} (95% CI {interval(row.ci_low, row.ci_high, 1)}, "
+                     f"n = {int(row.n):,}).{affected} *Why first:* {row.reason}.")
+    heading = {0: "Nothing to fix first", 1: "The one thing to do first", 2: "Two things to do first"}.get(
+        len(items), "Three things to do first")
+    body = "\n".join(items) if items else "\n".join(f"- {n}" for n in plan.notes)
+    basis = f"\n\n*Importance used here and in the importance–performance grid: {plan.basis}.*" if plan.basis else ""
+    out.note(f"### {heading} (for the whole library)\n\n{body}{basis}")
+    if len(plan.exceptions):
+        out.note("### Where a group's own priority differs\n\n" + "\n".join(
+            f"- {text}" for text in plan.exceptions["sentence"]))
+    out.summary["actions"] = list(plan.actions["sentence"])
+    out.summary["action_items"] = list(plan.actions[unit])
+    out.summary["exceptions"] = list(plan.exceptions["sentence"])
+    if c.by:
+        out.figure("heatmap", plot_gap_heatmap(c.gap_table("dimension", c.by), instrument=inst, index=c.by,
+                                               title=f"Dimension gaps by {c.by}{c.year}"))
 
 
 def _reliability(c: Context, out: Sink) -> None:
@@ -373,32 +487,37 @@ def _trend(c: Context, out: Sink) -> None:
 
 # --------------------------------------------------------------------------- the registry
 REGISTRY: tuple[Section, ...] = (
-    Section("respondents", "Respondents by segment",
-            "Groups under the minimum size are suppressed to protect respondents; groups under 100 are flagged "
-            "because their item means are unstable.", _has_segments, _respondents, terminal=False),
+    Section("summary", "Summary: what to do first",
+            "Who answered, the overall gap, and the three actions for the whole library.",
+            _always, _summary, chapter="summary", figures=("heatmap",), terminal=True),
     Section("gap_analysis", "The overall gap analysis",
             "Mean gaps with 95% confidence intervals; the largest shortfalls are at the top of the chart.",
             _always, _gap_analysis, figures=("gaps-overall",), explorer=("gaps", "Gap bars"), terminal=True),
-    Section("radar", "Radar chart per segment",
-            "Each segment's ratings around the circle, items grouped by dimension.",
-            _always, _radar, figures=("radar-<segment>", "radar-all", "profile-all"), explorer=("radar", "Radar chart")),
-    Section("segments", "Gaps by segment", "Each segment's dimension gaps side by side.",
-            lambda c: _has_segments(c) or _has_gaps(c), _gaps_by_segment, figures=("gaps-by-segment", "heatmap")),
-    Section("zone_of_tolerance", "Zone of tolerance",
-            "Where perceived service sits between the minimum acceptable and the desired level.",
-            _has_zone, _zone, figures=("zone-of-tolerance",), explorer=("zone", "Zone of tolerance")),
+    Section("segments", "Gaps by segment", "Each group's dimension gaps side by side, for every segment column.",
+            lambda c: _has_segments(c) or _has_gaps(c), _gaps_by_segment,
+            figures=("gaps-by-segment", "gaps-by-segment-<column>", "heatmap-<column>"), terminal=True),
+    Section("priorities", "Priorities for each group",
+            "Per group, the shortfalls that remain significant after adjustment: items clients rate more important "
+            "first (the same importance as the grid below), then by size.", _has_gaps, _priorities, terminal=True),
     Section("importance_performance", "Importance and performance",
             "Items in \"concentrate here\" matter most and perform worst.",
             _has_importance, _ipa, figures=("ipa",), explorer=("ipa", "Importance–performance")),
+    Section("zone_of_tolerance", "Zone of tolerance",
+            "Where perceived service sits between the minimum acceptable and the desired level.",
+            _has_zone, _zone, figures=("zone-of-tolerance",), explorer=("zone", "Zone of tolerance")),
+    Section("radar", "Radar chart per segment",
+            "Each segment's ratings around the circle, items grouped by dimension.",
+            _always, _radar, figures=("radar-<segment>", "radar-all", "profile-all"), explorer=("radar", "Radar chart")),
     Section("trend", "Trend across cycles", "Dimension gaps per cycle.", _has_cycles, _trend, figures=("trend",),
             explorer=("trend", "Trend across cycles")),
-    Section("priorities", "Three things to do on Monday",
-            "Per segment, the shortfalls that remain significant after adjustment, weighted by importance.",
-            _has_gaps, _priorities, terminal=True),
+    Section("respondents", "Respondents by segment",
+            "Groups under the minimum size are combined or suppressed to protect respondents; groups under 100 are "
+            "flagged because their item means are unstable.", _has_segments, _respondents, chapter="appendix"),
     Section("segment_comparisons", "Segment comparisons", "Do the client segments see the service differently?",
-            _has_comparable_segments, _segment_comparisons),
+            _has_comparable_segments, _segment_comparisons, chapter="appendix"),
     Section("drivers", "What drives overall satisfaction",
-            "How much each dimension accounts for clients' overall satisfaction.", _has_overall, _drivers),
+            "How much each dimension accounts for clients' overall satisfaction.", _has_overall, _drivers,
+            chapter="appendix"),
     Section("screening", "The data and screening",
             "Who answered, who was excluded and why. Screening never drops anyone silently.",
             _always, _screening, chapter="appendix", terminal=True),

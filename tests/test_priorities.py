@@ -65,7 +65,7 @@ def test_sentences_read_like_advice(known):
     expected = (
         f'Postgraduate: "staff give prompt service" falls {-q1["mean_gap"]:.1f} points short of expectations '
         f'(95% CI {-q1["ci_high"]:.1f}–{-q1["ci_low"]:.1f}, n = {q1["n"]}); it ranks first of 6 in expectations '
-        "clients stated and performs below average (“concentrate here” in the importance–performance grid)."
+        "clients stated and performs below average: “concentrate here” in the importance–performance grid."
     )
     assert first["sentence"] == expected
 

@@ -17,8 +17,15 @@ from .conftest import ROOT
 @pytest.fixture(scope="module")
 def report_2005(tmp_path_factory):
     folder = run_report(ROOT / "params" / "2005.yaml", reports_dir=tmp_path_factory.mktemp("reports"),
-                        progress=False, out=open("/dev/null", "w"))
+                        progress=False, out=open("/dev/null", "w"), pdf=True)
     return folder
+
+
+def html_text(folder) -> str:
+    import html
+
+    page = (folder / "report.html").read_text()
+    return " ".join(html.unescape(re.sub(r"<style.*?</style>|<[^>]+>", " ", page, flags=re.S)).split())
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +74,7 @@ def test_html_hides_code_and_embeds_figures(report_2005):
     assert not re.search(r'<script[^>]*src="https?://', html)  # readable offline
     alt = json.loads((report_2005 / "figures" / "figures.json").read_text())
     assert alt["gaps-overall"] in html  # alt text and caption
-    for heading in ("The overall gap analysis", "Three things to do on Monday", "Methods"):
+    for heading in ("Summary: what to do first", "The overall gap analysis", "Priorities for each group", "Methods"):
         assert heading in html
 
 
@@ -127,9 +134,9 @@ def test_a_section_failing_on_odd_data_is_one_line_and_the_report_goes_on(tmp_pa
     monkeypatch.setattr(sections, "REGISTRY", tuple(replace(s, produce=boom) if s.key == "drivers" else s
                                                     for s in sections.REGISTRY))
     report = CycleReport(survey_2005, tmp_path, min_group_n=10)
-    report.show("results")
+    report.show("appendix")
     shown = report.shown
-    assert "drivers" in shown and "priorities" in shown and shown.index("segment_comparisons") < shown.index("drivers")
+    assert "drivers" in shown and "screening" in shown and shown.index("segment_comparisons") < shown.index("drivers")
     assert report.out.summary["failed_sections"] == {"drivers": "singular matrix"}
     assert (tmp_path / "tables" / "segment_tests.csv").exists()  # the sections around it still ran
     plt_close_all()
@@ -184,3 +191,221 @@ def test_report_text_has_no_python_values_in_methods_or_at_the_end(report_2005):
     methods = text[text.index("Screening rules applied"):text.index("Statistics")]
     assert not re.search(r"\b(None|True|False)\b", methods)
     assert "straight-lining (the same answer to every item) is flagged" in methods
+
+
+def test_summary_comes_first_with_at_most_three_library_wide_actions(report_2005):
+    summary = json.loads((report_2005 / "summary.json").read_text())
+    assert summary["sections"][0] == "summary"
+    text = html_text(report_2005)
+    page = (report_2005 / "report.html").read_text()
+    headings = [re.sub(r"<[^>]+>|¶", "", h).strip() for _, h in re.findall(r"<h([123])[^>]*>(.*?)</h\1>", page, re.S)]
+    order = ["Library client survey 2005", "Summary: what to do first", "Three things to do first (for the whole library)",
+             "The overall gap analysis", "Priorities for each group", "Technical appendix", "Respondents by segment",
+             "Reliability", "Dimensionality", "Methods"]
+    positions = [headings.index(h) for h in order]
+    assert positions == sorted(positions), headings
+    assert headings[0] == "Library client survey 2005" and headings[1] == "Summary: what to do first"
+    assert 1 <= len(summary["actions"]) <= 3
+    page = (report_2005 / "report.html").read_text()
+    summary_html = page[page.index("Summary: what to do first"):page.index("The overall gap analysis")]
+    first_list = summary_html[summary_html.index("<ol"):summary_html.index("</ol>")]
+    assert first_list.count("<li") == len(summary["actions"])
+    # each action names its item text, shortfall with CI, and who is most affected
+    plan = read(report_2005, "action_plan")
+    for row in plan[plan["kind"] == "action"].itertuples():
+        assert row.label.rstrip(".") in summary_html
+        assert "Most affected:" in summary_html and "95% CI" in summary_html
+    # the overall gap, in words, with its interval and a real minus sign
+    assert re.search(r"Overall, service falls [\d.]+ points short of expectations \(mean gap −[\d.]+, 95% CI "
+                     r"−[\d.]+ to −[\d.]+\)", text)
+    assert "heatmap" in summary["figures"] and summary_html.count("<img") >= 1
+    # the exceptions: at most one per group, only where its first priority differs
+    exceptions = plan[plan["kind"] == "exception"]
+    assert not exceptions.duplicated(["column", "group"]).any()
+    assert not set(exceptions["item"]) & set(plan.loc[plan["kind"] == "action", "item"])
+
+
+def test_priorities_and_the_grid_agree_in_the_report(report_2005):
+    grid = read(report_2005, "importance_performance").set_index("item")
+    plan = read(report_2005, "action_plan")
+    actions = plan[plan["kind"] == "action"]
+    tiers = {"concentrate here": 0, "keep up the good work": 1, "low priority": 2, "possible overkill": 3}
+    assert (actions["quadrant"] == grid.loc[actions["item"], "quadrant"].to_numpy()).all()
+    ranks = [tiers[q] for q in actions["quadrant"]]
+    assert ranks == sorted(ranks)
+    # nothing more important with a significant shortfall was passed over for a less important item
+    tests = read(report_2005, "gap_tests_item").set_index("item")
+    significant = tests[(tests["mean_gap"] < 0) & (tests["p_adj"] < 0.05)].index
+    best_tier = min(tiers[grid.loc[i, "quadrant"]] for i in significant)
+    assert ranks[0] == best_tier
+    assert set(grid["importance_source"]) == {"weights"}  # one importance, named in the report
+    assert "Importance used here and in the importance–performance grid: the 100 points clients allocated" in \
+        html_text(report_2005)
+
+
+def test_html_text_has_no_python_reprs_or_raw_identifiers(report_2005):
+    text = html_text(report_2005)
+    assert not re.search(r"\b(None|nan|NaN|True|False|PosixPath|Int64|dtype)\b", text)
+    assert "<NA>" not in text
+    for identifier in ("raw_alpha", "std_alpha", "gap_ci_low", "p_adj", "omega_total", "all_items", "one_factor",
+                       "straight_lining"):
+        assert identifier not in text, identifier
+    assert not re.search(r"\b\d{2,}\.000\b", text)  # whole numbers as whole numbers (no "199.000")
+    assert not re.search(r"p = 0\b", text)
+    assert not re.search(r"(?<![\w\-–])-\d", text)  # real minus signs
+    assert re.search(r"\d+%", text)  # shares as percentages
+    page = (report_2005 / "report.html").read_text()
+    assert 'class="num"' in page and 'class="text"' in page  # numbers right, text left
+    # alt texts: the title (group and year) first, item text, real minus signs
+    alt = json.loads((report_2005 / "figures" / "figures.json").read_text())
+    assert alt["radar-postgraduate"].startswith("Postgraduate radar chart 2005")
+    assert "2005" in alt["gaps-overall"] and "−" in alt["gaps-overall"]
+    assert "Staff give clients personal attention" in alt["gaps-overall"] or "personal attention" in \
+        alt["gaps-overall"]
+
+
+def test_pdf_is_a4_with_title_page_numbers_and_every_section(report_2005):
+    import shutil
+    import subprocess
+
+    pdf = report_2005 / "report.pdf"
+    assert pdf.exists() and pdf.stat().st_size > 50_000
+    if not shutil.which("pdftotext"):
+        pytest.skip("poppler-utils is not installed (make test installs it)")
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
+    pages = int(re.search(r"Pages:\s+(\d+)", info).group(1))
+    assert pages >= 8
+    width, height = map(float, re.search(r"Page size:\s+([\d.]+) x ([\d.]+) pts", info).groups())
+    assert abs(width - 595.3) < 1 and abs(height - 841.9) < 1  # A4 portrait
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    text = " ".join(text.split())
+    summary = json.loads((report_2005 / "summary.json").read_text())
+    headline = re.sub(r"[*]", "", summary["headline"])
+    assert headline in text
+    from servqual.sections import section
+
+    for key in summary["sections"]:
+        assert section(key).title in text, key
+    first = subprocess.run(["pdftotext", "-f", "1", "-l", "1", str(pdf), "-"], capture_output=True, text=True,
+                           check=True).stdout
+    assert "Library client survey 2005" in first and "Survey cycle 2005" in first and "Page" not in first
+    assert f"Page 2 of {pages}" in text
+    # the title page rendered: not blank
+    subprocess.run(["pdftoppm", "-f", "1", "-l", "1", "-r", "40", "-gray", str(pdf), str(report_2005 / "page")],
+                   check=True)
+    from PIL import Image
+
+    pixels = np.asarray(Image.open(next(report_2005.glob("page*.pgm"))))
+    assert pixels.shape[0] > pixels.shape[1]  # portrait
+    assert (pixels < 128).mean() > 0.002  # dark text on the page, not a blank sheet
+
+
+def test_figures_print_at_8_points_or_more():
+    import matplotlib.pyplot as plt
+    from matplotlib.text import Text
+
+    from servqual.figures import cycle_figures
+    from servqual.report import MIN_PRINT_PT, PRINT_WIDTH_IN, fit_for_print
+
+    survey = read_cycle(ROOT / "params" / "library-core-2007.yaml")
+    for name, fig in cycle_figures(survey).items():
+        fit_for_print(fig)
+        assert fig.get_figwidth() <= PRINT_WIDTH_IN + 1e-9, name
+        sizes = [t.get_fontsize() for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
+        assert min(sizes) >= MIN_PRINT_PT, name
+        plt.close(fig)
+
+
+def test_change_since_the_previous_cycle(tmp_path):
+    from servqual.report import CycleReport, previous_cycle
+
+    assert previous_cycle(ROOT / "params" / "2006.yaml") == (ROOT / "params" / "2005.yaml").resolve()
+    assert previous_cycle(ROOT / "params" / "2005.yaml") is None
+    assert previous_cycle(ROOT / "params" / "library-core-2007.yaml") is None  # another instrument
+    this, before = (read_cycle(ROOT / "params" / f"{y}.yaml") for y in (2006, 2005))
+    report = CycleReport(this, tmp_path, previous=ROOT / "params" / "2005.yaml")
+    report.show("summary")
+    change = report.out.summary["change_since_previous"]
+    expected = sq.year_changes([before, this], level="overall").set_index("dimension").loc["overall"]
+    assert change["year_from"] == 2005
+    assert change["change"] == pytest.approx(expected["change"], rel=1e-9)
+    assert change["ci_low"] == pytest.approx(expected["ci_low"], rel=1e-9)
+    plt_close_all()
+
+
+def _recoverable(tables: dict, min_group_n: int, columns) -> list[str]:
+    """Every way a suppressed or hidden count could be worked out: a shown group under
+    min_group_n, or a total minus the shown groups leaving 1..min_group_n-1."""
+    problems = []
+    totals = {}
+    for name, frame in tables.items():
+        # totals of the same count (respondents with a paired score): the all-respondents gap tables
+        if not name.startswith(("gap_table_", "respondents")) or "n" not in frame.columns \
+                or any(c in frame.columns for c in columns):
+            continue
+        unit = next((u for u in ("item", "dimension") if u in frame.columns), None)
+        for _, row in frame.iterrows():
+            if pd.notna(row["n"]):
+                totals[(unit, row[unit] if unit else None)] = max(totals.get((unit, row[unit] if unit else None), 0),
+                                                                  int(row["n"]))
+    for name, frame in tables.items():
+        for column in columns:
+            if column not in frame.columns or "n" not in frame.columns:
+                continue
+            shown = frame[pd.to_numeric(frame["n"], errors="coerce").notna()]
+            small = shown[pd.to_numeric(shown["n"]) < min_group_n]
+            if len(small):
+                problems.append(f"{name}: {column} group(s) under {min_group_n} shown")
+            unit = next((u for u in ("item", "dimension") if u in frame.columns), None)
+            if unit is None:
+                total = sum(v for (u, _), v in totals.items() if u is None) or None
+                sums = {None: pd.to_numeric(shown["n"]).sum()}
+            else:
+                sums = pd.to_numeric(shown["n"]).groupby(shown[unit]).sum().to_dict()
+            for key, got in sums.items():
+                total = totals.get((unit, key)) if unit else max((v for (u, _), v in totals.items() if u is None),
+                                                                  default=None)
+                if total is not None and 0 < total - got < min_group_n:
+                    problems.append(f"{name}: {column} {key}: total {total} − shown {got} = {total - got}")
+    return problems
+
+
+def test_suppressed_groups_cannot_be_recovered_from_any_output(tmp_path):
+    from servqual.report import CycleReport
+
+    frame = pd.read_csv(ROOT / "data" / "raw" / "library-2005.csv")
+    rng = np.random.default_rng(5)
+    frame.loc[rng.choice(len(frame), 6, replace=False), "segment"] = "visitor"  # tiny: 6
+    frame.loc[rng.choice(len(frame), 4, replace=False), "branch"] = "Mobile"  # tiny: 4
+    frame.loc[rng.choice(len(frame), 3, replace=False), "segment"] = np.nan  # segment left blank
+    raw = tmp_path / "small.csv"
+    frame.to_csv(raw, index=False)
+    survey = sq.read_survey(raw, "servqual-22", columns={"expectation": "E{index:02d}", "perception": "P{index:02d}"},
+                            id="respondent_id", segments=["segment", "branch"], year=2005)
+    folder = tmp_path / "report"
+    report = CycleReport(survey, folder, min_group_n=10)
+    for chapter in ("summary", "results", "appendix"):
+        report.show(chapter)
+    report.finish()
+    tables = {p.stem: pd.read_csv(p) for p in (folder / "tables").glob("*.csv")}
+    respondents = tables["respondents_by_segment"].set_index("segment")["n"]
+    assert "visitor" not in respondents.index and "Other" in respondents.index
+    assert respondents["Other"] >= 10 and respondents.sum() == survey.n
+    assert (respondents >= 10).all()
+    problems = _recoverable(tables, 10, ["segment", "branch"])
+    assert not problems, problems[:5]
+    summary = json.loads((folder / "summary.json").read_text())
+    assert all(v is None or v >= 10 for v in summary["respondents_by_segment"].values())
+    assert all(v is None or v >= 10 for v in summary["respondents_by_branch"].values())
+    # the check can fail: suppressing only the small rows (no fold, no complementary
+    # suppression) leaves the visitors' count recoverable by subtraction
+    with pytest.warns(sq.SmallGroupWarning):
+        everyone = sq.gap_table(survey, "dimension", by="segment", min_group_n=None)
+    plain = {"gap_table_dimension": sq.gap_table(survey, "dimension"),
+             "by_segment": sq.suppress_small_groups(everyone, 10)}
+    assert _recoverable(plain, 10, ["segment"])
+    # complementary suppression alone (without the fold) already closes that gap
+    plain["by_segment"] = sq.suppress_small_groups(everyone, 10, groups=["segment"])
+    assert not _recoverable(plain, 10, ["segment"])
+    plt_close_all()

@@ -32,6 +32,7 @@ comments = None
 layout = "wide"
 long_columns = None
 output_dir = "reports/2005"
+previous = None  # params file of the cycle before (servqual report finds it beside this one)
 
 # %%
 import servqual as sq
@@ -43,12 +44,16 @@ survey = sq.read_survey(
     header_rows=header_rows, value_labels=value_labels, recode=recode, comments=comments, layout=layout,
     long_columns=long_columns,
 )
-report = CycleReport(survey, output_dir, min_group_n=min_group_n, title=title)
+report = CycleReport(survey, output_dir, min_group_n=min_group_n, title=title, previous=previous)
 report.header()
 
+# %%
+report.show("summary")
+
 # %% [markdown]
-# The results: the gaps, where they are, and what to do first. Each section appears only
-# when it applies to this instrument and data.
+# ---
+# The details: where the gaps are, for whom, and how sure we are. Each section appears
+# only when it applies to this instrument and data.
 
 # %%
 report.show("results")
