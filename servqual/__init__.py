@@ -67,7 +67,7 @@ def explorer(surveys, **kwargs):
     >>> import servqual as sq
     >>> ex = sq.explorer(['params/2005.yaml'])
     >>> [label for label, _ in ex.figure_choice.options]
-    ['Gap bars', 'Radar chart', 'Importance–performance']
+    ['Gap bars', 'Importance–performance', 'Radar chart']
     >>> import matplotlib.pyplot as plt; plt.close('all')
     """
     from . import widgets  # ipywidgets loads only when an explorer is built

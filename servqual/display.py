@@ -34,7 +34,7 @@ _HEADERS = {
     "npar": "Parameters", "model": "Model", "term": "Term", "coef": "Coefficient", "se_hc3": "SE (HC3)",
     "beta": "β (standardised)", "lmg": "LMG (share of R²)", "lmg_share": "Share of explained variance",
     "rule": "Screening rule", "action": "Action", "detail": "Detail", "respondents": "Respondents",
-    "alpha_item_gaps": "Alpha of the item gaps", "r_difference": "Reliability of the gap (Lord/Johns)",
+    "alpha_item_gaps": "Alpha of the item gaps", "r_perception_expectation": "r (perception, expectation)", "r_difference": "Reliability of the gap (Lord/Johns)",
     "rank": "Rank", "label": "Item", "shortfall": "Shortfall", "importance": "Importance",
     "importance_rank": "Importance rank", "quadrant": "Importance–performance quadrant", "note": "Note",
     "performance": "Performance", "standard": "Standard", "change": "Change", "year_from": "From",
@@ -136,6 +136,7 @@ def _header(column: str, instrument) -> str:
     if column in ("item", "dimension", "segment", "branch", "measure"):
         return column.capitalize()
     text = re.sub(r"_+", " ", str(column)).strip()
+    text = re.sub(r"^sd\b", "SD", text)
     return text[:1].upper() + text[1:]
 
 

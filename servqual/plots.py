@@ -741,7 +741,8 @@ def plot_gap_heatmap(
     """Segment (or year) × dimension heatmap of gaps, centred at zero, annotated.
 
     Rows suppressed for being too small (``suppressed`` in the table, or a missing
-    value) are drawn grey, hatched and marked "n < min".
+    value) are drawn grey, hatched and marked "n < min" (or "hidden": suppressed with a
+    smaller group so that it cannot be recovered from the total).
 
     Examples
     --------
@@ -767,6 +768,11 @@ def plot_gap_heatmap(
     if "suppressed" in data.columns:
         flags = data.pivot_table(index=index, columns=columns, values="suppressed", aggfunc="first", observed=True)
         suppressed = flags.reindex(index=table.index, columns=table.columns).fillna(False).astype(bool)
+    primary = suppressed.copy()  # under min_group_n itself (the others are hidden alongside it)
+    if "suppressed_reason" in data.columns:
+        reasons = data.assign(_small=data["suppressed_reason"].astype(str).str.startswith("fewer than"))
+        small = reasons.pivot_table(index=index, columns=columns, values="_small", aggfunc="first", observed=True)
+        primary = small.reindex(index=table.index, columns=table.columns).fillna(False).astype(bool) & suppressed
     ax = _new_ax(ax, figsize=(1.3 * len(order) + 2.5, 0.55 * len(table) + 1.8))
     finite = table.to_numpy(dtype=float)
     bound = np.nanmax(np.abs(finite)) if np.isfinite(finite).any() else 1.0
@@ -777,8 +783,8 @@ def plot_gap_heatmap(
         if suppressed.iat[r, c] or np.isnan(v):
             ax.add_patch(plt.Rectangle((c - 0.5, r - 0.5), 1, 1, facecolor=COLORS["suppressed"], hatch="///",
                                        edgecolor="white", gid="suppressed"))
-            ax.text(c, r, "n < min" if suppressed.iat[r, c] else "–", ha="center", va="center", fontsize=8,
-                    color="#555555")
+            ax.text(c, r, ("n < min" if primary.iat[r, c] else "hidden") if suppressed.iat[r, c] else "–",
+                    ha="center", va="center", fontsize=8, color="#555555")
         else:
             ax.text(c, r, f"{v:+.2f}", ha="center", va="center", fontsize=9,
                     color="white" if abs(v) > 0.6 * bound else "black")

@@ -562,7 +562,9 @@ table.servqual-table { border-collapse: collapse; margin: .3rem 0 1.2rem; font-s
 table.servqual-table th, table.servqual-table td { padding: .3rem .6rem; border-bottom: 1px solid var(--rule);
        vertical-align: top; }
 table.servqual-table th { border-bottom: 2px solid var(--ink); font-weight: 600; }
-table.servqual-table .num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+table.servqual-table .num { text-align: right; font-variant-numeric: tabular-nums; }
+table.servqual-table td.num { white-space: nowrap; }
+table.servqual-table th { white-space: normal; min-width: 3em; }
 table.servqual-table .text { text-align: left; max-width: 32em; }
 figure.chart { margin: 1rem 0 1.6rem; }
 figure.chart img { display: block; height: auto; }
@@ -585,7 +587,7 @@ a.anchor-link { display: none; }
   .table-wrap { overflow: visible; }
   table.servqual-table { font-size: 8.5pt; width: 100%; table-layout: auto; }
   table.servqual-table th, table.servqual-table td { padding: 2pt 4pt; }
-  table.servqual-table .num { white-space: normal; }
+  table.servqual-table td.num { white-space: normal; }
   table.servqual-table .text { max-width: none; }
   tr, figure.chart { page-break-inside: avoid; break-inside: avoid; }
   figure.chart img { max-width: 100%; }

@@ -1,7 +1,9 @@
 """The cycle and trends reports, executed with papermill on the sample data."""
 
 import json
+import os
 import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -271,6 +273,8 @@ def test_pdf_is_a4_with_title_page_numbers_and_every_section(report_2005):
     pdf = report_2005 / "report.pdf"
     assert pdf.exists() and pdf.stat().st_size > 50_000
     if not shutil.which("pdftotext"):
+        if os.environ.get("CI"):
+            pytest.fail("pdftotext is missing on CI: `make test` installs poppler-utils (make pdf-tools)")
         pytest.skip("poppler-utils is not installed (make test installs it)")
     info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
     pages = int(re.search(r"Pages:\s+(\d+)", info).group(1))
@@ -409,3 +413,35 @@ def test_suppressed_groups_cannot_be_recovered_from_any_output(tmp_path):
     plain["by_segment"] = sq.suppress_small_groups(everyone, 10, groups=["segment"])
     assert not _recoverable(plain, 10, ["segment"])
     plt_close_all()
+
+
+def test_report_tables_fit_a_desktop_screen_and_the_page_a_phone(report_2005):
+    chromium = "/usr/bin/chromium"
+    if not Path(chromium).exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{chromium} is missing on CI: `make test` installs it (make browser)")
+        pytest.skip(f"{chromium} is not installed (make browser)")
+    from playwright.sync_api import sync_playwright
+
+    requests = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--no-first-run"])
+        try:
+            for width in (1280, 390):
+                page = browser.new_page(viewport={"width": width, "height": 900})
+                page.on("request", lambda r: requests.append(r.url))
+                page.goto((report_2005 / "report.html").as_uri())
+                tables = page.evaluate("""() => [...document.querySelectorAll('table')].map(t =>
+                    [t.scrollWidth, t.parentElement.clientWidth, t.querySelector('th').innerText])""")
+                assert len(tables) >= 8
+                if width == 1280:  # nothing is cut or scrolls on a desktop screen
+                    assert [t for t in tables if t[0] > t[1] + 1] == []
+                # on a phone the page never scrolls sideways: wide tables scroll inside their box
+                assert page.evaluate("() => document.documentElement.scrollWidth") <= width
+                page.close()
+        finally:
+            browser.close()
+    assert all(u.startswith(("file:", "data:")) for u in requests), [u for u in requests if not
+                                                                   u.startswith(("file:", "data:"))]

@@ -119,5 +119,5 @@ def test_unusual_names_in_the_report_questionnaire_and_explorer(dutch_survey, tm
     assert "Verwachting" in html and "Ervaring" in html
     explorer = sq.explorer({"2024": dutch_survey})
     assert list(explorer.quantity.options) == ["kloof", "verwachting", "ervaring"]
-    assert [v for _, v in explorer.figure_choice.options] == ["gaps", "radar", "ipa"]
+    assert [v for _, v in explorer.figure_choice.options] == ["gaps", "ipa", "radar"]
     plt.close("all")
