@@ -49,7 +49,13 @@ from .ipa import importance_performance
 from .params import load_params, read_cycle
 from .priorities import action_plan, priorities
 from .reliability import AlphaReport, alpha_report, gap_reliability, omega, reliability
-from .scoring import SmallGroupWarning, combine_small_groups, gap_table, scores, suppress_small_groups
+from .scoring import (
+    SmallGroupWarning,
+    combine_small_groups,
+    gap_table,
+    scores,
+    suppress_small_groups,
+)
 from .screening import screen
 from .sections import plan
 from .survey import EmptySurveyError, Survey

@@ -348,7 +348,8 @@ def _priorities(c: Context, out: Sink) -> None:
     if not c.columns:
         table = priorities(c.survey, top=3, min_group_n=c.min_group_n)
         out.table("priorities", table, columns=["rank", "item", "shortfall", "n", "quadrant"])
-        out.summary["top_priority"] = {"all": r["sentence"] for _, r in table[table["rank"] == 1].iterrows()}
+        top = table.loc[table["rank"] == 1, "sentence"]
+        out.summary["top_priority"] = {"all": top.iloc[0]} if len(top) else {}
 
 
 def _summary(c: Context, out: Sink) -> None:
