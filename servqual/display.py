@@ -51,6 +51,15 @@ _P = re.compile(r"^(p|p_adj|.*_p|.*_p_adj|p_value)$")
 _SHARES = re.compile(r"^(share|lmg_share|.*_share)$")
 
 
+def _missing(value) -> bool:
+    if value is None or value is pd.NA:
+        return True
+    try:
+        return math.isnan(float(value))
+    except (TypeError, ValueError):
+        return False
+
+
 def number(value, digits: int = 2, *, signed: bool = False) -> str:
     """A number with a real minus sign; a dash when missing.
 
@@ -60,11 +69,9 @@ def number(value, digits: int = 2, *, signed: bool = False) -> str:
     >>> number(-0.934), number(1180.0, 0), number(float("nan")), number(0.25, signed=True)
     ('−0.93', '1,180', '—', '+0.25')
     """
-    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+    if _missing(value):
         return DASH
     value = float(value)
-    if math.isnan(value):
-        return DASH
     text = f"{value:+,.{digits}f}" if signed else f"{value:,.{digits}f}"
     if float(text.replace(",", "")) == 0:  # no "−0.00"
         text = text.replace("-", "").replace("+", "")
@@ -81,11 +88,9 @@ def p_value(p) -> str:
     >>> p_value(0.0), p_value(0.0312), p_value(0.2), p_value(1.0)
     ('< .001', '.03', '.20', '1.00')
     """
-    if p is None or p is pd.NA or (isinstance(p, float) and math.isnan(p)):
+    if _missing(p):
         return DASH
     p = float(p)
-    if math.isnan(p):
-        return DASH
     if p < 0.001:
         return "< .001"
     if p < 0.01:
@@ -102,7 +107,7 @@ def interval(low, high, digits: int = 2) -> str:
     >>> interval(-0.934, -0.826)
     '−0.93 to −0.83'
     """
-    if any(v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)) for v in (low, high)):
+    if _missing(low) or _missing(high):
         return DASH
     return f"{number(low, digits)} to {number(high, digits)}"
 
@@ -116,7 +121,7 @@ def percent(share) -> str:
     >>> percent(0.16), percent(0.004), percent(1.0)
     ('16%', '< 1%', '100%')
     """
-    if share is None or share is pd.NA or (isinstance(share, float) and math.isnan(share)):
+    if _missing(share):
         return DASH
     share = float(share)
     return "< 1%" if 0 < share < 0.005 else f"{share:.0%}"
@@ -232,8 +237,7 @@ def format_table(frame: pd.DataFrame, instrument=None, *, digits: int = 2, colum
                 cells[head] = [number(v, digits) for v in series]
         else:
             values = _labels(name, series, instrument)
-            cells[head] = [DASH if (v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)))
-                           else ("" if str(v) in ("nan", "None") else str(v)) for v in values]
+            cells[head] = [DASH if _missing(v) else ("" if str(v) in ("nan", "None") else str(v)) for v in values]
     if note is not None and (note != "").any():
         cells["Note"] = list(note)
     heads = list(cells)
