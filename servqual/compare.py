@@ -53,6 +53,12 @@ def adjust_pvalues(p: Sequence[float], method: str = "holm") -> np.ndarray:
     """Multiplicity-adjusted p-values (``p.adjust``): ``"holm"``, ``"bh"``, ``"bonferroni"``,
     ``"none"``; missing p-values stay missing and are not counted.
 
+    Notes
+    -----
+    R's ``p.adjust`` formulas, for the m non-missing p sorted ascending, p₍₁₎ ≤ … ≤ p₍ₘ₎:
+    Bonferroni min(1, m p); Holm min(1, maxⱼ≤ᵢ (m − j + 1) p₍ⱼ₎); Benjamini–Hochberg
+    min(1, minⱼ≥ᵢ m p₍ⱼ₎ / j).  Golden values: ``tests/r/compare.R``.
+
     Examples
     --------
     >>> import servqual as sq
@@ -64,12 +70,24 @@ def adjust_pvalues(p: Sequence[float], method: str = "holm") -> np.ndarray:
     p = np.asarray(p, dtype=float)
     out = np.full_like(p, np.nan)
     ok = ~np.isnan(p)
-    if ADJUST[method] is None or not ok.any():
-        out[ok] = p[ok]
+    x = p[ok]
+    m = len(x)
+    if ADJUST[method] is None or m == 0:
+        out[ok] = x
         return out
-    from statsmodels.stats.multitest import multipletests
-
-    out[ok] = multipletests(p[ok], method=ADJUST[method])[1]
+    if ADJUST[method] == "bonferroni":
+        out[ok] = np.minimum(1.0, m * x)
+        return out
+    order = np.argsort(x, kind="stable")
+    ranked = x[order]
+    i = np.arange(1, m + 1)
+    if ADJUST[method] == "holm":
+        adjusted = np.maximum.accumulate((m - i + 1) * ranked)
+    else:  # Benjamini–Hochberg: cumulative minimum from the largest p down
+        adjusted = np.minimum.accumulate((m / i * ranked)[::-1])[::-1]
+    back = np.empty(m)
+    back[order] = np.minimum(1.0, adjusted)
+    out[ok] = back
     return out
 
 
