@@ -27,6 +27,7 @@ import pandas as pd
 from scipy import optimize, stats
 
 from ._matrix import cov2cor, extract_factors, pairwise_cor, smc
+from .display import p_statement
 
 __all__ = [
     "CFAResult",
@@ -49,13 +50,6 @@ ROTATIONS = ("oblimin", "promax", "varimax", "none")
 
 
 # --------------------------------------------------------------------------- correlations
-
-def _p_text(p: float) -> str:
-    """'= .03' or '< .001' (never 'p = 0')."""
-    from .display import p_value
-
-    text = p_value(p)
-    return text if text.startswith("<") else f"= {text}"
 
 def _items(frame: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
     if not isinstance(frame, pd.DataFrame):
@@ -163,7 +157,7 @@ class SamplingAdequacy:
         low = self.kmo_items[self.kmo_items < 0.6]
         text = (
             f"KMO = {self.kmo:.3f} ({self.verdict}); Bartlett χ²({b['df']:.0f}) = {b['chisq']:.1f}, "
-            f"p {_p_text(b['p'])}, n = {self.n}"
+            f"{p_statement(b['p'])}, n = {self.n}"
         )
         if len(low):
             text += f"\nItems with MSA below 0.6: {', '.join(f'{i} ({v:.2f})' for i, v in low.items())}"
@@ -600,7 +594,7 @@ class CFAResult:
     def __str__(self) -> str:
         f = self.fit
         return (
-            f"CFA '{self.name}': χ²({f['df']:.0f}) = {f['chisq']:.2f}, p {_p_text(f['p'])}; CFI = {f['cfi']:.3f}, "
+            f"CFA '{self.name}': χ²({f['df']:.0f}) = {f['chisq']:.2f}, {p_statement(f['p'])}; CFI = {f['cfi']:.3f}, "
             f"TLI = {f['tli']:.3f}, RMSEA = {f['rmsea']:.3f} [{f['rmsea_ci_low']:.3f}, {f['rmsea_ci_high']:.3f}], "
             f"SRMR = {f['srmr']:.3f}; n = {int(f['n'])}\n"
             + self.loadings.to_string(index=False, float_format=lambda v: f"{v:.3f}")

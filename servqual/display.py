@@ -16,7 +16,7 @@ import re
 import numpy as np
 import pandas as pd
 
-__all__ = ["format_table", "interval", "number", "p_value", "percent"]
+__all__ = ["format_table", "interval", "number", "p_statement", "p_value", "percent"]
 
 MINUS = "\u2212"
 DASH = "—"
@@ -96,6 +96,19 @@ def p_value(p) -> str:
     if p < 0.01:
         return f"{p:.3f}".lstrip("0")
     return "1.00" if p >= 0.995 else f"{p:.2f}".lstrip("0")
+
+
+def p_statement(p) -> str:
+    """"p = .03" or "p < .001", as a sentence quotes a test (never "p = 0").
+
+    Examples
+    --------
+    >>> from servqual.display import p_statement
+    >>> p_statement(0.0), p_statement(0.031)
+    ('p < .001', 'p = .03')
+    """
+    text = p_value(p)
+    return f"p {text}" if text.startswith("<") else f"p = {text}"
 
 
 def interval(low, high, digits: int = 2) -> str:
@@ -205,9 +218,7 @@ def format_table(frame: pd.DataFrame, instrument=None, *, digits: int = 2, colum
         note = reason.where(reason != "", small.map({True: "fewer than 100: unstable", False: ""}))
     cells: dict[str, list[str]] = {}
     numeric: set[str] = set()
-    for column in list(shown.columns):
-        if column in cells:
-            continue
+    for column in shown.columns:
         name = str(column)
         if name.endswith("_ci_high") or name == "ci_high":
             continue
@@ -223,7 +234,7 @@ def format_table(frame: pd.DataFrame, instrument=None, *, digits: int = 2, colum
                 continue
         head = _header(name, instrument)
         if pd.api.types.is_bool_dtype(series):
-            cells[head] = ["yes" if v is True or v == True else "" for v in series]  # noqa: E712 - numpy bools
+            cells[head] = ["yes" if not _missing(v) and bool(v) else "" for v in series]
         elif pd.api.types.is_numeric_dtype(series):
             numeric.add(head)
             if _P.match(name):

@@ -41,12 +41,13 @@ def quadrant(performance: float, importance: float, x_cross: float, y_cross: flo
     return QUADRANTS[3] if high_p else QUADRANTS[2]
 
 
-def stated_importance_source(instrument) -> str | None:
+def stated_importance_source(instrument, survey=None) -> str | None:
     """Which stated importance an instrument offers, best first: its importance measure,
-    else ``"weights"`` (the 100-point allocation across dimensions), else its principal
-    standard (the desired level, expectations), else ``None`` — read from the measures'
-    roles, never from their names."""
-    return instrument.importance or ("weights" if instrument.weights else None) or instrument.principal_standard
+    else ``"weights"`` (the 100-point allocation across dimensions; with a ``survey``, only
+    when its file holds the allocation), else its principal standard (the desired level,
+    expectations), else ``None`` — read from the measures' roles, never from their names."""
+    weights = instrument.weights and (survey is None or survey.weights is not None)
+    return instrument.importance or ("weights" if weights else None) or instrument.principal_standard
 
 
 @dataclass(frozen=True)
@@ -81,18 +82,17 @@ def importance_basis(survey) -> ImportanceBasis | None:
     'desired'
     """
     inst = survey.instrument
-    if inst.importance:
-        return ImportanceBasis("stated", inst.importance, "the importance clients gave each item")
-    if inst.weights and survey.weights is not None:
+    source = stated_importance_source(inst, survey)
+    if source == "weights":
         k = len(inst.dimensions)
-        words = dict(enumerate(["no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"]))
-        return ImportanceBasis("stated", "weights", "the 100 points clients allocated across the "
-                               f"{words.get(k, k)} dimensions")
-    standard = inst.principal_standard
-    if standard:
-        words = ("the desired level clients stated for each item" if standard == inst.desired
-                 else f"the {inst.measure_label(standard)} clients stated for each item")
-        return ImportanceBasis("stated", standard, words)
+        count = ["no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"][k] if k <= 10 \
+            else str(k)
+        return ImportanceBasis("stated", source, f"the 100 points clients allocated across the {count} dimensions")
+    if source is not None:
+        words = ("the importance clients gave each item" if source == inst.importance
+                 else "the desired level clients stated for each item" if source == inst.desired
+                 else f"the {inst.measure_label(source)} clients stated for each item")
+        return ImportanceBasis("stated", source, words)
     if survey.overall is not None:
         return ImportanceBasis("derived", "overall", "each item's correlation with overall satisfaction "
                                "(derived importance)")
@@ -169,9 +169,7 @@ def importance_performance(
         importance = basis.kind
     if crosshair not in CROSSHAIRS:
         raise ValueError(f"crosshair must be one of {', '.join(map(repr, CROSSHAIRS))}, got {crosshair!r}")
-    source = named or stated_importance_source(inst)
-    if source == "weights" and survey.weights is None:  # declared, but this file has no allocation
-        source = inst.principal_standard
+    source = named or stated_importance_source(inst, survey)
     if importance == "stated" and source is None:
         raise ValueError(
             f"instrument {inst.id!r} asks no importance (no importance or expectation ratings, no weights); "

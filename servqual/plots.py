@@ -36,6 +36,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from .instrument import Instrument, load_instrument
+from .scoring import HIDDEN_WITH_SMALLER
 
 __all__ = [
     "COLORS",
@@ -140,12 +141,8 @@ def alt_text(target: Axes | Figure) -> str:
 def _describe(target, text: str) -> None:
     """Store a figure's alt text: its title first (which names the group and the year),
     then the description, with real minus signs."""
-    title = ""
-    if isinstance(target, Axes):
-        title = target.get_title() or (target.figure._suptitle.get_text() if target.figure._suptitle else "")
-    elif isinstance(target, Figure) and target._suptitle is not None:
-        title = target._suptitle.get_text()
-    title = " ".join(title.split())
+    figure = target if isinstance(target, Figure) else target.figure
+    title = " ".join(((target.get_title() if isinstance(target, Axes) else "") or figure.get_suptitle()).split())
     if title and not text.startswith(title):
         text = f"{title}. {text}"
     setattr(target, _DESCRIPTION, re.sub(r"(?<![\w.])-(?=\d)", "\u2212", text))
@@ -768,11 +765,11 @@ def plot_gap_heatmap(
     if "suppressed" in data.columns:
         flags = data.pivot_table(index=index, columns=columns, values="suppressed", aggfunc="first", observed=True)
         suppressed = flags.reindex(index=table.index, columns=table.columns).fillna(False).astype(bool)
-    primary = suppressed.copy()  # under min_group_n itself (the others are hidden alongside it)
+    hidden = pd.DataFrame(False, index=table.index, columns=table.columns)  # hidden alongside a smaller group
     if "suppressed_reason" in data.columns:
-        reasons = data.assign(_small=data["suppressed_reason"].astype(str).str.startswith("fewer than"))
-        small = reasons.pivot_table(index=index, columns=columns, values="_small", aggfunc="first", observed=True)
-        primary = small.reindex(index=table.index, columns=table.columns).fillna(False).astype(bool) & suppressed
+        flags = data.assign(_hidden=data["suppressed_reason"] == HIDDEN_WITH_SMALLER).pivot_table(
+            index=index, columns=columns, values="_hidden", aggfunc="first", observed=True)
+        hidden = flags.reindex(index=table.index, columns=table.columns).fillna(False).astype(bool)
     ax = _new_ax(ax, figsize=(1.3 * len(order) + 2.5, 0.55 * len(table) + 1.8))
     finite = table.to_numpy(dtype=float)
     bound = np.nanmax(np.abs(finite)) if np.isfinite(finite).any() else 1.0
@@ -783,7 +780,7 @@ def plot_gap_heatmap(
         if suppressed.iat[r, c] or np.isnan(v):
             ax.add_patch(plt.Rectangle((c - 0.5, r - 0.5), 1, 1, facecolor=COLORS["suppressed"], hatch="///",
                                        edgecolor="white", gid="suppressed"))
-            ax.text(c, r, ("n < min" if primary.iat[r, c] else "hidden") if suppressed.iat[r, c] else "–",
+            ax.text(c, r, ("hidden" if hidden.iat[r, c] else "n < min") if suppressed.iat[r, c] else "–",
                     ha="center", va="center", fontsize=8, color="#555555")
         else:
             ax.text(c, r, f"{v:+.2f}", ha="center", va="center", fontsize=9,

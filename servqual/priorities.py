@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from .compare import gap_tests
+from .display import interval, number
 from .ipa import QUADRANTS, importance_basis, importance_performance
 from .survey import MIN_GROUP_N
 
@@ -69,26 +70,22 @@ _QUADRANT_CLAUSE = {
 }
 
 
-def _rank_words(k: int) -> str:
-    """'the largest', 'the second-largest' …"""
-    return "the largest" if k == 1 else f"the {_ordinal(k)}-largest"
-
-
-def _importance_clause(inst, basis, level: str, name: str, rank: int, count: int, quadrant: str,
-                       dense_rank: int) -> str:
-    """How important the item is, in the words of the importance the report uses, and where
-    that puts it in the importance–performance grid."""
+def _reason(inst, basis, level: str, name: str, rank: int, count: int, quadrant: str, dense_rank: int) -> str:
+    """Why an item ranks where it does: how important it is, in the words of the importance
+    the report uses, and where that puts it in the importance–performance grid."""
     if basis is None:
         return ""
-    where = f" and {_QUADRANT_CLAUSE[quadrant]}" if quadrant in _QUADRANT_CLAUSE else ""
+    where = _QUADRANT_CLAUSE.get(quadrant)
     if basis.source == "weights" and level == "item":
         dimension = inst.dimension_label(inst.dimension_of(name))
-        return (f"; its dimension, {dimension}, gets {_rank_words(dense_rank)} share of clients' 100 points "
-                f"(of {len(inst.dimensions)} dimensions){',' if where else ''}{where.replace(' and ', ' and it ', 1)}")
+        share = "the largest" if dense_rank == 1 else f"the {_ordinal(dense_rank)}-largest"
+        text = f"its dimension, {dimension}, gets {share} share of clients' 100 points (of {len(inst.dimensions)})"
+        return f"{text}, and it {where}" if where else text
     kind = {"weights": "the 100-point allocation", "overall": "its link with overall satisfaction"}.get(
         basis.source, "importance" if basis.source == inst.importance else
         f"{standard_phrase(inst, basis.source)} clients stated")
-    return f"; it ranks {_ordinal(rank)} of {count} in {kind}{where}"
+    text = f"it ranks {_ordinal(rank)} of {count} in {kind}"
+    return f"{text} and {where}" if where else text
 
 
 def priorities(
@@ -131,7 +128,8 @@ def priorities(
         Per group up to ``top`` rows: the ``by`` columns, ``rank``, ``item``/``dimension``,
         ``label`` (item text or dimension name), ``shortfall`` (−mean gap), ``ci_low``,
         ``ci_high`` (of the shortfall), ``n``, ``p_adj``, ``importance``,
-        ``importance_rank`` (1 = most important in the group), ``score`` and
+        ``importance_rank`` (1 = most important in the group), ``quadrant`` (in the group's
+        importance–performance grid), ``score``, ``reason`` (why it ranks there) and
         ``sentence``.  A group without a qualifying shortfall, or too small, gets one row
         with an explaining ``sentence`` and no rank.
 
@@ -158,9 +156,9 @@ def priorities(
     >>> top = sq.priorities(survey, top=1)
     >>> print(top.loc[0, 'sentence'])  # doctest: +NORMALIZE_WHITESPACE
     All respondents: "the library delivers its services when it says it will" falls 1.3 points short of
-    expectations (95% CI 1.2–1.4, n = 1147); its dimension, Reliability, gets the largest share of clients'
-    100 points (of 5 dimensions), and it performs above average, yet still falls short: “keep up the good
-    work” in the importance–performance grid.
+    expectations (95% CI 1.2 to 1.4, n = 1147); its dimension, Reliability, gets the largest share of clients'
+    100 points (of 5), and it performs above average, yet still falls short: “keep up the good work” in the
+    importance–performance grid.
     """
     if isinstance(top, bool) or not isinstance(top, int) or top < 1:
         raise ValueError(f"top must be a whole number ≥ 1, got {top!r}")
@@ -168,6 +166,15 @@ def priorities(
     if not inst.gaps:
         raise ValueError(f"instrument {inst.id!r} has no gaps; priorities rank shortfalls against a standard")
     g = inst.gap(gap) if gap else inst.gaps[0]
+    # computed once per survey and choice: a report's sections and its action plan share it
+    key = ("priorities", tuple([by] if isinstance(by, str) else by or ()), top, level, g.name, alpha, adjust, ci,
+           min_group_n)
+    return survey.cached(key, lambda: _priorities(survey, by, top, level, g, alpha, adjust, ci, min_group_n))
+
+
+def _priorities(survey, by, top: int, level: str, g, alpha: float, adjust: str, ci: float,
+                min_group_n: int) -> pd.DataFrame:
+    inst = survey.instrument
     tests = gap_tests(survey, level, by, gaps=[g.name], ci=ci, adjust=adjust, family="group", min_group_n=1)
     basis = importance_basis(survey)
     unit = "item" if level == "item" else "dimension"
@@ -217,20 +224,21 @@ def priorities(
             text = inst.items[name].text if level == "item" and inst.items[name].text else (
                 inst.dimension_label(name) if level == "dimension" else name)
             low, high = -row.ci_high, -row.ci_low
+            reason = _reason(inst, basis, level, name, int(row.importance_rank), len(part), row.quadrant,
+                             int(row.dense_rank))
             sentence = (
                 f"{label.capitalize()}: {_quote(text)} falls {row.shortfall:.1f} points short of "
-                f"{standard_phrase(inst, g.subtrahend)} ({ci:.0%} CI {low:.1f}–{high:.1f}, n = {int(row.n)})"
+                f"{standard_phrase(inst, g.subtrahend)} ({ci:.0%} CI {interval(low, high, 1)}, n = {int(row.n)})"
+                + (f"; {reason}." if reason else ".")
             )
-            sentence += _importance_clause(inst, basis, level, name, int(row.importance_rank), len(part),
-                                           row.quadrant, int(row.dense_rank)) + "."
             rows.append({
                 **head, "rank": rank, unit: name, "label": text, "shortfall": row.shortfall, "ci_low": low,
                 "ci_high": high, "n": int(row.n), "p_adj": row.p_adj, "importance": row.importance,
                 "importance_rank": int(row.importance_rank), "quadrant": row.quadrant, "score": row.score,
-                "sentence": sentence,
+                "reason": reason, "sentence": sentence,
             })
     columns = [*keys, "rank", unit, "label", "shortfall", "ci_low", "ci_high", "n", "p_adj", "importance",
-               "importance_rank", "quadrant", "score", "sentence"]
+               "importance_rank", "quadrant", "score", "reason", "sentence"]
     out = pd.DataFrame(rows).reindex(columns=columns)
     out["rank"] = out["rank"].astype("Int64")
     out["n"] = out["n"].astype("Int64")
@@ -245,17 +253,37 @@ class ActionPlan:
 
     ``actions`` has one row per action: ``rank``, ``item`` (or ``dimension``), ``label``,
     ``shortfall``, ``ci_low``, ``ci_high``, ``n``, ``p_adj``, ``importance_rank``,
-    ``quadrant``, ``most_affected`` and ``most_affected_column`` (the shown group that
-    falls furthest short on it, and its segment column), ``most_affected_shortfall``,
-    ``reason`` (why it was chosen) and ``sentence``.  ``exceptions`` has ``column``,
-    ``group``, the same item columns and ``sentence``.  ``basis`` is the importance used
-    (:func:`servqual.ipa.importance_basis`); ``notes`` says when there is nothing to act on.
+    ``quadrant``, ``reason`` (why it was chosen), ``most_affected`` and
+    ``most_affected_column`` (the shown group that falls furthest short on it, and its
+    segment column), ``most_affected_shortfall`` and ``sentence``.  ``exceptions`` has
+    ``column``, ``group``, the same item columns and ``sentence``.  ``basis`` is the
+    importance used (:func:`servqual.ipa.importance_basis`); ``notes`` says when there is
+    nothing to act on; ``standard`` names what the shortfalls fall short of.
     """
 
     actions: pd.DataFrame
     exceptions: pd.DataFrame
     basis: object
     notes: list = field(default_factory=list)
+    standard: str = "the standard"
+    ci: float = 0.95
+
+    def action_lines(self, *, markdown: bool = False) -> list[str]:
+        """One line per action: the item, its shortfall with the interval, who is most
+        affected and why it was chosen (Markdown emphasis with ``markdown=True``)."""
+        bold, why = ("**", "*Why first:*") if markdown else ("", "Why first:")
+        lines = []
+        for row in self.actions.itertuples(index=False):
+            label = row.label.strip().rstrip(".")
+            text = (f"{bold}{label[:1].upper()}{label[1:]}{bold} — {number(row.shortfall, 1)} points short of "
+                    f"{self.standard} ({self.ci:.0%} CI {interval(row.ci_low, row.ci_high, 1)}, n = {int(row.n):,}).")
+            if row.most_affected:
+                text += (f" Most affected: {bold}{row.most_affected}{bold} ({row.most_affected_column}), "
+                         f"{number(row.most_affected_shortfall, 1)} points short.")
+            if row.reason:
+                text += f" {why} {row.reason}."
+            lines.append(text)
+        return lines
 
     @property
     def sentences(self) -> list[str]:
@@ -306,9 +334,11 @@ def action_plan(
     The actions are :func:`priorities` for all respondents (significant shortfalls,
     "concentrate here" first, then by shortfall × relative importance).  "Most affected"
     is the group, over every segment column, with the largest mean shortfall on that item
-    among the groups of at least ``min_group_n``.  A group's exception is its own rank-1
-    priority (:func:`priorities` with ``by`` = its column) when that item is not one of
-    the library-wide actions; at most one per group.
+    (:func:`servqual.gap_table` by that column) among the groups of at least
+    ``min_group_n``.  A group's exception is its own rank-1 priority (:func:`priorities`
+    with ``by`` = its column) when that item is not one of the library-wide actions; at
+    most one per group.  No single R function does this; its parts are the paired
+    ``t.test`` with ``p.adjust(method = "holm")`` and ``aggregate(gap ~ group, mean)``.
 
     Examples
     --------
@@ -319,60 +349,41 @@ def action_plan(
     >>> plan.actions.loc[0, "most_affected"], plan.actions.loc[0, "most_affected_column"]
     ('postgraduate', 'segment')
     """
+    from .scoring import gap_table
+
     inst = survey.instrument
     columns = list(survey.segments if segments is None else ([segments] if isinstance(segments, str) else segments))
     unit = "item" if level == "item" else "dimension"
-    g = inst.gap(gap) if gap else (inst.gaps[0] if inst.gaps else None)
     options = {"level": level, "gap": gap, "alpha": alpha, "adjust": adjust, "ci": ci, "min_group_n": min_group_n}
     library = priorities(survey, None, top, **options)
-    actions = library[library["rank"].notna()].copy().reset_index(drop=True)
-    notes = list(library.loc[library["rank"].isna(), "sentence"])
-    basis = importance_basis(survey)
+    g = inst.gap(gap) if gap else inst.gaps[0]
+    actions = library[library["rank"].notna()].reset_index(drop=True)
     # who is most affected: the shown group furthest short on the item, over every segment column
-    affected = []
-    for column in columns:
-        tests = gap_tests(survey, level, column, gaps=[g.name], ci=ci, adjust=adjust, min_group_n=min_group_n)
-        tests = tests[~tests["suppressed"]].assign(column=column)
-        affected.append(tests.rename(columns={column: "group"})[["column", "group", unit, "mean_gap"]])
-    affected = pd.concat(affected, ignore_index=True) if affected else pd.DataFrame(
-        columns=["column", "group", unit, "mean_gap"])
-    most, most_col, most_short, reasons, sentences = [], [], [], [], []
-    for row in actions.itertuples(index=False):
-        rows = affected[affected[unit] == getattr(row, unit)]
-        if len(rows):
-            worst = rows.loc[rows["mean_gap"].astype(float).idxmin()]
-            most.append(str(worst["group"]))
-            most_col.append(worst["column"])
-            most_short.append(-float(worst["mean_gap"]))
-        else:
-            most.append("")
-            most_col.append("")
-            most_short.append(float("nan"))
-        reason = row.sentence.split("; ", 1)[1].rstrip(".") if "; " in row.sentence else ""
-        reasons.append(reason)
-        text = f"{_quote(row.label)[1:-1][:1].upper()}{_quote(row.label)[2:-1]}"
-        sentence = (f"{text}: {row.shortfall:.1f} points short of {standard_phrase(inst, g.subtrahend)} "
-                    f"({ci:.0%} CI {row.ci_low:.1f} to {row.ci_high:.1f}, n = {int(row.n)})")
-        if most[-1]:
-            sentence += f"; most affected: {most[-1]} ({most_short[-1]:.1f} points short)"
-        sentence += f". Why: {reason}." if reason else "."
-        sentences.append(sentence)
-    actions["most_affected"], actions["most_affected_column"] = most, most_col
-    actions["most_affected_shortfall"], actions["reason"] = most_short, reasons
-    actions["sentence"] = sentences
-    chosen = set(actions[unit])
+    means = pd.concat([gap_table(survey, level, by=column, min_group_n=min_group_n)
+                       .query("~suppressed").rename(columns={column: "group"}).assign(column=column)
+                       [["column", "group", unit, g.name]] for column in columns], ignore_index=True) \
+        if columns else pd.DataFrame(columns=["column", "group", unit, g.name])
+    worst = means.loc[means.groupby(unit)[g.name].idxmin()].set_index(unit) if len(means) else means.set_index(unit)
+    found = actions[unit].isin(worst.index)
+    actions["most_affected"] = actions[unit].map(worst["group"].astype(str)).where(found, "")
+    actions["most_affected_column"] = actions[unit].map(worst["column"]).where(found, "")
+    actions["most_affected_shortfall"] = -actions[unit].map(worst[g.name]).astype(float)
+    plan = ActionPlan(actions, pd.DataFrame(), importance_basis(survey),
+                      list(library.loc[library["rank"].isna(), "sentence"]),
+                      standard_phrase(inst, g.subtrahend), ci)
+    actions["sentence"] = plan.action_lines()
     exceptions = []
     for column in columns:
-        own = priorities(survey, column, 1, **options)
-        own = own[own["rank"] == 1]
-        for row in own.itertuples(index=False):
-            if getattr(row, unit) in chosen:
+        # the same call as the report's per-group priorities, so it is computed once
+        own = priorities(survey, column, top, **options)
+        for row in own[own["rank"] == 1].itertuples(index=False):
+            if getattr(row, unit) in set(actions[unit]):
                 continue
-            exceptions.append({"column": column, "group": str(getattr(row, column)), unit: getattr(row, unit),
-                               "label": row.label, "shortfall": row.shortfall, "ci_low": row.ci_low,
-                               "ci_high": row.ci_high, "n": row.n,
-                               "sentence": f"{str(getattr(row, column)).capitalize()} ({column}):"
-                                           + row.sentence.split(":", 1)[1]})
-    exceptions = pd.DataFrame(exceptions, columns=["column", "group", unit, "label", "shortfall", "ci_low", "ci_high",
-                                                   "n", "sentence"])
-    return ActionPlan(actions, exceptions, basis, notes)
+            group = str(getattr(row, column))
+            body = row.sentence.removeprefix(f"{group.capitalize()}: ")
+            exceptions.append({"column": column, "group": group, unit: getattr(row, unit), "label": row.label,
+                               "shortfall": row.shortfall, "ci_low": row.ci_low, "ci_high": row.ci_high, "n": row.n,
+                               "sentence": f"{group.capitalize()} ({column}): {body}"})
+    plan.exceptions = pd.DataFrame(exceptions, columns=["column", "group", unit, "label", "shortfall", "ci_low",
+                                                        "ci_high", "n", "sentence"])
+    return plan

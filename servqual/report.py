@@ -261,6 +261,7 @@ class CycleReport:
         """The title block (its own page in the PDF): the cycle, the date, the instrument."""
         import datetime
 
+        today = datetime.date.today()
         s = self.survey
         cycle = f"Survey cycle {s.year}" if s.year is not None else "Survey cycle"
         facts = (f"{s.n:,} of {s.n_read:,} respondents kept after screening · instrument: {self.inst.title}, "
@@ -270,7 +271,7 @@ class CycleReport:
         _display(_html(
             f'<header class="title-block"><h1>{html.escape(self.title)}</h1>'
             f'<p class="cycle">{html.escape(cycle)}</p>'
-            f'<p class="date">Report produced {datetime.date.today():%-d %B %Y}</p>'
+            f'<p class="date">Report produced {today.day} {today:%B %Y}</p>'
             f'<p class="facts">{html.escape(facts)}</p><p class="facts">{html.escape(note)}</p></header>'))
 
     def show(self, chapter: str = "results") -> None:
@@ -605,8 +606,7 @@ def _render_html(notebook_path: Path, html_path: Path, title: str) -> None:
                             exclude_output_prompt=True, embed_images=True)
     notebook = nbformat.read(notebook_path, as_version=4)
     body, _ = exporter.from_notebook_node(notebook)
-    # self-contained: styles are inline, images are data URIs, and no script is fetched
-    body = re.sub(r"<script[^>]*\bsrc=\"https?://[^\"]*\"[^>]*>\s*</script>", "", body)
+    # self-contained and static: styles inline, images as data URIs, no script at all
     body = re.sub(r"<script\b[^>]*>.*?</script>", "", body, flags=re.S)
     page = ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"

@@ -381,6 +381,11 @@ def gap_table(
     return apply_min_group_n(out, min_group_n, "gap_table", groups=keys)
 
 
+#: ``suppressed_reason`` of a row hidden only so that a smaller group's count cannot be
+#: recovered from the total (complementary suppression; see :func:`suppress_small_groups`).
+HIDDEN_WITH_SMALLER = "suppressed with a smaller group, so that its count cannot be recovered from the total"
+
+
 def suppress_small_groups(table: pd.DataFrame, min_group_n: int = MIN_GROUP_N, *,
                           groups: Sequence[str] = ()) -> pd.DataFrame:
     """Blank every statistic of rows with fewer than ``min_group_n`` respondents, and — across
@@ -412,10 +417,12 @@ def suppress_small_groups(table: pd.DataFrame, min_group_n: int = MIN_GROUP_N, *
 
     Notes
     -----
-    Primary suppression is ``n < min_group_n``; the complementary rule is the one of
-    statistical disclosure control (e.g. R ``sdcTable::protectTable`` on a one-way
-    table): within each set of rows that sum to a published total, the suppressed cells
-    together hold at least ``min_group_n`` respondents.
+    Primary suppression is ``n < min_group_n``.  The complementary (secondary) rule is the
+    simplest one of statistical disclosure control for a one-way table: within each set of
+    rows that sum to a published total, the smallest shown rows join the suppressed ones
+    until these hold at least ``min_group_n`` respondents together.  R's ``sdcTable``
+    (``protectTable``) does secondary suppression for general tables; for a one-way table
+    this greedy rule is enough.
 
     Examples
     --------
@@ -455,7 +462,7 @@ def suppress_small_groups(table: pd.DataFrame, min_group_n: int = MIN_GROUP_N, *
                     break
                 extra = shown[np.argmin(values[shown])]
                 small[extra] = True
-                reason[extra] = "suppressed with a smaller group, so that its count cannot be recovered from the total"
+                reason[extra] = HIDDEN_WITH_SMALLER
     numeric = [c for c in out.columns if pd.api.types.is_numeric_dtype(out[c])
                and not pd.api.types.is_bool_dtype(out[c]) and c not in ("year", "year_from", "year_to")]
     for column in numeric:
@@ -521,7 +528,7 @@ def combine_small_groups(survey: Survey, min_group_n: int = MIN_GROUP_N, columns
     columns = list(survey.segments if columns is None else columns)
     frame = survey.frame.copy()
     kept = survey.kept
-    combined: dict[str, tuple[str, ...]] = dict(getattr(survey, "combined_groups", {}) or {})
+    combined = dict(survey.combined_groups)
     for column in columns:
         if column not in frame.columns:
             raise KeyError(f"combine_small_groups: {column!r} is not a segment column (segments: "

@@ -161,9 +161,9 @@ def _has_zone(c: Context) -> str | None:
 
 
 def _has_importance(c: Context) -> str | None:
-    from .ipa import stated_importance_source
+    from .ipa import importance_basis
 
-    if stated_importance_source(c.inst) is not None or c.survey.overall is not None:
+    if importance_basis(c.survey) is not None:
         return None
     return "the survey has neither stated importance nor an overall-satisfaction item"
 
@@ -208,15 +208,19 @@ def _respondents(c: Context, out: Sink) -> None:
         table = counts.rename("n").reset_index().sort_values(column, kind="stable")
         table["share"] = table["n"] / table["n"].sum()
         table = suppress_small_groups(table, c.min_group_n, groups=[column])
-        name = "respondents_by_segment" if column == c.by else f"respondents_by_{slug(column).replace('-', '_')}"
+        name = _per_column(c, column, "respondents_by_segment", "respondents")
         out.table(name, table, caption=f"Respondents by {column}")
-        out.summary["respondents_by_segment" if column == c.by else name] = {
-            str(r[column]): (None if pd.isna(r["n"]) else int(r["n"])) for _, r in table.iterrows()}
-    folded = {k: v for k, v in (getattr(c.survey, "combined_groups", {}) or {}).items() if v}
-    for column, groups in folded.items():
+        out.summary[name] = {str(r[column]): (None if pd.isna(r["n"]) else int(r["n"])) for _, r in table.iterrows()}
+    for column, groups in c.survey.combined_groups.items():
         out.note(f"*{column.capitalize()}: {_and(groups)} {'is' if len(groups) == 1 else 'are'} shown together as "
                  f"“Other”, so that no group under {c.min_group_n} respondents is shown and none can be worked "
                  "out from the totals.*")
+
+
+def _per_column(c: Context, column: str | None, main: str, stem: str) -> str:
+    """A per-column output's name: ``main`` for the main segment column (the names the
+    report has always used), ``<stem>_by_<column>`` for the others."""
+    return main if column == c.by or column is None else f"{stem}_by_{slug(column).replace('-', '_')}"
 
 
 def _and(words) -> str:
@@ -278,9 +282,8 @@ def _gaps_by_segment(c: Context, out: Sink) -> None:
         dims = c.gap_table("dimension", column)
         main = column == c.by
         suffix = "" if main else f"-{slug(column)}"
-        out.table("gap_table_dimension_by_segment" if main else f"gap_table_dimension_by_{slug(column).replace('-', '_')}",
-                  dims, caption=f"Dimension gaps by {column}", columns=[column, "dimension", "n",
-                                                                                    *c.inst.quantities])
+        out.table(_per_column(c, column, "gap_table_dimension_by_segment", "gap_table_dimension"), dims,
+                  caption=f"Dimension gaps by {column}", columns=[column, "dimension", "n", *c.inst.quantities])
         shown = dims[~dims["suppressed"]]
         if len(shown):
             out.figure(f"gaps-by-segment{suffix}", plot_gaps(shown, instrument=c.inst, col=column, col_wrap=2,
@@ -298,11 +301,11 @@ def _zone(c: Context, out: Sink) -> None:
 
 
 def _ipa(c: Context, out: Sink) -> None:
-    from .ipa import importance_performance, stated_importance_source
+    from .ipa import importance_performance
     from .plots import plot_ipa
 
-    stated = stated_importance_source(c.inst) is not None
-    grid = importance_performance(c.survey, importance="stated" if stated else "derived", min_group_n=c.min_group_n)
+    # the report's one importance (importance="auto"): the priorities rank by the same
+    grid = importance_performance(c.survey, min_group_n=c.min_group_n)
     out.table("importance_performance", grid, show=False)
     out.figure("ipa", plot_ipa(grid, instrument=c.inst, title=f"Importance–performance{c.year}"))
     out.summary["concentrate_here"] = grid.loc[grid["quadrant"] == "concentrate here", "item"].tolist()
@@ -333,55 +336,49 @@ def _drivers(c: Context, out: Sink) -> None:
 def _priorities(c: Context, out: Sink) -> None:
     from .priorities import priorities
 
-    for column in c.columns:
+    for column in c.columns or [None]:
         table = priorities(c.survey, by=column, top=3, min_group_n=c.min_group_n)
-        main = column == c.by
-        out.table("priorities" if main else f"priorities_by_{slug(column).replace('-', '_')}", table,
-                  caption=f"The three largest significant shortfalls for each {column} group, important items first",
+        group = column or "the library's"
+        out.table(_per_column(c, column, "priorities", "priorities"), table,
+                  caption=f"The three largest significant shortfalls for each {group} group, important items first",
                   columns=[column, "rank", "item", "shortfall", "n", "quadrant"])
-        if main:
-            top = table[table["rank"] == 1] if len(table) else table
-            out.summary["top_priority"] = {str(r[column]): r["sentence"] for _, r in top.iterrows()}
+        if column == c.by:
+            top = table[table["rank"] == 1]
+            out.summary["top_priority"] = {(str(r[column]) if column else "all"): r["sentence"]
+                                           for _, r in top.iterrows()}
         quiet = table[table["rank"].isna()]
         if len(quiet):
             out.note("\n".join(f"- {s}" for s in quiet["sentence"]))
-    if not c.columns:
-        table = priorities(c.survey, top=3, min_group_n=c.min_group_n)
-        out.table("priorities", table, columns=["rank", "item", "shortfall", "n", "quadrant"])
-        top = table.loc[table["rank"] == 1, "sentence"]
-        out.summary["top_priority"] = {"all": top.iloc[0]} if len(top) else {}
 
 
 def _summary(c: Context, out: Sink) -> None:
     from .compare import year_changes
     from .display import interval, number, percent
-    from .plots import plot_gap_heatmap
     from .priorities import action_plan, standard_phrase
 
     s, inst = c.survey, c.inst
-    lines = []
+    year = f" in {s.year}" if s.year is not None else ""
+    lines = [f"**{s.n:,} respondents**{year}."]
     if c.by:
         counts = s.respondents[c.by].value_counts().sort_values(ascending=False, kind="stable")
-        groups = "; ".join(f"{g} {n:,} ({percent(n / s.n)})" for g, n in counts.items())
-        lines.append(f"**{s.n:,} respondents**{' in ' + str(s.year) if s.year else ''}: {groups}.")
-    else:
-        lines.append(f"**{s.n:,} respondents**{' in ' + str(s.year) if s.year else ''}.")
+        lines[0] = lines[0][:-1] + ": " + "; ".join(f"{g} {n:,} ({percent(n / s.n)})" for g, n in counts.items()) + "."
+    headline = lines[0]
     if inst.gaps:
         gap = inst.gaps[0]
-        overall = c.gap_table("overall").set_index("dimension").loc["overall"]
         standard = standard_phrase(inst, gap.subtrahend)
-        mean, low, high = (float(overall[k]) for k in (gap.name, f"{gap.name}_ci_low", f"{gap.name}_ci_high"))
+        overall = c.gap_table("overall").set_index("dimension").loc["overall"]
         if not overall["suppressed"]:
+            mean, low, high = (float(overall[k]) for k in (gap.name, f"{gap.name}_ci_low", f"{gap.name}_ci_high"))
             verdict = (f"falls **{number(-mean)} points short of {standard}**" if high < 0 else
                        f"**exceeds {standard} by {number(mean)} points**" if low > 0 else
                        f"is **about level with {standard}**")
-            lines.append(f"Overall, service {verdict} (mean gap {number(mean)}, 95% CI {interval(low, high)}).")
+            headline = f"Overall, service {verdict} (mean gap {number(mean)}, 95% CI {interval(low, high)})."
+            lines.append(headline)
         if c.previous is not None and c.previous.year is not None:
             try:
-                change = year_changes([c.previous, s], level="overall", min_group_n=c.min_group_n)
-                row = change.set_index("dimension").loc["overall"]
-                d, lo, hi = float(row["change"]), float(row["ci_low"]), float(row["ci_high"])
-                before = float(row["mean_from"])
+                row = year_changes([c.previous, s], level="overall", min_group_n=c.min_group_n) \
+                    .set_index("dimension").loc["overall"]
+                d, lo, hi, before = (float(row[k]) for k in ("change", "ci_low", "ci_high", "mean_from"))
                 if lo > 0 or hi < 0:
                     trend = "narrowed" if (d > 0) == (before < 0) else "widened"
                     lines.append(f"Since {c.previous.year} the gap has **{trend}** by {number(abs(d))} points "
@@ -395,21 +392,14 @@ def _summary(c: Context, out: Sink) -> None:
             except (ValueError, KeyError) as exc:
                 lines.append(f"*The change since {c.previous.year} could not be computed: {exc}*")
     out.note("\n\n".join(lines))
-    out.summary["headline"] = lines[1] if len(lines) > 1 else lines[0]
+    out.summary["headline"] = headline
     if not inst.gaps:
         return
     plan = action_plan(s, top=3, min_group_n=c.min_group_n)
     out.table("action_plan", plan.to_frame(), show=False)
-    unit = "item" if "item" in plan.actions.columns else "dimension"
-    items = []
-    for row in plan.actions.itertuples(index=False):
-        affected = (f" Most affected: **{row.most_affected}** ({row.most_affected_column}), "
-                    f"{number(row.most_affected_shortfall, 1)} points short." if row.most_affected else "")
-        items.append(f"{int(row.rank)}. **{row.label.strip().rstrip('.')}** — {number(row.shortfall, 1)} points "
-                     f"short of {standard_phrase(inst, inst.gaps[0].subtrahend)} (95% CI {interval(row.ci_low, row.ci_high, 1)}, "
-                     f"n = {int(row.n):,}).{affected} *Why first:* {row.reason}.")
-    heading = {0: "Nothing to fix first", 1: "The one thing to do first", 2: "Two things to do first"}.get(
-        len(items), "Three things to do first")
+    items = [f"{k}. {line}" for k, line in enumerate(plan.action_lines(markdown=True), start=1)]
+    heading = ["Nothing to fix first", "The one thing to do first", "Two things to do first",
+               "Three things to do first"][len(items)]
     body = "\n".join(items) if items else "\n".join(f"- {n}" for n in plan.notes)
     basis = f"\n\n*Importance used here and in the importance–performance grid: {plan.basis}.*" if plan.basis else ""
     out.note(f"### {heading} (for the whole library)\n\n{body}{basis}")
@@ -417,11 +407,15 @@ def _summary(c: Context, out: Sink) -> None:
         out.note("### Where a group's own priority differs\n\n" + "\n".join(
             f"- {text}" for text in plan.exceptions["sentence"]))
     out.summary["actions"] = list(plan.actions["sentence"])
-    out.summary["action_items"] = list(plan.actions[unit])
+    out.summary["action_items"] = list(plan.actions["item"])
     out.summary["exceptions"] = list(plan.exceptions["sentence"])
-    if c.by:
-        out.figure("heatmap", plot_gap_heatmap(c.gap_table("dimension", c.by), instrument=inst, index=c.by,
-                                               title=f"Dimension gaps by {c.by}{c.year}"))
+
+
+def _at_a_glance(c: Context, out: Sink) -> None:
+    from .plots import plot_gap_heatmap
+
+    out.figure("heatmap", plot_gap_heatmap(c.gap_table("dimension", c.by), instrument=c.inst, index=c.by,
+                                           title=f"Dimension gaps by {c.by}{c.year}"))
 
 
 def _reliability(c: Context, out: Sink) -> None:
@@ -490,7 +484,9 @@ def _trend(c: Context, out: Sink) -> None:
 REGISTRY: tuple[Section, ...] = (
     Section("summary", "Summary: what to do first",
             "Who answered, the overall gap, and the three actions for the whole library.",
-            _always, _summary, chapter="summary", figures=("heatmap",), terminal=True),
+            _always, _summary, chapter="summary", terminal=True),
+    Section("at_a_glance", "Gaps at a glance", "Each group's gap in each dimension; darker is a larger shortfall.",
+            lambda c: _has_segments(c) or _has_gaps(c), _at_a_glance, chapter="summary", figures=("heatmap",)),
     Section("gap_analysis", "The overall gap analysis",
             "Mean gaps with 95% confidence intervals; the largest shortfalls are at the top of the chart.",
             _always, _gap_analysis, figures=("gaps-overall",), explorer=("gaps", "Gap bars"), terminal=True),

@@ -147,7 +147,7 @@ class Explorer:
 
         from . import plots
         from .compare import trend_table
-        from .ipa import importance_performance, stated_importance_source
+        from .ipa import importance_performance
 
         inst, key, quantity = self.instrument, self.figure_choice.value, self.quantity.value
         shown = table[~table["suppressed"]]
@@ -168,9 +168,7 @@ class Explorer:
         elif key == "ipa":
             group = groups[0]
             by = None if group == ALL else self.segment
-            kind = "stated" if stated_importance_source(inst) is not None else "derived"
-            grid = importance_performance(self.survey, self.level.value, by=by, importance=kind,
-                                          min_group_n=self.min_n.value)
+            grid = importance_performance(self.survey, self.level.value, by=by, min_group_n=self.min_n.value)
             if by:
                 grid = grid[grid[by].astype(str) == group].drop(columns=[by])
             if grid["suppressed"].all():

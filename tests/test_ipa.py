@@ -30,7 +30,6 @@ def test_stated_importance_sources():
     # the 100-point allocation states importance; expectations are a standard (used when no weights)
     assert stated_importance_source(sq.load_instrument("servqual-22")) == "weights"
     assert stated_importance_source(sq.load_instrument("library-core-22")) == "desired"
-    assert stated_importance_source(sq.load_instrument("library-core-22")) == "desired"
     assert stated_importance_source(sq.load_instrument("servperf-22")) == "weights"
     assert stated_importance_source(sq.load_instrument("hpws-staff")) is None
 

@@ -64,7 +64,7 @@ def test_sentences_read_like_advice(known):
     q1 = gaps[(gaps["segment"] == "postgraduate") & (gaps["item"] == "q1")].iloc[0]
     expected = (
         f'Postgraduate: "staff give prompt service" falls {-q1["mean_gap"]:.1f} points short of expectations '
-        f'(95% CI {-q1["ci_high"]:.1f}–{-q1["ci_low"]:.1f}, n = {q1["n"]}); it ranks first of 6 in expectations '
+        f'(95% CI {-q1["ci_high"]:.1f} to {-q1["ci_low"]:.1f}, n = {q1["n"]}); it ranks first of 6 in expectations '
         "clients stated and performs below average: “concentrate here” in the importance–performance grid."
     )
     assert first["sentence"] == expected
@@ -141,7 +141,7 @@ def test_action_plan_most_affected_and_exceptions(known):
         worst = shown.loc[shown["mean_gap"].astype(float).idxmin()]
         assert row.most_affected == worst["segment"] and row.most_affected_column == "segment"
         assert row.most_affected != "visitor"  # under min_group_n: never named
-        assert f"most affected: {worst['segment']}" in row.sentence
+        assert f"Most affected: {worst['segment']} (segment)" in row.sentence
     # each group's own first priority is one of the library's three here: no exception
     assert plan.exceptions.empty
     assert set(plan.to_frame()["kind"]) == {"action"}
