@@ -36,6 +36,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from .instrument import Instrument, load_instrument
+from .display import number
 from .scoring import HIDDEN_WITH_SMALLER
 
 __all__ = [
@@ -783,7 +784,7 @@ def plot_gap_heatmap(
             ax.text(c, r, ("hidden" if hidden.iat[r, c] else "n < min") if suppressed.iat[r, c] else "–",
                     ha="center", va="center", fontsize=8, color="#555555")
         else:
-            ax.text(c, r, f"{v:+.2f}", ha="center", va="center", fontsize=9,
+            ax.text(c, r, number(v, signed=True), ha="center", va="center", fontsize=9,
                     color="white" if abs(v) > 0.6 * bound else "black")
     ax.set_xticks(range(len(order)))
     ax.set_xticklabels([_unit_label(inst, columns, u) if columns in ("item", "dimension") else str(u) for u in order],
@@ -1011,7 +1012,7 @@ def plot_linkage(
     ax.set_xlabel("staff climate (HPWS, mean of the characteristics)")
     ax.set_ylabel({"client_gap": "clients' overall gap (negative = shortfall)",
                    "client_perception": "clients' overall perception"}.get(y, y))
-    ax.text(0.02, 0.98, f"r = {r:.2f} across {len(data)} units", transform=ax.transAxes, va="top", fontsize=9)
+    ax.text(0.02, 0.98, f"r = {number(r)} across {len(data)} units", transform=ax.transAxes, va="top", fontsize=9)
     ax.grid(alpha=0.3)
     if title:
         ax.set_title(title)

@@ -215,7 +215,7 @@ def test_heatmap_centred_annotated_and_suppressed(cycles):
     texts = [t.get_text() for t in ax.texts]
     assert texts.count("n < min") == 5 and texts.count("hidden") == 5
     shown = table[~table["suppressed"]]
-    assert all(f"{v:+.2f}" in texts for v in shown["gap"])
+    assert all(f"{v:+.2f}".replace("-", "\u2212") in texts for v in shown["gap"])  # real minus signs
 
 
 # ----------------------------------------------------------------------------- trend
