@@ -205,10 +205,11 @@ def format_table(frame: pd.DataFrame, instrument=None, *, digits: int = 2, colum
     """
     shown = frame.copy()
     if columns is not None:
-        keep = [c for c in columns if c in shown.columns]
+        # each column followed by its interval (X_ci_low, X_ci_high) when the table has one
+        keep = [name for c in columns if c in shown.columns
+                for name in (c, f"{c}_ci_low", f"{c}_ci_high") if name in shown.columns]
         extra = [c for c in ("suppressed", "suppressed_reason", "small_group") if c in shown.columns]
-        pairs = [f"{c}_ci_{e}" for c in keep for e in ("low", "high") if f"{c}_ci_{e}" in shown.columns]
-        shown = shown[keep + [c for c in pairs if c not in keep] + extra]
+        shown = shown[list(dict.fromkeys(keep)) + extra]
     shown = shown.drop(columns=[c for c in shown.columns if str(c).endswith("_sd") or c == "sd"])
     note = None
     if {"suppressed", "suppressed_reason", "small_group"} <= set(shown.columns):
@@ -218,6 +219,7 @@ def format_table(frame: pd.DataFrame, instrument=None, *, digits: int = 2, colum
         note = reason.where(reason != "", small.map({True: "fewer than 100: unstable", False: ""}))
     cells: dict[str, list[str]] = {}
     numeric: set[str] = set()
+    intervals: set[str] = set()  # may wrap at "to" on a narrow page; other numbers never wrap
     for column in shown.columns:
         name = str(column)
         if name.endswith("_ci_high") or name == "ci_high":
@@ -231,6 +233,7 @@ def format_table(frame: pd.DataFrame, instrument=None, *, digits: int = 2, colum
                 head = f"{_header(base, instrument)} {level}" if base else level
                 cells[head] = [interval(lo, hi, digits) for lo, hi in zip(series, shown[high])]
                 numeric.add(head)
+                intervals.add(head)
                 continue
         head = _header(name, instrument)
         if pd.api.types.is_bool_dtype(series):
@@ -252,12 +255,9 @@ def format_table(frame: pd.DataFrame, instrument=None, *, digits: int = 2, colum
     if note is not None and (note != "").any():
         cells["Note"] = list(note)
     heads = list(cells)
-    rows = ["<tr>" + "".join(f'<th class="{"num" if h in numeric else "text"}">{html.escape(h)}</th>' for h in heads)
-            + "</tr>"]
-    body = []
-    for i in range(len(shown)):
-        body.append("<tr>" + "".join(
-            f'<td class="{"num" if h in numeric else "text"}">{html.escape(cells[h][i])}</td>' for h in heads)
-            + "</tr>")
+    kind = {h: "num ci" if h in intervals else "num" if h in numeric else "text" for h in heads}
+    rows = ["<tr>" + "".join(f'<th class="{kind[h]}">{html.escape(h)}</th>' for h in heads) + "</tr>"]
+    body = ["<tr>" + "".join(f'<td class="{kind[h]}">{html.escape(cells[h][i])}</td>' for h in heads) + "</tr>"
+            for i in range(len(shown))]
     return ('<div class="table-wrap"><table class="servqual-table"><thead>' + "".join(rows) + "</thead><tbody>"
             + "".join(body) + "</tbody></table></div>")

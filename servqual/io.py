@@ -188,9 +188,7 @@ def _decode(path: Path, data: bytes, encoding: str | None) -> tuple[str, str]:
                 [{"row": f"line {line}", "value": data[exc.start : exc.start + 1], "expected": encoding}],
             ) from None
         if codecs.lookup(encoding).name not in ("utf-8", "utf-8-sig", "ascii") and not data.isascii():
-            try:
-                data.decode("utf-8")
-            except UnicodeDecodeError:
+            if not _is_utf8(data):
                 return text, encoding
             found = _MOJIBAKE.search(text)
             if found:

@@ -35,8 +35,8 @@ from matplotlib.colors import TwoSlopeNorm
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from .instrument import Instrument, load_instrument
 from .display import number
+from .instrument import Instrument, load_instrument
 from .scoring import HIDDEN_WITH_SMALLER
 
 __all__ = [
@@ -387,6 +387,7 @@ def plot_profile(
     hue: str | None = None,
     value: str | None = None,
     ax: Axes | None = None,
+    title: str | None = None,
 ) -> Axes:
     """The radar's values on aligned horizontal scales (a dumbbell chart), easier to compare.
 
@@ -436,6 +437,8 @@ def plot_profile(
         ax.set_xlim(inst.scale.min - 0.2, inst.scale.max + 0.2)
     ax.grid(axis="x", alpha=0.3)
     ax.legend(loc="lower right", fontsize=8, frameon=False)
+    if title:
+        ax.set_title(title)
     _describe(ax, description)
     return ax
 
@@ -956,8 +959,9 @@ def plot_likert(data: pd.DataFrame, *, instrument, ax: Axes | None = None, title
     positive = share[[p for p in points if p > mid]].sum(axis=1)
     best = positive.idxmax()
     _describe(ax, (
-        f"Diverging bars of the rating distribution of {len(items)} items; {best} has the most ratings above the "
-        f"midpoint ({positive[best]:.0%})."
+        f"Diverging bars of the rating distribution of {len(items)} items; "
+        f"{_unit_label(inst, 'item', best, long=True, width=80)} has the most ratings above the midpoint "
+        f"({positive[best]:.0%})."
     ))
     return ax
 

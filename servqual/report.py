@@ -588,7 +588,7 @@ a.anchor-link { display: none; }
   .table-wrap { overflow: visible; }
   table.servqual-table { font-size: 8.5pt; width: 100%; table-layout: auto; }
   table.servqual-table th, table.servqual-table td { padding: 2pt 4pt; }
-  table.servqual-table td.num { white-space: normal; }
+  table.servqual-table td.ci { white-space: normal; }
   table.servqual-table .text { max-width: none; }
   tr, figure.chart { page-break-inside: avoid; break-inside: avoid; }
   figure.chart img { max-width: 100%; }

@@ -271,8 +271,8 @@ def _radar(c: Context, out: Sink) -> None:
                                                           title=f"{str(group).capitalize()} radar chart{c.year}"))
     out.figure("radar-all", plot_radar(c.gap_table("item"), instrument=inst,
                                        title=f"All respondents radar chart{c.year}"))
-    out.figure("profile-all", plot_profile(c.gap_table("dimension"),
-                                           instrument=inst))
+    out.figure("profile-all", plot_profile(c.gap_table("dimension"), instrument=inst,
+                                           title=f"All respondents by dimension{c.year}"))
 
 
 def _gaps_by_segment(c: Context, out: Sink) -> None:
@@ -457,8 +457,9 @@ def _dimensionality(c: Context, out: Sink) -> None:
     except (ValueError, np.linalg.LinAlgError) as exc:
         out.note(f"The confirmatory models could not be fitted: {exc}")
         return
-    out.table("cfa_models", models, caption="Confirmatory factor models compared (ML, complete respondents)",
-              digits=3)
+    out.table("cfa_models", models, caption="Confirmatory factor models compared (ML, complete respondents; the "
+              "CSV adds AIC, BIC and the number of parameters)", digits=3,
+              columns=["model", "chisq", "df", "p", "cfi", "tli", "rmsea", "srmr", "n"])
     out.summary["dimensionality"] = {"kmo": adequacy.kmo, "parallel_analysis_factors": pa.n_factors,
                                      "cfi": dict(zip(models["model"], models["cfi"]))}
 
@@ -467,7 +468,8 @@ def _likert(c: Context, out: Sink) -> None:
     from .plots import plot_likert
     from .scoring import rating_distribution
 
-    out.figure("likert", plot_likert(rating_distribution(c.survey), instrument=c.inst))
+    out.figure("likert", plot_likert(rating_distribution(c.survey), instrument=c.inst,
+                                     title=f"How clients answered{c.year}"))
 
 
 def _trend(c: Context, out: Sink) -> None:

@@ -262,6 +262,7 @@ def test_html_text_has_no_python_reprs_or_raw_identifiers(report_2005):
     alt = json.loads((report_2005 / "figures" / "figures.json").read_text())
     assert alt["radar-postgraduate"].startswith("Postgraduate radar chart 2005")
     assert "2005" in alt["gaps-overall"] and "−" in alt["gaps-overall"]
+    assert [name for name, text in alt.items() if "2005" not in text] == []  # every figure's title carries the year
     assert "Staff give clients personal attention" in alt["gaps-overall"] or "personal attention" in \
         alt["gaps-overall"]
 
@@ -295,6 +296,12 @@ def test_pdf_is_a4_with_title_page_numbers_and_every_section(report_2005):
                            check=True).stdout
     assert "Library client survey 2005" in first and "Survey cycle 2005" in first and "Page" not in first
     assert f"Page 2 of {pages}" in text
+    # nothing is cut at the margin: every word lies inside the page (and its 14 mm side margins)
+    boxes = subprocess.run(["pdftotext", "-bbox", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    right = [float(x) for x in re.findall(r'<word xMin="[\d.]+" yMin="[\d.]+" xMax="([\d.]+)"', boxes)]
+    left = [float(x) for x in re.findall(r'<word xMin="([\d.]+)"', boxes)]
+    margin = 14 / 25.4 * 72
+    assert len(right) > 1000 and max(right) <= width - margin + 1 and min(left) >= margin - 1
     # the title page rendered: not blank
     subprocess.run(["pdftoppm", "-f", "1", "-l", "1", "-r", "40", "-gray", str(pdf), str(report_2005 / "page")],
                    check=True)
