@@ -124,6 +124,20 @@ def test_docstrings_cite_the_projects_own_methods_file():
     assert (PACKAGE.parent / "docs" / "methods.md").is_file()
 
 
+def test_every_file_the_readme_shows_or_links_is_in_the_repository():
+    import re
+    import subprocess
+
+    root = PACKAGE.parent
+    readme = (root / "README.md").read_text()
+    targets = set(re.findall(r'src="([^"]+)"', readme)) | set(re.findall(r"\]\(((?!https?:|#)[^)\s]+)\)", readme))
+    local = sorted(t for t in targets if not t.startswith(("http:", "https:", "mailto:")))
+    assert any(t.endswith(".png") for t in local)
+    tracked = set(subprocess.run(["git", "ls-files"], cwd=root, capture_output=True, text=True).stdout.split())
+    missing = [t for t in local if not (root / t).exists() or (tracked and t not in tracked)]
+    assert missing == [], missing
+
+
 def test_result_objects_display_and_convert():
     import servqual as sq
     from servqual.linkage import aggregation, link
