@@ -48,7 +48,7 @@ def cycle_figures(
     -------
     dict
         Figure name → matplotlib Figure; names are stable file stems
-        (``radar-postgraduate``, ``gaps-overall``, ``heatmap``, …).  Each figure's
+        (``radar-by-segment``, ``gaps-overall``, ``heatmap``, …).  Each figure's
         one-sentence description is available with :func:`servqual.plots.alt_text`.
         A section that fails on this data is skipped with a warning naming it.
 
@@ -57,7 +57,7 @@ def cycle_figures(
     >>> import servqual as sq
     >>> from servqual.figures import cycle_figures
     >>> figures = cycle_figures(sq.read_cycle("params/library-core-2007.yaml"))
-    >>> "zone-of-tolerance" in figures, "radar-postgraduate" in figures
+    >>> "zone-of-tolerance" in figures, "radar-by-segment" in figures
     (True, True)
     >>> import matplotlib.pyplot as plt; plt.close("all")
     """

@@ -232,6 +232,7 @@ def importance_performance(
     if level == "item":
         out.insert(len(keys) + 1, "dimension", out["item"].map(inst.dimension_of))
     masked = apply_min_group_n(out, min_group_n, "importance_performance", groups=keys)
+    masked.attrs["crosshair"] = crosshair  # how x_cross and y_cross were set, for the figure's legend
     if "suppressed" in masked.columns:
         masked.loc[masked["suppressed"], "quadrant"] = ""
     return masked

@@ -10,6 +10,7 @@ the one-sentence description of any figure drawn here, for a report's alt text.
 function                   data                                                draws
 =========================  ==================================================  ==========================
 :func:`plot_radar`         ``gap_table`` (item or dimension level)             the segment radar chart
+:func:`plot_gap_radar`     ``gap_table`` with several groups                    gaps around a zero ring
 :func:`plot_profile`       ``gap_table``                                       aligned alternative to it
 :func:`plot_gaps`          ``gap_table``                                       overall gap analysis
 :func:`plot_zone_of_tolerance`  ``gap_table`` of a three-column instrument     thermometers
@@ -25,15 +26,20 @@ from __future__ import annotations
 import contextlib
 import functools
 import re
+import textwrap
 from collections.abc import Sequence
 
+import matplotlib.colors as mcolors
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.artist import Artist
 from matplotlib.axes import Axes
-from matplotlib.colors import TwoSlopeNorm
+from matplotlib.colors import LinearSegmentedColormap, TwoSlopeNorm
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
+from matplotlib.transforms import Bbox
 
 from .display import number
 from .instrument import Instrument, load_instrument
@@ -41,8 +47,12 @@ from .scoring import HIDDEN_WITH_SMALLER
 
 __all__ = [
     "COLORS",
+    "MEASURE_COLORS",
+    "STATUS_COLORS",
     "alt_text",
+    "contrast_ratio",
     "plot_gap_heatmap",
+    "plot_gap_radar",
     "plot_gaps",
     "plot_ipa",
     "plot_likert",
@@ -51,18 +61,47 @@ __all__ = [
     "plot_radar",
     "plot_trend",
     "plot_zone_of_tolerance",
+    "wrap_label",
 ]
 
-#: Okabe–Ito colours, and the roles they play.
+#: Okabe–Ito colours (Okabe & Ito 2008), distinguishable with every common colour-vision
+#: deficiency.
 OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#56B4E9", "#CC79A7", "#F0E442", "#000000"]
+
+#: One colour per meaning, in every chart.  A status colour is never the only carrier of
+#: its meaning: the shape, the position against the standard, a ▼/▲ mark or the label says it too.
+STATUS_COLORS = {
+    "shortfall": "#D55E00",  # vermillion: performance below the standard (below minimum, below expectations)
+    "meets": "#56B4E9",  # sky blue: at the standard — inside the zone, or a gap whose CI includes zero
+    "to_desired": "#F0E442",  # yellow: the room left between perceived and desired, inside the zone
+    "exceeds": "#009E73",  # bluish green: better than the standard (above expectations, above desired)
+}
+#: One colour per measure, by its role in the instrument (line style separates the two standards).
+MEASURE_COLORS = {"performance": "#000000", "standard": "#555555", "minimum": "#555555"}
+MEASURE_STYLES = {"performance": "-", "standard": "--", "minimum": ":"}
+#: Colours for categories (segments, years, dimensions): the Okabe–Ito colours that carry no
+#: status, always paired with a marker shape.
+SERIES_COLORS = ["#0072B2", "#E69F00", "#CC79A7", "#000000", "#8C8C8C", "#5E3C99"]
+SERIES_MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
+#: The importance–performance quadrants: their colour and marker shape.
+QUADRANT_COLORS = {"concentrate here": STATUS_COLORS["shortfall"], "keep up the good work": STATUS_COLORS["exceeds"],
+                   "low priority": "#8C8C8C", "possible overkill": "#CC79A7"}
+QUADRANT_MARKERS = {"concentrate here": "v", "keep up the good work": "^", "low priority": "o",
+                    "possible overkill": "s"}
+#: Diverging colours for gaps: vermillion (shortfall) through white (zero) to green (exceeds);
+#: lightness carries the size, so it reads in grey too.
+GAP_CMAP = LinearSegmentedColormap.from_list(
+    "servqual_gap", ["#7A2E00", STATUS_COLORS["shortfall"], "#F7F7F7", STATUS_COLORS["exceeds"], "#00533C"])
 COLORS = {
-    "shortfall": "#D55E00",  # vermillion: performance below the standard
-    "surplus": "#0072B2",  # blue
-    "above_minimum": "#0072B2",  # LibQUAL blue: perceived at or above minimum
-    "below_minimum": "#D55E00",  # LibQUAL red
-    "below_desired": "#F0E442",  # LibQUAL yellow
-    "above_desired": "#009E73",  # LibQUAL green
-    "standard": "#555555",
+    **STATUS_COLORS,
+    # the same colours under the LibQUAL names (and the names older code used)
+    "surplus": STATUS_COLORS["exceeds"],
+    "above_minimum": STATUS_COLORS["meets"],
+    "below_minimum": STATUS_COLORS["shortfall"],
+    "below_desired": STATUS_COLORS["to_desired"],
+    "above_desired": STATUS_COLORS["exceeds"],
+    "standard": MEASURE_COLORS["standard"],
+    "performance": MEASURE_COLORS["performance"],
     "suppressed": "#DDDDDD",
 }
 _DESCRIPTION = "_servqual_alt_text"
@@ -233,7 +272,284 @@ def _new_ax(ax: Axes | None, *, polar: bool = False, figsize=(7, 5)) -> Axes:
     return ax
 
 
+def wrap_label(text: str, width: int = 36, max_lines: int = 2) -> str:
+    """Wrap ``text`` at word boundaries into at most ``max_lines`` lines of about ``width``
+    characters; a longer text ends after a whole word with "…".  Never cuts a word.
+
+    Examples
+    --------
+    >>> from servqual.plots import wrap_label
+    >>> print(wrap_label("Staff are never too busy to respond to clients' requests", 24))
+    Staff are never too busy
+    to respond to clients'…
+    """
+    flat = re.sub(r"[ \t\r\n]+", " ", str(text)).strip()  # no-break spaces stay: they join what must not part
+    lines = textwrap.wrap(flat, width, break_long_words=False, break_on_hyphens=False)
+    if len(lines) > max_lines:
+        lines = lines[:max_lines]
+        lines[-1] = lines[-1].rstrip(",;:–-") + "…"
+    return "\n".join(lines)
+
+
+def contrast_ratio(foreground, background) -> float:
+    """WCAG 2 contrast ratio of two colours, from 1 (none) to 21 (black on white); text
+    needs at least 4.5.
+
+    Examples
+    --------
+    >>> from servqual.plots import contrast_ratio
+    >>> round(contrast_ratio("black", "white"), 1)
+    21.0
+    """
+    def luminance(color) -> float:
+        rgb = np.array(mcolors.to_rgb(color))
+        linear = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+        return float(linear @ [0.2126, 0.7152, 0.0722])
+
+    high, low = sorted((luminance(foreground), luminance(background)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def text_color_on(background) -> str:
+    """Black or white, whichever contrasts more with ``background`` (always at least 4.5:1)."""
+    return "black" if contrast_ratio("black", background) >= contrast_ratio("white", background) else "white"
+
+
+def _series_style(j: int) -> dict:
+    return {"color": SERIES_COLORS[j % len(SERIES_COLORS)], "marker": SERIES_MARKERS[j % len(SERIES_MARKERS)]}
+
+
+def _measure_style(inst: Instrument, measure: str) -> dict:
+    """The colour and line style of a measure, by its role."""
+    if measure == inst.performance:
+        role = "performance"
+    elif inst.has_zone_of_tolerance and measure == inst.minimum:
+        role = "minimum"
+    else:
+        role = "standard"
+    return {"color": MEASURE_COLORS[role], "linestyle": MEASURE_STYLES[role]}
+
+
+def _max_n(data: pd.DataFrame) -> int | None:
+    if "n" not in data.columns or not data["n"].notna().any():
+        return None
+    return int(data["n"].max())
+
+
+def _with_n(title: str | None, data: pd.DataFrame) -> str | None:
+    """A panel title with its group size: "postgraduate (n = 258)"."""
+    n = _max_n(data)
+    if not title or n is None or "n =" in title:
+        return title
+    return f"{title} (n = {n:,})"
+
+
+def _facets(draw, data: pd.DataFrame, col: str, *, col_wrap: int | None, panel: tuple[float, float],
+            polar: bool = False, sharex: bool = False, title: str | None = None, with_n: bool = True,
+            **kwargs) -> Figure:
+    """One panel per level of ``col``: ``draw(part, ax=…, title=…, **kwargs)`` on each."""
+    _require(data, [col], draw.__name__)
+    levels = list(pd.unique(data[col].dropna()))
+    per_row = max(1, min(len(levels), col_wrap or len(levels)))
+    rows = -(-len(levels) // per_row)
+    # polar panels carry text outside their circle, which constrained layout would misjudge
+    fig = plt.figure(figsize=(panel[0] * per_row, panel[1] * rows), layout=None if polar else "constrained")
+    if polar:
+        fig.subplots_adjust(left=0.1, right=0.9, top=0.86, bottom=0.1, wspace=0.6, hspace=0.55)
+    axes = []
+    for k, level in enumerate(levels):
+        share = axes[0] if (sharex and axes) else None
+        ax = fig.add_subplot(rows, per_row, k + 1, projection="polar" if polar else None, sharex=share)
+        part = data[data[col] == level]
+        draw(part, ax=ax, title=_with_n(str(level), part) if with_n else str(level), **kwargs)
+        axes.append(ax)
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+class _LabelPlacer(Artist):
+    """Places point labels at draw time, so they stay apart at any figure size.
+
+    Greedy, in display space, measuring each label with the renderer: a label tries
+    positions around its point at growing distances until its box overlaps no other
+    label, no point and no obstacle (quadrant names); a thin leader line joins a label
+    placed away from its point.  Drawn before everything else on the Axes.
+    """
+
+    def __init__(self, ax: Axes, xs, ys, labels: list, leaders: list, obstacles: list, marker_pt: float):
+        super().__init__()
+        self.ax, self.xs, self.ys, self.labels, self.leaders = ax, list(xs), list(ys), labels, leaders
+        self.obstacles, self.marker_pt = obstacles, marker_pt
+        self.set_zorder(-100)
+
+    def draw(self, renderer):
+        ax = self.ax
+        scale = renderer.points_to_pixels(1.0)
+        radius = self.marker_pt / 2 * scale
+        points = ax.transData.transform(np.column_stack([self.xs, self.ys]))
+        taken = [Bbox.from_extents(px - radius, py - radius, px + radius, py + radius) for px, py in points]
+        taken += [o.get_window_extent(renderer) for o in self.obstacles if o.get_visible()]
+        frame = ax.get_window_extent(renderer)
+        to_data = ax.transData.inverted().transform
+        order = np.lexsort((points[:, 0], -points[:, 1]))
+        angles = [0, 180, 45, -45, 135, -135, 90, -90, 22, -22, 158, -158, 68, -68, 112, -112]
+        for k in order:
+            label, leader, (px, py) = self.labels[k], self.leaders[k], points[k]
+            best = None
+            for distance in (radius + 3 * scale, radius + 9 * scale, radius + 16 * scale, radius + 24 * scale,
+                             radius + 34 * scale, radius + 46 * scale, radius + 60 * scale):
+                for angle in angles:
+                    dx, dy = distance * np.cos(np.radians(angle)), distance * np.sin(np.radians(angle))
+                    ha = "left" if dx > 1e-6 else ("right" if dx < -1e-6 else "center")
+                    va = "bottom" if dy > distance * 0.5 else ("top" if dy < -distance * 0.5 else "center")
+                    label.set_horizontalalignment(ha)
+                    label.set_verticalalignment(va)
+                    label.set_position(to_data((px + dx, py + dy)))
+                    box = label.get_window_extent(renderer).expanded(1.04, 1.08)
+                    inside = (box.x0 >= frame.x0 and box.x1 <= frame.x1 and box.y0 >= frame.y0 and box.y1 <= frame.y1)
+                    if inside and not any(box.overlaps(t) for t in taken):
+                        best = (box, distance, dx, dy)
+                        break
+                if best:
+                    break
+            if best is None:  # nowhere free: keep the last try (counted by the tests, never seen on the samples)
+                best = (label.get_window_extent(renderer), distance, dx, dy)
+            box, distance, dx, dy = best
+            taken.append(box)
+            if distance > radius + 10 * scale:
+                end = to_data((px + dx * radius / distance, py + dy * radius / distance))
+                leader.set_data([end[0], label.get_position()[0]], [end[1], label.get_position()[1]])
+                leader.set_visible(True)
+            else:
+                leader.set_visible(False)
+
+
 # --------------------------------------------------------------------------- radar
+def _chords(theta: np.ndarray, radii: np.ndarray, fine: np.ndarray) -> np.ndarray:
+    """A radar polygon's radius at the angles ``fine``: the polygon's sides are straight
+    chords between spokes, r(t) = r1 r2 sin(t2 - t1) / (r1 sin(t - t1) + r2 sin(t2 - t))."""
+    k = len(theta)
+    step = 2 * np.pi / k
+    index = np.minimum((fine // step).astype(int), k - 1)
+    t1 = theta[index]
+    r1, r2 = radii[index], radii[(index + 1) % k]
+    t = fine - t1
+    denominator = r1 * np.sin(t) + r2 * np.sin(step - t)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = r1 * r2 * np.sin(step) / denominator
+    linear = r1 + (r2 - r1) * t / step  # the same where a radius is zero or missing
+    return np.where(np.isfinite(out) & (denominator > 1e-12), out, linear)
+
+
+def _radar_grid(theta: np.ndarray, curves: list[np.ndarray], per_side: int = 48) -> tuple[np.ndarray, list]:
+    """Every curve on a fine closed angular grid (the spokes included), with the angles
+    where two curves cross added, so bands between them meet exactly."""
+    k = len(theta)
+    fine = np.linspace(0, 2 * np.pi, k * per_side + 1)
+    values = [_chords(theta, c, fine % (2 * np.pi)) for c in curves]
+    crossings = []
+    for a in range(len(values)):
+        for b in range(a + 1, len(values)):
+            d = values[a] - values[b]
+            flips = np.nonzero(np.sign(d[:-1]) * np.sign(d[1:]) < 0)[0]
+            crossings += [fine[i] + (fine[i + 1] - fine[i]) * d[i] / (d[i] - d[i + 1]) for i in flips]
+    if crossings:
+        fine = np.unique(np.r_[fine, crossings])
+        values = [_chords(theta, c, fine % (2 * np.pi)) for c in curves]
+    return fine, values
+
+
+class _RadarLayout(Artist):
+    """Lays out a radar's outer text at draw time: dimension names pushed out until they
+    clear the item labels, the title above all of them, the legend below."""
+
+    def __init__(self, ax: Axes, item_labels: list, dimension_labels: list, legend, title):
+        super().__init__()
+        self.ax, self.item_labels, self.dimension_labels = ax, item_labels, dimension_labels
+        self.legend, self.title = legend, title
+        self.set_zorder(-100)
+
+    def draw(self, renderer):
+        ax, fig = self.ax, self.ax.figure
+        boxes = []
+        for text in self.item_labels:  # a label that would touch its neighbour moves outwards
+            for distance in range(4, 150, 3):
+                _place_on_rim(text, ax, text._servqual_angle, distance)
+                box = text.get_window_extent(renderer).expanded(1.02, 1.04)
+                if not any(box.overlaps(b) for b in boxes):
+                    break
+            boxes.append(box)
+        for text in self.dimension_labels:
+            angle = text._servqual_angle
+            for distance in range(14, 200, 3):
+                _place_on_rim(text, ax, angle, distance)
+                box = text.get_window_extent(renderer).expanded(1.04, 1.1)
+                if not any(box.overlaps(b) for b in boxes):
+                    break
+            boxes.append(box)
+        boxes.append(ax.get_window_extent(renderer))
+        inverse = ax.transAxes.inverted()
+        top = max(inverse.transform((0, b.y1))[1] for b in boxes)
+        bottom = min(inverse.transform((0, b.y0))[1] for b in boxes)
+        if self.title is not None:
+            self.title.set_y(top + 6 * renderer.points_to_pixels(1) / max(ax.get_window_extent(renderer).height, 1))
+        if self.legend is not None:
+            self.legend.set_bbox_to_anchor((0.5, bottom - 0.02), transform=ax.transAxes)
+        del fig
+
+
+def _place_on_rim(text, ax: Axes, angle: float, distance: float) -> None:
+    """Put ``text`` ``distance`` points outside the rim at ``angle``, aligned away from it."""
+    from matplotlib.transforms import offset_copy
+
+    direction = angle * ax.get_theta_direction() + ax.get_theta_offset()
+    dx, dy = np.cos(direction), np.sin(direction)
+    text.set_position((angle, ax.get_rmax()))
+    text.set_transform(offset_copy(ax.transData, fig=ax.figure, x=dx * distance, y=dy * distance, units="points"))
+    text.set_horizontalalignment("left" if dx > 0.05 else "right" if dx < -0.05 else "center")
+    text.set_verticalalignment("bottom" if dy > 0.2 else "top" if dy < -0.2 else "center")
+
+
+def _radar_frame(ax: Axes, inst: Instrument, unit: str, units: list[str], theta: np.ndarray, *, labels: str,
+                 title: str | None, legend_entries: list | None) -> None:
+    """Spokes, item (or dimension) labels, dimension names, title and legend of a radar."""
+    k = len(units)
+    ax.set_xticks(theta)
+    ax.set_xticklabels([])
+    small = labels == "code" or k > 16
+    item_texts = []
+    for angle, u in zip(theta, units):
+        if labels == "text" and unit == "item" and inst.items[u].text:
+            label = f"{u}\n" + wrap_label(inst.items[u].text.rstrip("."), 16 if k > 12 else 22, 2)
+        else:
+            label = _unit_label(inst, unit, u)
+        text = ax.text(angle, 0, label, fontsize=7 if small else 8.5, gid=f"label:{u}", linespacing=1.05)
+        text._servqual_angle = angle
+        _place_on_rim(text, ax, angle, 4)
+        item_texts.append(text)
+    dimension_texts = []
+    if unit == "item":
+        for dim, items in inst.dimensions.items():
+            angles = [theta[units.index(i)] for i in items if i in units]
+            if angles:
+                mid = float(np.angle(np.mean(np.exp(1j * np.array(angles))))) % (2 * np.pi)
+                text = ax.text(mid, 0, inst.dimension_label(dim), fontsize=8 if small else 9.5,
+                               fontweight="bold", gid=f"dimension:{dim}")
+                text._servqual_angle = mid
+                _place_on_rim(text, ax, mid, 30)
+                dimension_texts.append(text)
+    legend = None
+    if legend_entries:
+        legend = ax.legend(handles=legend_entries, loc="upper center", bbox_to_anchor=(0.5, -0.1),
+                           ncol=min(3, len(legend_entries)), fontsize=7.5 if small else 8, frameon=False)
+    title_artist = None
+    if title:
+        ax.set_title(title, y=1.1, fontsize=10 if small else 12)
+        title_artist = ax.title
+    ax.add_artist(_RadarLayout(ax, item_texts, dimension_texts, legend, title_artist))
+
+
 @_with_fonts
 def plot_radar(
     data: pd.DataFrame,
@@ -241,6 +557,9 @@ def plot_radar(
     instrument,
     hue: str | None = None,
     value: str | None = None,
+    col: str | None = None,
+    col_wrap: int | None = None,
+    labels: str = "text",
     ax: Axes | None = None,
     title: str | None = None,
     aligned: bool = False,
@@ -251,24 +570,36 @@ def plot_radar(
     ----------
     data
         A :func:`servqual.gap_table` at item or dimension level, filtered to one group
-        (or with several groups in ``hue``).
+        (or with several groups in ``hue`` or ``col``).
     instrument
         The instrument (labels, scale, measures).
     hue
         A column whose levels each get a line of ``value`` (segments, years).
     value
-        With ``hue``: the column drawn (default the performance measure).
+        The column drawn: a measure (its line on the rating scale), or a gap (a gap radar
+        around a zero ring, :func:`plot_gap_radar`).  Default: every measure, with the
+        gap or the zone of tolerance shaded.
+    col, col_wrap
+        Small multiples: one radar per level of ``col`` on one figure (returns the Figure),
+        at most ``col_wrap`` per row, one legend.
+    labels
+        ``"text"`` (default): item code and its text, wrapped at word boundaries;
+        ``"code"``: codes only (small multiples use it).
+    title
+        The title; the largest n in ``data`` is added to it.
     aligned
         Also draw the aligned alternative (:func:`plot_profile`) beside it; returns the
         Figure.
 
     Notes
     -----
-    Three-column instruments show the LibQUAL colours on each spoke: blue from minimum to
-    perceived, yellow from perceived up to desired, red where perceived falls below the
-    minimum, green where it rises above desired — so the blue-and-yellow band is the zone
-    of tolerance.  Expectation/perception instruments show both lines with the gap shaded
-    (vermillion where perception falls short).
+    Three-column instruments show the LibQUAL bands on each spoke: sky blue from minimum
+    to perceived, yellow from perceived up to desired (the two make the zone of
+    tolerance), vermillion where perceived falls below the minimum, green where it rises
+    above desired.  The bands are computed between the drawn polygons on a fine angular
+    grid, crossings included, so they fill exactly the space between the curves.
+    Expectation/perception instruments show both lines with the gap shaded (vermillion
+    where perception falls short, green where it exceeds).
 
     Examples
     --------
@@ -283,27 +614,39 @@ def plot_radar(
     inst = _instrument(instrument)
     unit = _unit(data)
     _require(data, [unit], "plot_radar")
+    if labels not in ("text", "code"):
+        raise ValueError(f"labels must be 'text' or 'code', got {labels!r}")
+    gaps = [g.name for g in inst.gaps]
+    if col is not None:
+        fig = _facets(plot_radar, data, col, col_wrap=col_wrap, panel=(4.3, 4.9), polar=True, title=title,
+                      instrument=inst, hue=hue, value=value, labels="code")
+        _one_legend(fig)
+        levels = list(pd.unique(data[col].dropna()))
+        _describe(fig, f"Radar charts, one per {col} ({', '.join(map(str, levels))}): "
+                       + " ".join(alt_text(a).split(". ", 1)[-1] for a in fig.axes[:1]))
+        return fig
+    if value is not None and value in gaps:
+        return plot_gap_radar(data, instrument=inst, hue=hue, gap=value, ax=ax, title=title, labels=labels)
     if aligned:
-        fig = plt.figure(figsize=(13, 6))
+        fig = plt.figure(figsize=(13, 6.5))
         polar = fig.add_subplot(1, 2, 1, projection="polar")
         flat = fig.add_subplot(1, 2, 2)
-        plot_radar(data, instrument=inst, hue=hue, value=value, ax=polar, title=title)
+        plot_radar(data, instrument=inst, hue=hue, value=value, ax=polar, title=title, labels=labels)
         plot_profile(data, instrument=inst, hue=hue, value=value, ax=flat)
         _describe(fig, alt_text(polar) + " Beside it, the same values on aligned scales.")
         return fig
     _single(data, unit, "plot_radar", hue)
-    ax = _new_ax(ax, polar=True, figsize=(7, 7))
+    ax = _new_ax(ax, polar=True, figsize=(7.5, 8))
     units = _ordered(data, inst, unit)
     k = len(units)
     theta = np.linspace(0, 2 * np.pi, k, endpoint=False)
-    closed = np.r_[theta, theta[:1]]
     lo, hi = (inst.scale.min, inst.scale.max) if inst.scale else (None, None)
     perf = _performance(inst)
 
-    def series(column: str, frame: pd.DataFrame = data) -> np.ndarray:
-        values = frame.set_index(unit).reindex(units)[column].to_numpy(dtype=float)
-        return np.r_[values, values[:1]]
+    def spokes(column: str, frame: pd.DataFrame = data) -> np.ndarray:
+        return frame.set_index(unit).reindex(units)[column].to_numpy(dtype=float)
 
+    entries: list = []
     description: str
     if hue is not None:
         _require(data, [hue], "plot_radar")
@@ -311,27 +654,48 @@ def plot_radar(
         _require(data, [value], "plot_radar")
         levels = list(pd.unique(data[hue].dropna()))
         for j, level in enumerate(levels):
-            ax.plot(closed, series(value, data[data[hue] == level]), color=OKABE_ITO[j % len(OKABE_ITO)],
-                    linewidth=2, label=str(level), marker="o", markersize=3)
-        description = f"Radar chart of {value} by {hue} ({', '.join(map(str, levels))}) for {k} {unit}s."
+            r = spokes(value, data[data[hue] == level])
+            style = _series_style(j)
+            ax.plot(np.r_[theta, theta[:1]], np.r_[r, r[:1]], linewidth=2, markersize=4, label=str(level),
+                    gid=f"series:{level}", **style)
+        entries = list(ax.get_lines())
+        description = (f"Radar chart of {inst.measure_label(value) if value in inst.measures else value} by {hue} "
+                       f"({', '.join(map(str, levels))}) for {k} {unit}s.")
+    elif value is not None:
+        _require(data, [value], "plot_radar")
+        if value not in inst.measures:
+            raise ValueError(f"plot_radar: value must be a measure ({', '.join(inst.measures)}) or a gap "
+                             f"({', '.join(gaps) or 'none'}), got {value!r}")
+        r = spokes(value)
+        ax.plot(np.r_[theta, theta[:1]], np.r_[r, r[:1]], linewidth=2, marker="o", markersize=3,
+                label=inst.measure_label(value), gid=value, **_measure_style(inst, value))
+        entries = list(ax.get_lines())
+        description = (f"Radar chart of {inst.measure_label(value)} for {k} {unit}s, from "
+                       f"{np.nanmin(r):.2f} to {np.nanmax(r):.2f}.")
     elif inst.has_zone_of_tolerance:
         mn, ds = inst.minimum, inst.desired
         _require(data, [mn, ds, perf], "plot_radar")
-        r_min, r_des, r_per = series(mn), series(ds), series(perf)
+        s_min, s_des, s_per = spokes(mn), spokes(ds), spokes(perf)
+        fine, (r_min, r_des, r_per) = _radar_grid(theta, [s_min, s_des, s_per])
         pl, ml, dl = inst.measure_label(perf), inst.measure_label(mn), inst.measure_label(ds)
-        layers = [
-            ("above_minimum", r_min, np.minimum(r_per, r_des), r_per >= r_min, f"{pl} at or above {ml}"),
-            ("below_desired", np.maximum(r_per, r_min), r_des, r_per < r_des, f"{pl} below {dl}"),
-            ("below_minimum", r_per, r_min, r_per < r_min, f"{pl} below {ml}"),
-            ("above_desired", r_des, r_per, r_per > r_des, f"{pl} above {dl}"),
+        meets_top = np.maximum(r_min, np.minimum(r_per, r_des))
+        layers = [  # each band a continuous function of the three curves: together they tile the space exactly
+            ("shortfall", np.minimum(r_per, r_min), r_min, f"{pl} below {ml}"),
+            ("meets", r_min, meets_top, f"{pl} at or above {ml}"),
+            ("to_desired", meets_top, np.maximum(r_des, meets_top), f"{pl} below {dl}"),
+            ("exceeds", np.maximum(r_des, meets_top), np.maximum(r_per, np.maximum(r_des, meets_top)),
+             f"{pl} above {dl}"),
         ]
-        for key, inner, outer, where, label in layers:
-            ax.fill_between(closed, inner, outer, where=where, color=COLORS[key], alpha=0.85, label=label,
-                            interpolate=True, linewidth=0, gid=key)
-        ax.plot(closed, r_min, color=COLORS["standard"], linewidth=0.8, linestyle="--", label=ml, gid="minimum")
-        ax.plot(closed, r_des, color=COLORS["standard"], linewidth=0.8, linestyle=":", label=dl, gid="desired")
-        ax.plot(closed, r_per, color="black", linewidth=1.5, label=pl, gid=perf)
-        below = [u for u, p, m in zip(units, r_per, r_min) if p < m]
+        for key, inner, outer, label in layers:
+            color = STATUS_COLORS[key]
+            ax.fill_between(fine, inner, outer, color=color, edgecolor=color, linewidth=0.3, label=label, gid=key)
+            if np.nanmax(outer - inner) > 1e-9:
+                entries.append(Patch(facecolor=color, label=label))
+        for measure, r, label in ((mn, r_min, ml), (ds, r_des, dl), (perf, r_per, pl)):
+            style = _measure_style(inst, measure)
+            line, = ax.plot(fine, r, linewidth=1.6 if measure == perf else 1.0, label=label, gid=measure, **style)
+            entries.append(line)
+        below = [u for u, p, m in zip(units, s_per, s_min) if p < m]
         description = (
             f"Radar chart of the zone of tolerance for {k} {unit}s: "
             + (f"{pl} service falls below the {ml} on {len(below)} ({', '.join(below[:5])})."
@@ -340,15 +704,19 @@ def plot_radar(
     elif inst.gaps:
         gap = inst.gaps[0]
         _require(data, [gap.minuend, gap.subtrahend], "plot_radar")
-        r_p, r_s = series(gap.minuend), series(gap.subtrahend)
-        ax.fill_between(closed, r_p, r_s, where=r_p < r_s, color=COLORS["shortfall"], alpha=0.35,
-                        interpolate=True, linewidth=0, label="shortfall", gid="shortfall")
-        ax.fill_between(closed, r_s, r_p, where=r_p >= r_s, color=COLORS["above_desired"], alpha=0.35,
-                        interpolate=True, linewidth=0, label="exceeds", gid="exceeds")
-        ax.plot(closed, r_s, color=COLORS["standard"], linewidth=1.5, linestyle="--", label=gap.subtrahend,
-                gid=gap.subtrahend)
-        ax.plot(closed, r_p, color=COLORS["surplus"], linewidth=2, label=gap.minuend, gid=gap.minuend)
-        diff = r_p[:-1] - r_s[:-1]
+        s_p, s_s = spokes(gap.minuend), spokes(gap.subtrahend)
+        fine, (r_p, r_s) = _radar_grid(theta, [s_p, s_s])
+        for key, inner, outer in (("shortfall", r_p, np.maximum(r_p, r_s)), ("exceeds", r_s, np.maximum(r_p, r_s))):
+            label = {"shortfall": f"shortfall ({gap.minuend} below {gap.subtrahend})",
+                     "exceeds": f"exceeds ({gap.minuend} above {gap.subtrahend})"}[key]
+            ax.fill_between(fine, inner, outer, color=STATUS_COLORS[key], alpha=0.45, linewidth=0, label=label, gid=key)
+            if np.nanmax(outer - inner) > 1e-9:
+                entries.append(Patch(facecolor=STATUS_COLORS[key], alpha=0.45, label=label))
+        for measure, r in ((gap.subtrahend, r_s), (gap.minuend, r_p)):
+            line, = ax.plot(fine, r, linewidth=2 if measure == gap.minuend else 1.4,
+                            label=inst.measure_label(measure), gid=measure, **_measure_style(inst, measure))
+            entries.append(line)
+        diff = s_p - s_s
         short = int((diff < 0).sum())
         worst = units[int(np.nanargmin(diff))]
         description = (f"Radar chart of {gap.subtrahend} and {gap.minuend} for {k} {unit}s; "
@@ -356,26 +724,129 @@ def plot_radar(
                        f"{_unit_label(inst, unit, worst)} ({diff.min():+.2f}).")
     else:
         _require(data, [perf], "plot_radar")
-        ax.plot(closed, series(perf), color=COLORS["surplus"], linewidth=2, label=perf, gid=perf)
+        r = spokes(perf)
+        ax.plot(np.r_[theta, theta[:1]], np.r_[r, r[:1]], linewidth=2, label=inst.measure_label(perf), gid=perf,
+                **_measure_style(inst, perf))
+        entries = list(ax.get_lines())
         description = f"Radar chart of {perf} for {k} {unit}s."
-    ax.set_xticks(theta)
-    ax.set_xticklabels([_unit_label(inst, unit, u) for u in units], fontsize=8 if k > 12 else 10)
     if lo is not None:
         ax.set_ylim(lo, hi)
         ax.set_yticks(range(lo, hi + 1))
         ax.tick_params(axis="y", labelsize=7)
-    if unit == "item":
-        # dimension names around the outside, at the middle of their items
-        for dim, items in inst.dimensions.items():
-            angles = [theta[units.index(i)] for i in items if i in units]
-            if angles:
-                mid = float(np.angle(np.mean(np.exp(1j * np.array(angles)))))
-                ax.text(mid, (hi if hi is not None else ax.get_ylim()[1]) * 1.22, inst.dimension_label(dim),
-                        ha="center", va="center", fontsize=9, fontweight="bold", gid=f"dimension:{dim}")
-    ax.legend(loc="upper left", bbox_to_anchor=(1.08, 1.05), fontsize=8, frameon=False)
-    if title:
-        ax.set_title(title, pad=55)
+        ax.set_rlabel_position(360 / k / 2)
+    ax.set_axisbelow(True)
+    _radar_frame(ax, inst, unit, units, theta, labels=labels, title=_with_n(title, data) if hue is None else title,
+                 legend_entries=entries)
     _describe(ax, description)
+    return ax
+
+
+def _one_legend(fig: Figure) -> None:
+    """Small multiples: the first panel's legend once, below the figure; the panels' own removed."""
+    legends = [a.get_legend() for a in fig.axes if a.get_legend() is not None]
+    if not legends:
+        return
+    handles, labels, seen = [], [], set()
+    for legend in legends:
+        for handle, text in zip(legend.legend_handles, legend.get_texts()):
+            if text.get_text() not in seen:
+                seen.add(text.get_text())
+                handles.append(handle)
+                labels.append(text.get_text())
+        legend.remove()
+    for a in fig.axes:
+        for artist in a.artists:
+            if isinstance(artist, _RadarLayout):
+                artist.legend = None
+    constrained = fig.get_layout_engine() is not None
+    fig.legend(handles, labels, loc="outside lower center" if constrained else "lower center",
+               ncol=min(4, len(labels)), fontsize=8, frameon=False)
+
+
+@_with_fonts
+def plot_gap_radar(
+    data: pd.DataFrame,
+    *,
+    instrument,
+    hue: str | None = None,
+    gap: str | None = None,
+    labels: str = "text",
+    ax: Axes | None = None,
+    title: str | None = None,
+) -> Axes:
+    """Gaps around a zero ring: one line per group, shortfalls inside the ring.
+
+    Parameters
+    ----------
+    data
+        A :func:`servqual.gap_table` (item or dimension level), one group or several in
+        ``hue``.
+    gap
+        Which gap (default the instrument's first).
+
+    Notes
+    -----
+    The radial axis runs from the largest shortfall to the largest surplus, not over the
+    rating scale; the bold ring is zero (performance equal to the standard) and the
+    shaded inner disc is the shortfall side.  Instruments whose reports print
+    standard − performance are shown that way (shortfalls outside the ring).
+
+    Examples
+    --------
+    >>> import servqual as sq
+    >>> from servqual.plots import plot_gap_radar
+    >>> survey = sq.read_cycle("params/2005.yaml")
+    >>> ax = plot_gap_radar(sq.gap_table(survey, 'dimension', by='segment'), instrument=survey.instrument,
+    ...                     hue='segment')
+    >>> len([line for line in ax.lines if (line.get_gid() or '').startswith('series:')])
+    4
+    >>> import matplotlib.pyplot as plt; plt.close('all')
+    """
+    inst = _instrument(instrument)
+    if not inst.gaps:
+        raise ValueError(f"instrument {inst.id!r} has no gaps to draw")
+    gap = gap or inst.gaps[0].name
+    inst.gap(gap)
+    unit = _unit(data)
+    _require(data, [unit, gap], "plot_gap_radar")
+    _single(data, unit, "plot_gap_radar", hue)
+    ax = _new_ax(ax, polar=True, figsize=(7.5, 8))
+    units = _ordered(data, inst, unit)
+    k = len(units)
+    theta = np.linspace(0, 2 * np.pi, k, endpoint=False)
+    sign = _gap_sign(inst)
+    groups = [(str(level), data[data[hue] == level]) for level in pd.unique(data[hue].dropna())] if hue else [
+        (inst.measure_label(inst.gap(gap).minuend), data)]
+    series = [(name, sign * part.set_index(unit).reindex(units)[gap].to_numpy(dtype=float)) for name, part in groups]
+    values = np.concatenate([v for _, v in series])
+    low, high = min(np.nanmin(values), 0.0), max(np.nanmax(values), 0.0)
+    pad = 0.15 * (high - low or 1.0)
+    low, high = low - pad, high + pad
+    ring = np.linspace(0, 2 * np.pi, 361)
+    short_side = (low, 0.0) if sign > 0 else (0.0, high)
+    ax.fill_between(ring, *short_side, color=STATUS_COLORS["shortfall"], alpha=0.10, linewidth=0, gid="shortfall")
+    ax.plot(ring, np.zeros_like(ring), color="black", linewidth=1.3, gid="zero")
+    entries = [Patch(facecolor=STATUS_COLORS["shortfall"], alpha=0.25,
+                     label="shortfall side of the zero ring")]
+    for j, (name, r) in enumerate(series):
+        line, = ax.plot(np.r_[theta, theta[:1]], np.r_[r, r[:1]], linewidth=2, markersize=4, label=name,
+                        gid=f"series:{name}", **_series_style(j))
+        entries.append(line)
+    ax.set_ylim(low, high)
+    ticks = [t for t in np.arange(np.floor(low * 2) / 2, high + 1e-9, 0.5) if low <= t <= high]
+    ax.set_yticks(ticks)
+    ax.set_yticklabels([number(t, signed=True, digits=1) for t in ticks], fontsize=7)
+    ax.set_rlabel_position(360 / k / 2)
+    ax.set_axisbelow(True)
+    _radar_frame(ax, inst, unit, units, theta, labels=labels, title=title if hue else _with_n(title, data),
+                 legend_entries=entries)
+    worst_name, worst_r = min(series, key=lambda s: np.nanmin(s[1]) if sign > 0 else -np.nanmax(s[1]))
+    worst_index = int(np.nanargmin(worst_r) if sign > 0 else np.nanargmax(worst_r))
+    _describe(ax, (
+        f"Gap radar of the {gap} for {k} {unit}s" + (f" by {hue} ({', '.join(n for n, _ in series)})" if hue else "")
+        + f"; the largest shortfall is {worst_name} on {_unit_label(inst, unit, units[worst_index])} "
+        f"({sign * worst_r[worst_index]:+.2f})."
+    ))
     return ax
 
 
@@ -417,7 +888,7 @@ def plot_profile(
         _require(data, [hue, value], "plot_profile")
         for j, level in enumerate(pd.unique(data[hue].dropna())):
             part = data[data[hue] == level].set_index(unit).reindex(units)
-            ax.scatter(part[value], y, color=OKABE_ITO[j % len(OKABE_ITO)], label=str(level), zorder=3)
+            ax.scatter(part[value], y, label=str(level), zorder=3, **_series_style(j))
         description = f"Dot chart of {value} by {hue} for {len(units)} {unit}s."
     else:
         standard = inst.principal_standard
@@ -426,17 +897,19 @@ def plot_profile(
         if standard:
             s = frame[standard].to_numpy(dtype=float)
             for yy, a, b in zip(y, s, p):
-                ax.plot([a, b], [yy, yy], color=COLORS["shortfall"] if b < a else COLORS["above_desired"],
-                        linewidth=2, zorder=1)
-            ax.scatter(s, y, color=COLORS["standard"], label=standard, zorder=3, marker="|", s=120)
-        ax.scatter(p, y, color=COLORS["surplus"], label=perf, zorder=3)
+                key = "shortfall" if b < a else "exceeds"
+                ax.plot([a, b], [yy, yy], color=STATUS_COLORS[key], linewidth=2.5, zorder=1, gid=f"status:{key}")
+            ax.scatter(s, y, color=MEASURE_COLORS["standard"], label=inst.measure_label(standard), zorder=3,
+                       marker="|", s=140, linewidths=2)
+        ax.scatter(p, y, color=MEASURE_COLORS["performance"], label=inst.measure_label(perf), zorder=3)
         description = f"Dot chart of {perf}" + (f" against {standard}" if standard else "") + f" for {len(units)} {unit}s."
     ax.set_yticks(y)
-    ax.set_yticklabels([_unit_label(inst, unit, u, long=True, width=40) for u in units], fontsize=8)
+    ax.set_yticklabels([wrap_label(_unit_label(inst, unit, u, long=True, width=200), 40, 2) for u in units],
+                       fontsize=8)
     if inst.scale:
         ax.set_xlim(inst.scale.min - 0.2, inst.scale.max + 0.2)
     ax.grid(axis="x", alpha=0.3)
-    ax.legend(loc="lower right", fontsize=8, frameon=False)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=4, fontsize=8, frameon=False)
     if title:
         ax.set_title(title)
     _describe(ax, description)
@@ -444,19 +917,52 @@ def plot_profile(
 
 
 # --------------------------------------------------------------------------- gap bars
+def _n_note(ns: pd.Series, unit: str) -> tuple[str, float]:
+    """The subtitle's n ("n = 1,143–1,166 per item") and the threshold under which a bar
+    states its own n (it differs by more than a tenth from the largest)."""
+    ns = ns.dropna()
+    if ns.empty:
+        return "", np.inf
+    top = float(ns.max())
+    common = ns[ns >= 0.9 * top]
+    low, high = int(common.min()), int(common.max())
+    text = f"n = {low:,}" if low == high else f"n = {low:,}–{high:,} per {unit}"
+    return text, 0.9 * top
+
+
+def _ci_caption(data: pd.DataFrame) -> str:
+    level = data.attrs.get("ci", 0.95)
+    return f"Bars: mean gap. Whiskers: {level:.0%} confidence interval of the mean."
+
+
+def _status(low: np.ndarray, high: np.ndarray, shortfall_below: bool) -> list[str]:
+    """Shortfall or exceeds where the whole interval is on one side of zero, else meets."""
+    out = []
+    for lo_, hi_ in zip(low, high):
+        if (hi_ < 0) if shortfall_below else (lo_ > 0):
+            out.append("shortfall")
+        elif (lo_ > 0) if shortfall_below else (hi_ < 0):
+            out.append("exceeds")
+        else:
+            out.append("meets")
+    return out
+
+
 @_with_fonts
 def plot_gaps(
     data: pd.DataFrame,
     *,
     instrument,
     gap: str | None = None,
+    hue: str | None = None,
     col: str | None = None,
+    col_wrap: int | None = None,
     ax: Axes | None = None,
     sort: bool = True,
+    group: bool = True,
     title: str | None = None,
-    col_wrap: int | None = None,
 ):
-    """The overall gap analysis: horizontal bars sorted by gap, with CI whiskers.
+    """The overall gap analysis: horizontal bars of the mean gap with CI whiskers.
 
     Parameters
     ----------
@@ -464,18 +970,26 @@ def plot_gaps(
         A :func:`servqual.gap_table` (item or dimension level).
     gap
         Which gap (default the instrument's first).
-    col
-        Facet column (e.g. ``"segment"``): one panel per level, returns a Figure.
-    col_wrap
-        With ``col``: at most this many panels per row (as seaborn's ``col_wrap``).
+    hue
+        Several groups on one axis (e.g. ``"segment"``): a dot and its whisker per group
+        on each row, one shared scale (returns the Axes).
+    col, col_wrap
+        One panel per level of ``col`` instead (returns a Figure), at most ``col_wrap``
+        per row, with one shared gap axis.
     sort
         Largest shortfall at the top (default); ``False`` keeps questionnaire order.
+    group
+        Item level: items grouped under their dimension (default), sorted within it.
 
     Notes
     -----
-    Shortfalls are drawn in vermillion, the rest in blue; labels carry n.  Instruments
-    whose reports print standard − performance (``gap_sign``) are shown that way, with
-    the axis saying which direction is bad.
+    A bar is vermillion (shortfall) when its whole confidence interval lies on the
+    shortfall side of zero, green (exceeds) when it lies on the other side, and sky blue
+    (meets) when the interval includes zero.  Item text is wrapped at word boundaries.
+    The n common to most bars is stated once in the subtitle; a bar whose n differs by
+    more than a tenth states its own.  Instruments whose reports print standard −
+    performance (``gap_sign``) are shown that way, with the axis saying which
+    direction is bad.
 
     Examples
     --------
@@ -496,71 +1010,178 @@ def plot_gaps(
     _require(data, [unit, gap, f"{gap}_ci_low", f"{gap}_ci_high"], "plot_gaps")
     if col is not None:
         _require(data, [col], "plot_gaps")
-        levels = list(pd.unique(data[col].dropna()))
         n_units = data[unit].nunique()
-        per_row = min(len(levels), col_wrap or len(levels))
-        rows = -(-len(levels) // per_row)
-        width = 3.55 if unit == "dimension" else 4.2
-        fig, axes = plt.subplots(rows, per_row, figsize=(width * per_row, rows * (0.3 * n_units + 1.8)),
-                                 sharex=True, squeeze=False)
-        flat = list(axes.ravel())
-        for a, level in zip(flat, levels):
-            plot_gaps(data[data[col] == level], instrument=inst, gap=gap, ax=a, sort=sort, title=str(level))
-        for a in flat[len(levels):]:
-            a.set_visible(False)
-        if title:
-            fig.suptitle(title)
-        fig.tight_layout()
+        fig = _facets(plot_gaps, data, col, col_wrap=col_wrap, sharex=True,
+                      panel=(4.6 if unit == "dimension" else 6.2, 0.34 * n_units + 1.6), title=title,
+                      with_n=False, instrument=inst, gap=gap, sort=sort, group=group)
+        _one_legend(fig)
+        for a in fig.axes:  # the axis says it once, for the figure
+            a.set_xlabel("")
+        fig.supxlabel(_gap_axis_label(inst, gap) + "\n" + _ci_caption(data), fontsize=9)
+        levels = list(pd.unique(data[col].dropna()))
         _describe(fig, f"Gap analysis by {col}: one panel per {col} ({', '.join(map(str, levels))}).")
         return fig
+    if hue is not None:
+        return _gap_dots(data, inst, gap, unit, hue, ax=ax, sort=sort, title=title)
     _single(data, unit, "plot_gaps", None)
     frame = data.set_index(unit).reindex(_ordered(data, inst, unit))
     frame = frame[frame[gap].notna()]
     if frame.empty:
         raise ValueError("plot_gaps: every gap in data is missing (suppressed groups?)")
     sign = _gap_sign(inst)
-    values = sign * frame[gap].to_numpy(dtype=float)
-    low = sign * frame[f"{gap}_ci_low"].to_numpy(dtype=float)
-    high = sign * frame[f"{gap}_ci_high"].to_numpy(dtype=float)
-    low, high = np.minimum(low, high), np.maximum(low, high)
-    order = np.argsort(sign * values, kind="stable")[::-1] if sort else np.arange(len(values))[::-1]
-    shortfall = (values < 0) if sign > 0 else (values > 0)
-    ax = _new_ax(ax, figsize=(8, max(3, 0.34 * len(values) + 1.2)))
-    y = np.arange(len(values))
-    names = list(frame.index)
-    ns = frame["n"] if "n" in frame.columns else pd.Series(np.nan, index=frame.index)
-    colors = [COLORS["shortfall"] if shortfall[i] else COLORS["surplus"] for i in order]
-    ax.barh(y, values[order], color=colors,
-            xerr=[values[order] - low[order], high[order] - values[order]],
+    frame = frame.assign(_shown=sign * frame[gap], _low=sign * frame[f"{gap}_ci_low"],
+                         _high=sign * frame[f"{gap}_ci_high"])
+    frame["_low"], frame["_high"] = np.minimum(frame["_low"], frame["_high"]), np.maximum(frame["_low"], frame["_high"])
+    # rows top to bottom: (dimension header, its items worst first) …, or one sorted list
+    badness = -sign * frame["_shown"]  # larger = worse
+    if unit == "item" and group and len(inst.dimensions) > 1:
+        blocks = [(dim, frame[frame.index.isin(items)]) for dim, items in inst.dimensions.items()]
+        blocks = [(d, b) for d, b in blocks if len(b)]
+        if sort:
+            blocks.sort(key=lambda db: -float(badness[db[1].index].mean()))
+        rows: list[tuple[str, str | None]] = []
+        for dim, block in blocks:
+            rows.append(("header", dim))
+            names = list(block.index)
+            if sort:
+                names = sorted(names, key=lambda u: -float(badness[u]))
+            rows += [("bar", u) for u in names]
+    else:
+        names = list(frame.index)
+        if sort:
+            names = sorted(names, key=lambda u: -float(badness[u]))
+        rows = [("bar", u) for u in names]
+    slots = np.arange(len(rows))[::-1].astype(float)
+    ax = _new_ax(ax, figsize=(8, max(3.2, (0.3 if unit == "item" else 0.36) * len(rows) + 1.5)))
+    note, own_n_below = _n_note(frame["n"] if "n" in frame.columns else pd.Series(dtype=float), unit)
+    bar_units = [u for kind, u in rows if kind == "bar"]
+    bar_y = np.array([y for y, (kind, _) in zip(slots, rows) if kind == "bar"])
+    part = frame.loc[bar_units]
+    status = _status(part["_low"].to_numpy(), part["_high"].to_numpy(), shortfall_below=sign > 0)
+    ax.barh(bar_y, part["_shown"], height=0.72, color=[STATUS_COLORS[s] for s in status],
+            xerr=[part["_shown"] - part["_low"], part["_high"] - part["_shown"]],
             error_kw={"ecolor": "#333333", "capsize": 3, "linewidth": 1})
-    labels = [
-        f"{_unit_label(inst, unit, names[i], long=True, width=38)} (n = {int(ns.iloc[i])})" if pd.notna(ns.iloc[i])
-        else _unit_label(inst, unit, names[i], long=True, width=38)
-        for i in order
-    ]
-    ax.set_yticks(y)
+    for patch, s in zip(ax.patches, status):
+        patch.set_gid(f"status:{s}")
+    labels, weights = [], []
+    for kind, u in rows:
+        if kind == "header":
+            labels.append(inst.dimension_label(u))
+            weights.append("bold")
+            continue
+        text = f"{u} {inst.items[u].text.rstrip('.')}" if unit == "item" and inst.items[u].text else \
+            _unit_label(inst, unit, u)
+        n = frame.loc[u, "n"] if "n" in frame.columns else np.nan
+        if pd.notna(n) and n < own_n_below:
+            text += f" (n\u00a0=\u00a0{int(n):,})"
+        labels.append(wrap_label(text, 44 if unit == "item" else 30, 2))
+        weights.append("normal")
+    ax.set_yticks(slots)
     ax.set_yticklabels(labels, fontsize=8)
+    for tick, weight in zip(ax.get_yticklabels(), weights):
+        tick.set_fontweight(weight)
+        if weight == "bold":
+            tick.set_fontsize(9)
+    for y, (kind, _) in zip(slots, rows):
+        if kind == "header" and y < slots[0]:
+            ax.axhline(y + 0.5, color="#BBBBBB", linewidth=0.6)
+    ax.set_ylim(-0.7, len(rows) - 0.3)
     ax.axvline(0, color="black", linewidth=0.8)
-    ax.set_xlabel(_gap_axis_label(inst, gap))
+    ax.set_xlabel(_gap_axis_label(inst, gap) + "\n" + _ci_caption(data), fontsize=9)
     ax.grid(axis="x", alpha=0.3)
-    if title:
-        ax.set_title(title)
-    worst = names[order[-1]] if sort else names[int(np.argmin(sign * values))]
+    ax.legend(handles=[Patch(facecolor=STATUS_COLORS[k], label=label) for k, label in (
+        ("shortfall", "shortfall (whole interval short)"), ("meets", "interval includes zero"),
+        ("exceeds", "exceeds (whole interval above)")) if k in status],
+        loc="lower left", bbox_to_anchor=(0, 1.0), ncol=3, fontsize=7.5, frameon=False, borderaxespad=0.2)
+    _titled(ax, title, note)
+    worst = max(bar_units, key=lambda u: float(badness[u]))
     _describe(ax, (
-        f"Bar chart of the {gap} for {len(values)} {unit}s: {int(shortfall.sum())} fall short, "
+        f"Bar chart of the {gap} for {len(bar_units)} {unit}s: {status.count('shortfall')} fall short, "
         f"the largest shortfall is {_unit_label(inst, unit, worst, long=True, width=80)} "
         f"({frame.loc[worst, gap]:+.2f})."
     ))
     return ax
 
 
+def _titled(ax: Axes, title: str | None, subtitle: str) -> None:
+    """A title with a smaller subtitle line under it (n, the year …), both above a legend
+    that sits on top of the axes."""
+    above = 16 if ax.get_legend() is not None and ax.get_legend().get_bbox_to_anchor().y0 >= ax.bbox.y1 - 1 else 0
+    if subtitle:
+        ax.annotate(subtitle, (0.5, 1.0), xycoords="axes fraction", xytext=(0, above + 2), textcoords="offset points",
+                    ha="center", va="bottom", fontsize=8.5, color="#333333", gid="subtitle")
+    if title:
+        ax.set_title(title, pad=above + (15 if subtitle else 4))
+
+
+def _points(ax: Axes, dx: float, dy: float):
+    from matplotlib.transforms import ScaledTranslation
+
+    return ScaledTranslation(dx / 72, dy / 72, ax.figure.dpi_scale_trans)
+
+
+def _gap_dots(data, inst, gap, unit, hue, *, ax, sort, title):
+    """Several groups on one axis: per row a dot and its whisker for each group."""
+    _require(data, [hue], "plot_gaps")
+    _single(data, unit, "plot_gaps", hue)
+    shown = data[data[gap].notna()]
+    if shown.empty:
+        raise ValueError("plot_gaps: every gap in data is missing (suppressed groups?)")
+    sign = _gap_sign(inst)
+    levels = list(pd.unique(shown[hue].dropna()))
+    units = _ordered(shown, inst, unit)
+    if sort:
+        mean = shown.groupby(unit)[gap].mean() * sign
+        units = sorted(units, key=lambda u: float(mean[u]) * (1 if sign > 0 else -1))
+    ax = _new_ax(ax, figsize=(8, max(3.2, 0.22 * len(units) * len(levels) + 1.8)))
+    y0 = np.arange(len(units))[::-1].astype(float)
+    spread = 0.7 / max(len(levels), 1)
+    for j, level in enumerate(levels):
+        part = shown[shown[hue] == level].set_index(unit).reindex(units)
+        values = sign * part[gap].to_numpy(float)
+        low = sign * part[f"{gap}_ci_low"].to_numpy(float)
+        high = sign * part[f"{gap}_ci_high"].to_numpy(float)
+        low, high = np.minimum(low, high), np.maximum(low, high)
+        y = y0 + 0.35 - spread / 2 - j * spread
+        style = _series_style(j)
+        n = _max_n(part.reset_index())
+        ax.errorbar(values, y, xerr=[values - low, high - values], fmt=style["marker"], color=style["color"],
+                    markersize=5, capsize=2, linewidth=1, label=f"{level} (n = {n:,})" if n else str(level),
+                    gid=f"series:{level}")
+    ax.set_yticks(y0)
+    ax.set_yticklabels([wrap_label(_unit_label(inst, unit, u, long=True, width=200), 40, 2) for u in units], fontsize=8)
+    for y in y0[1:]:
+        ax.axhline(y + 0.5, color="#E5E5E5", linewidth=0.6, zorder=0)
+    left = ax.get_xlim()
+    span = left[1] - left[0]
+    left = (min(left[0], -0.05 * span), max(left[1], 0.05 * span))  # zero always in view
+    shortfall_side = (min(left[0], 0), 0) if sign > 0 else (0, max(left[1], 0))
+    ax.axvspan(*shortfall_side, color=STATUS_COLORS["shortfall"], alpha=0.08, zorder=0, gid="shortfall")
+    ax.set_xlim(left)
+    ax.axvline(0, color="black", linewidth=0.8)
+    ax.set_xlabel(_gap_axis_label(inst, gap) + "\n" + _ci_caption(data).replace("Bars", "Dots"), fontsize=9)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False, title=hue, title_fontsize=8)
+    if title:
+        ax.set_title(title)
+    worst = shown.loc[(sign * shown[gap]).idxmin() if sign > 0 else (sign * shown[gap]).idxmax()]
+    _describe(ax, (
+        f"Dot chart of the {gap} by {hue} ({', '.join(map(str, levels))}) for {len(units)} {unit}s on one scale; "
+        f"the largest shortfall is {worst[hue]} on {_unit_label(inst, unit, worst[unit], long=True, width=80)} "
+        f"({worst[gap]:+.2f})."
+    ))
+    return ax
+
+
 # --------------------------------------------------------------------------- zone of tolerance
 @_with_fonts
-def plot_zone_of_tolerance(data: pd.DataFrame, *, instrument, ax: Axes | None = None, title: str | None = None) -> Axes:
-    """Per item the minimum–desired band (thermometer) with the perceived marker.
+def plot_zone_of_tolerance(data: pd.DataFrame, *, instrument, col: str | None = None, col_wrap: int | None = None,
+                           ax: Axes | None = None, title: str | None = None):
+    """Per item the minimum–desired band (the zone of tolerance) with the perceived marker.
 
-    Markers are blue inside the zone, vermillion below the minimum (also marked ▼) and
-    green above desired (▲).  Needs a three-column instrument.
+    Markers are sky blue inside the zone, vermillion below the minimum (also marked ▼ and
+    drawn as a down triangle) and green above desired (▲, an up triangle).  The rating
+    axis is fitted to the data (never wider than the scale).  Needs a three-column
+    instrument.  With ``col``: one panel per group, items aligned across panels.
 
     Examples
     --------
@@ -580,75 +1201,70 @@ def plot_zone_of_tolerance(data: pd.DataFrame, *, instrument, ax: Axes | None = 
     mn, ds = inst.minimum, inst.desired
     pl, ml, dl = inst.measure_label(perf), inst.measure_label(mn), inst.measure_label(ds)
     _require(data, [unit, mn, ds, perf], "plot_zone_of_tolerance")
+    if col is not None:
+        n_units = data[unit].nunique()
+        fig = _facets(plot_zone_of_tolerance, data, col, col_wrap=col_wrap, sharex=True,
+                      panel=(5.2, 0.3 * n_units + 1.6), title=title, instrument=inst)
+        per_row = len(fig.axes) if not col_wrap else min(col_wrap, len(fig.axes))
+        for k, a in enumerate(fig.axes):
+            if k % per_row:  # items are in the same order in every panel: label them once per row
+                a.tick_params(axis="y", labelleft=False)
+        _one_legend(fig)
+        _describe(fig, f"Zone of tolerance, one panel per {col}: " + alt_text(fig.axes[0]).split(". ", 1)[-1])
+        return fig
     _single(data, unit, "plot_zone_of_tolerance", None)
     units = _ordered(data, inst, unit)
     frame = data.set_index(unit).reindex(units)
-    ax = _new_ax(ax, figsize=(8, max(3, 0.32 * len(units) + 1.2)))
+    ax = _new_ax(ax, figsize=(8, max(3, 0.3 * len(units) + 1.4)))
     y = np.arange(len(units))[::-1]
     lo, de, pe = (frame[c].to_numpy(dtype=float) for c in (mn, ds, perf))
-    ax.barh(y, de - lo, left=lo, height=0.55, color=COLORS["above_minimum"], alpha=0.3,
-            edgecolor=COLORS["above_minimum"], label=f"zone of tolerance ({ml} to {dl})")
-    status = np.where(pe < lo, "below_minimum", np.where(pe > de, "above_desired", "above_minimum"))
-    ax.scatter(pe, y, c=[COLORS[s] for s in status], zorder=3, s=40, edgecolors="black", linewidths=0.5,
-               label=pl)
+    ax.barh(y, de - lo, left=lo, height=0.55, color=STATUS_COLORS["to_desired"], alpha=0.55,
+            edgecolor="#8A7F00", linewidth=0.6, label=f"zone of tolerance ({ml} to {dl})", gid="zone")
+    status = np.where(pe < lo, "shortfall", np.where(pe > de, "exceeds", "meets"))
+    markers = {"shortfall": "v", "meets": "o", "exceeds": "^"}
+    for key in ("meets", "shortfall", "exceeds"):
+        hit = status == key
+        ax.scatter(pe[hit], y[hit], color=STATUS_COLORS[key], marker=markers[key], zorder=3, s=42,
+                   edgecolors="black", linewidths=0.5, gid=f"status:{key}")
     labels = []
-    for u, s in zip(units, status):
-        mark = " ▼" if s == "below_minimum" else (" ▲" if s == "above_desired" else "")
-        labels.append(_unit_label(inst, unit, u, long=True, width=40) + mark)
+    for u, s_ in zip(units, status):
+        mark = " ▼" if s_ == "shortfall" else (" ▲" if s_ == "exceeds" else "")
+        text = f"{u} {inst.items[u].text.rstrip('.')}" if unit == "item" and inst.items[u].text else _unit_label(
+            inst, unit, u)
+        labels.append(wrap_label(text, 40, 2) + mark)
     ax.set_yticks(y)
     ax.set_yticklabels(labels, fontsize=8)
+    values = np.r_[lo, de, pe]
+    low, high = np.nanmin(values), np.nanmax(values)
+    pad = max(0.25, 0.08 * (high - low))
     if inst.scale:
-        ax.set_xlim(inst.scale.min - 0.2, inst.scale.max + 0.2)
-    ax.set_xlabel(f"rating ({inst.scale})" if inst.scale else "rating")
+        low, high = max(inst.scale.min - 0.1, low - pad), min(inst.scale.max + 0.1, high + pad)
+    else:
+        low, high = low - pad, high + pad
+    ax.set_xlim(np.floor(low * 2) / 2, np.ceil(high * 2) / 2)
+    ax.set_xlabel(f"rating (scale {inst.scale}; axis fitted to the data)" if inst.scale else "rating")
     ax.grid(axis="x", alpha=0.3)
-    ax.legend(handles=[
-        Patch(color=COLORS["above_minimum"], alpha=0.3, label="zone of tolerance"),
-        Patch(color=COLORS["below_minimum"], label=f"{pl} below {ml} ▼"),
-        Patch(color=COLORS["above_desired"], label=f"{pl} above {dl} ▲"),
-    ], loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=3, fontsize=8, frameon=False)
+    ax.set_axisbelow(True)
+    handles = [Patch(facecolor=STATUS_COLORS["to_desired"], alpha=0.55, edgecolor="#8A7F00",
+                     label=f"zone of tolerance ({ml} to {dl})"),
+               Line2D([], [], linestyle="", marker="o", color=STATUS_COLORS["meets"], markeredgecolor="black",
+                      label=f"{pl}: inside the zone")]
+    handles += [Line2D([], [], linestyle="", marker=markers[k], color=STATUS_COLORS[k], markeredgecolor="black",
+                       label=label) for k, label in (("shortfall", f"{pl} below {ml} ▼"),
+                                                     ("exceeds", f"{pl} above {dl} ▲")) if (status == k).any()]
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=2, fontsize=8, frameon=False)
     if title:
         ax.set_title(title)
-    below = [u for u, s in zip(units, status) if s == "below_minimum"]
+    below = [u for u, s_ in zip(units, status) if s_ == "shortfall"]
     _describe(ax, (
         f"Zone of tolerance for {len(units)} {unit}s: {pl} service is below the {ml} on "
         f"{len(below)}" + (f" ({', '.join(below[:5])})" if below else "") + f" and above {dl} on "
-        f"{int((status == 'above_desired').sum())}."
+        f"{int((status == 'exceeds').sum())}."
     ))
     return ax
 
 
 # --------------------------------------------------------------------------- IPA
-def _spread_labels(ax: Axes, xs, ys, texts, fontsize: float = 7) -> list:
-    """Place labels beside their points without overlapping one another.
-
-    Greedy, in display space, measuring each label with the renderer: a label tries
-    the right of its point, then steps up and down (and then the left side) until its
-    box is free; a thin leader line joins displaced labels to their points.
-    """
-    fig = ax.figure
-    renderer = fig.canvas.get_renderer()
-    to_data = ax.transData.inverted().transform
-    placed = []
-    artists = []
-    step = fontsize * fig.dpi / 72 * 1.1
-    offsets = [(dx, dy * step) for dx in (6, -6) for k in range(0, 40) for dy in ((k + 1) // 2 * (1 if k % 2 else -1),)]
-    for x, y, text in sorted(zip(xs, ys, texts), key=lambda t: (-t[1], t[0])):
-        px, py = ax.transData.transform((x, y))
-        label = ax.text(x, y, text, fontsize=fontsize, va="center", ha="left")
-        for dx, dy in offsets:
-            lx, ly = to_data((px + dx, py + dy))
-            label.set_position((lx, ly))
-            label.set_horizontalalignment("left" if dx > 0 else "right")
-            box = label.get_window_extent(renderer).expanded(1.05, 1.1)
-            if not any(box.overlaps(other) for other in placed):
-                break
-        placed.append(box)
-        if abs(ly - y) > 1e-12:
-            ax.plot([x, lx], [y, ly], color="#999999", linewidth=0.5, zorder=2)
-        artists.append(label)
-    return artists
-
-
 @_with_fonts
 def plot_ipa(
     data: pd.DataFrame,
@@ -656,20 +1272,34 @@ def plot_ipa(
     instrument=None,
     x: str = "performance",
     y: str = "importance",
+    col: str | None = None,
+    col_wrap: int | None = None,
     ax: Axes | None = None,
     labels: bool = True,
-    title: str | None = None,
-) -> Axes:
+    title: str | None = "Importance and performance",
+):
     """The importance–performance grid: points, crosshairs, quadrant names, item labels.
 
     Parameters
     ----------
     data
         A :func:`servqual.importance_performance` table for one group (its ``x_cross``
-        and ``y_cross`` place the crosshairs).
+        and ``y_cross`` place the crosshairs), or several in ``col``.
     y
         ``"importance"`` (the kind chosen when the table was made), or
         ``"importance_stated"`` / ``"importance_derived"``.
+    col, col_wrap
+        One grid per level of ``col`` (returns a Figure).
+    labels
+        Label every point with its code; labels are placed when the figure is drawn, so
+        they never overlap one another, a point or a quadrant name at any figure size.
+
+    Notes
+    -----
+    Each quadrant has its colour and marker shape (concentrate here: vermillion ▼; keep
+    up the good work: green ▲; low priority: grey ●; possible overkill: purple ■).  The
+    dashed crosshairs are the table's ``x_cross`` and ``y_cross`` (by default the mean
+    performance and mean importance of the points), as the legend says.
 
     Examples
     --------
@@ -683,6 +1313,12 @@ def plot_ipa(
     """
     unit = _unit(data)
     _require(data, [unit, x, y, "x_cross", "y_cross"], "plot_ipa")
+    if col is not None:
+        fig = _facets(plot_ipa, data, col, col_wrap=col_wrap, panel=(6.5, 5.6), title=title, instrument=instrument,
+                      x=x, y=y, labels=labels)
+        _one_legend(fig)
+        _describe(fig, f"Importance–performance grids, one per {col}: " + alt_text(fig.axes[0]).split(". ", 1)[-1])
+        return fig
     _single(data, unit, "plot_ipa", None)
     inst = load_instrument(instrument) if instrument is not None else None
     frame = data[data[x].notna() & data[y].notna()]
@@ -692,34 +1328,53 @@ def plot_ipa(
     x_cross, y_cross = float(frame["x_cross"].iloc[0]), float(frame["y_cross"].iloc[0])
     if y != "importance":
         y_cross = float(frame[y].mean())
-    quadrant_colors = {"concentrate here": COLORS["shortfall"], "keep up the good work": COLORS["above_desired"],
-                       "low priority": "#999999", "possible overkill": COLORS["above_minimum"]}
-    colors = [quadrant_colors.get(q, "#333333") for q in frame.get("quadrant", [""] * len(frame))]
-    ax.scatter(frame[x], frame[y], c=colors, s=36, zorder=3, edgecolors="black", linewidths=0.4)
+    quadrants = list(frame["quadrant"]) if "quadrant" in frame.columns else [""] * len(frame)
+    for name in QUADRANT_COLORS:
+        hit = np.array([q == name for q in quadrants])
+        if hit.any():
+            ax.scatter(frame[x][hit], frame[y][hit], color=QUADRANT_COLORS[name], marker=QUADRANT_MARKERS[name], s=40,
+                       zorder=3, edgecolors="black", linewidths=0.4, gid=f"quadrant-points:{name}")
+    other = np.array([q not in QUADRANT_COLORS for q in quadrants])
+    if other.any():
+        ax.scatter(frame[x][other], frame[y][other], color="#333333", s=36, zorder=3)
+    source = str(frame["importance_source"].iloc[0]) if "importance_source" in frame.columns else ""
+    derived = y == "importance_derived" or (
+        y == "importance" and "importance_derived" in frame.columns and frame[y].equals(frame["importance_derived"]))
+    how = data.attrs.get("crosshair")
+    crosshairs = (f"crosshairs: {how} performance {number(x_cross)}, {how} importance {number(y_cross)}"
+                  if how in ("mean", "median") else
+                  f"crosshairs: the scale midpoint (performance {number(x_cross)}, importance {number(y_cross)})"
+                  if how == "midpoint" else f"crosshairs: performance {number(x_cross)}, importance {number(y_cross)}")
     ax.axvline(x_cross, color="#444444", linewidth=1, linestyle="--", gid="x_cross")
     ax.axhline(y_cross, color="#444444", linewidth=1, linestyle="--", gid="y_cross")
     xmin, xmax = frame[x].min(), frame[x].max()
     ymin, ymax = frame[y].min(), frame[y].max()
-    pad_x, pad_y = (xmax - xmin) * 0.15 + 0.05, (ymax - ymin) * 0.15 + 0.02
-    ax.set_xlim(min(xmin, x_cross) - pad_x, max(xmax, x_cross) + pad_x * 2.2)
+    pad_x, pad_y = (xmax - xmin) * 0.18 + 0.05, (ymax - ymin) * 0.2 + 0.02
+    ax.set_xlim(min(xmin, x_cross) - pad_x, max(xmax, x_cross) + pad_x)
     ax.set_ylim(min(ymin, y_cross) - pad_y, max(ymax, y_cross) + pad_y)
-    corners = {"concentrate here": (0.02, 0.98, "left", "top"), "keep up the good work": (0.98, 0.98, "right", "top"),
-               "low priority": (0.02, 0.02, "left", "bottom"), "possible overkill": (0.98, 0.02, "right", "bottom")}
+    corners = {"concentrate here": (0.01, 0.99, "left", "top"), "keep up the good work": (0.99, 0.99, "right", "top"),
+               "low priority": (0.01, 0.01, "left", "bottom"), "possible overkill": (0.99, 0.01, "right", "bottom")}
+    names = []
     for name, (cx, cy, ha, va) in corners.items():
-        ax.text(cx, cy, name.capitalize(), transform=ax.transAxes, ha=ha, va=va, fontsize=10, fontweight="bold",
-                color=quadrant_colors[name], gid=f"quadrant:{name}")
+        color = QUADRANT_COLORS[name]
+        names.append(ax.text(cx, cy, name.capitalize(), transform=ax.transAxes, ha=ha, va=va, fontsize=9.5,
+                             fontweight="bold", color=color if contrast_ratio(color, "white") >= 3 else "#555555",
+                             gid=f"quadrant:{name}"))
     if labels:
-        names = [str(u) for u in frame[unit]]
-        _spread_labels(ax, frame[x].to_numpy(float), frame[y].to_numpy(float), names)
+        texts, leaders = [], []
+        for u, xv, yv in zip(frame[unit], frame[x], frame[y]):
+            texts.append(ax.text(xv, yv, str(u), fontsize=7.5, va="center", ha="left", gid=f"label:{u}", zorder=4))
+            leader, = ax.plot([], [], color="#999999", linewidth=0.5, zorder=2, gid=f"leader:{u}")
+            leaders.append(leader)
+        placer = _LabelPlacer(ax, frame[x].to_numpy(float), frame[y].to_numpy(float), texts, leaders, names,
+                              marker_pt=np.sqrt(40) + 1)
+        placer.set_in_layout(False)
+        ax.add_artist(placer)
     ax.set_xlabel(f"performance ({_performance(inst)})" if inst else "performance")
-    derived = y == "importance_derived" or (
-        y == "importance" and "importance_derived" in frame.columns and frame[y].equals(frame["importance_derived"]))
-    source = str(frame["importance_source"].iloc[0]) if "importance_source" in frame.columns else ""
     ax.set_ylabel("derived importance (r with overall satisfaction)" if derived
                   else f"stated importance ({source})" if source else y.replace("_", " "))
-    if title:
-        ax.set_title(title)
-    focus = [str(u) for u, q in zip(frame[unit], frame.get("quadrant", [])) if q == "concentrate here"]
+    _titled(ax, _with_n(title, frame), f"dashed {crosshairs}")
+    focus = [str(u) for u, q in zip(frame[unit], quadrants) if q == "concentrate here"]
     _describe(ax, (
         f"Importance–performance grid of {len(frame)} {unit}s; {len(focus)} fall in 'concentrate here'"
         + (f" ({', '.join(focus[:6])})." if focus else ".")
@@ -777,8 +1432,14 @@ def plot_gap_heatmap(
     ax = _new_ax(ax, figsize=(1.3 * len(order) + 2.5, 0.55 * len(table) + 1.8))
     finite = table.to_numpy(dtype=float)
     bound = np.nanmax(np.abs(finite)) if np.isfinite(finite).any() else 1.0
-    norm = TwoSlopeNorm(vcenter=0.0, vmin=-bound, vmax=bound)
-    cmap = plt.get_cmap("PuOr_r" if sign < 0 else "PuOr")
+    is_gap = value in [g.name for g in inst.gaps]
+    if is_gap:  # centred at zero; shortfalls vermillion whichever way gaps print
+        norm = TwoSlopeNorm(vcenter=0.0, vmin=-bound, vmax=bound)
+        cmap = GAP_CMAP if sign > 0 else GAP_CMAP.reversed()
+    else:  # a rating: a sequential scale over the scale's range (cividis reads with any colour vision)
+        low, high = (inst.scale.min, inst.scale.max) if inst.scale else (np.nanmin(finite), np.nanmax(finite))
+        norm = mcolors.Normalize(vmin=low, vmax=high)
+        cmap = plt.get_cmap("cividis")
     image = ax.imshow(np.ma.masked_invalid(finite), cmap=cmap, norm=norm, aspect="auto")
     for (r, c), v in np.ndenumerate(finite):
         if suppressed.iat[r, c] or np.isnan(v):
@@ -787,8 +1448,8 @@ def plot_gap_heatmap(
             ax.text(c, r, ("hidden" if hidden.iat[r, c] else "n < min") if suppressed.iat[r, c] else "–",
                     ha="center", va="center", fontsize=8, color="#555555")
         else:
-            ax.text(c, r, number(v, signed=True), ha="center", va="center", fontsize=9,
-                    color="white" if abs(v) > 0.6 * bound else "black")
+            ax.text(c, r, number(v, signed=is_gap), ha="center", va="center", fontsize=9,
+                    color=text_color_on(cmap(norm(v))), gid="value")
     ax.set_xticks(range(len(order)))
     ax.set_xticklabels([_unit_label(inst, columns, u) if columns in ("item", "dimension") else str(u) for u in order],
                        rotation=30, ha="right")
@@ -818,6 +1479,7 @@ def plot_trend(
     x: str = "year",
     hue: str = "dimension",
     col: str | None = None,
+    col_wrap: int | None = None,
     ax: Axes | None = None,
     title: str | None = None,
 ):
@@ -847,41 +1509,45 @@ def plot_trend(
     value = value or inst.primary
     _require(data, [x, hue, value], "plot_trend")
     if col is not None:
-        _require(data, [col], "plot_trend")
-        levels = list(pd.unique(data[col].dropna()))
-        fig, axes = plt.subplots(1, len(levels), figsize=(4.5 * len(levels), 4), sharey=True, squeeze=False)
-        for a, level in zip(axes[0], levels):
-            plot_trend(data[data[col] == level], instrument=inst, value=value, x=x, hue=hue, ax=a, title=str(level))
-        fig.tight_layout()
-        _describe(fig, f"{value} across {x}s, one panel per {col}.")
+        fig = _facets(plot_trend, data, col, col_wrap=col_wrap, panel=(4.2, 3.6), sharex=True, title=title,
+                      with_n=False, instrument=inst, value=value, x=x, hue=hue)
+        low = min(a.get_ylim()[0] for a in fig.axes)
+        high = max(a.get_ylim()[1] for a in fig.axes)
+        for a in fig.axes:  # one scale for every panel, said once
+            a.set_ylim(low, high)
+            a.set_ylabel("")
+        fig.supylabel(_trend_label(inst, value), fontsize=9)
+        _one_legend(fig)
+        _describe(fig, f"{value.capitalize()} across {x}s, one panel per {col} "
+                       f"({', '.join(map(str, pd.unique(data[col].dropna())))}).")
         return fig
     if data.duplicated([x, hue]).any():
         raise ValueError(f"plot_trend: several rows per {x} and {hue}; filter to one group or pass col=")
-    ax = _new_ax(ax, figsize=(7, 4.5))
+    ax = _new_ax(ax, figsize=(7.5, 4.5))
     sign = _gap_sign(inst) if value in [g.name for g in inst.gaps] else 1
     levels = _ordered(data, inst, hue) if hue in ("item", "dimension") else list(pd.unique(data[hue]))
+    years = sorted(int(v) for v in pd.unique(data[x].dropna()))
+    dodge = 0.04 * (years[-1] - years[0] if len(years) > 1 else 1)
     for j, level in enumerate(levels):
         part = data[data[hue] == level].sort_values(x)
-        xv = part[x].to_numpy(dtype=float)
+        xv = part[x].to_numpy(dtype=float) + dodge * (j - (len(levels) - 1) / 2)  # intervals side by side
         yv = sign * part[value].to_numpy(dtype=float)
-        kwargs = {"color": OKABE_ITO[j % len(OKABE_ITO)], "marker": "o", "linewidth": 1.8, "capsize": 3}
+        kwargs = {**_series_style(j), "linewidth": 1.8, "markersize": 5}
         label = _unit_label(inst, hue, level) if hue in ("item", "dimension") else str(level)
         if f"{value}_ci_low" in part.columns:
             lo_ = sign * part[f"{value}_ci_low"].to_numpy(dtype=float)
             hi_ = sign * part[f"{value}_ci_high"].to_numpy(dtype=float)
-            ax.errorbar(xv, yv, yerr=[yv - np.minimum(lo_, hi_), np.maximum(lo_, hi_) - yv], label=label, **kwargs)
+            ax.errorbar(xv, yv, yerr=[yv - np.minimum(lo_, hi_), np.maximum(lo_, hi_) - yv], label=label, capsize=3,
+                        gid=f"series:{level}", **kwargs)
         else:
-            kwargs.pop("capsize")
-            ax.plot(xv, yv, label=label, **kwargs)
+            ax.plot(xv, yv, label=label, gid=f"series:{level}", **kwargs)
     if value in [g.name for g in inst.gaps]:
-        ax.axhline(0, color="black", linewidth=0.8)
-        ax.set_ylabel(_gap_axis_label(inst, value))
-    else:
-        ax.set_ylabel(value)
-    years = sorted(int(v) for v in pd.unique(data[x].dropna()))
+        ax.axhline(0, color="black", linewidth=0.8, gid="zero")
+    ax.set_ylabel(_trend_label(inst, value), fontsize=9)
     ax.set_xticks(years)
+    ax.set_xlim(years[0] - 0.3 * max(1, len(years) - 1) / 2, years[-1] + 0.3 * max(1, len(years) - 1) / 2)
     ax.set_xlabel(x)
-    ax.legend(fontsize=8, frameon=False, loc="best")
+    ax.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0), title=hue, title_fontsize=8)
     ax.grid(alpha=0.3)
     if title:
         ax.set_title(title)
@@ -893,6 +1559,12 @@ def plot_trend(
         f"{mean_first:+.2f} to {mean_last:+.2f}."
     ))
     return ax
+
+
+def _trend_label(inst: Instrument, value: str) -> str:
+    if value in [g.name for g in inst.gaps]:
+        return _gap_axis_label(inst, value)
+    return inst.measure_label(value) if value in inst.measures else value
 
 
 # --------------------------------------------------------------------------- Likert
@@ -993,33 +1665,54 @@ def plot_linkage(
     >>> from servqual.plots import plot_linkage
     >>> result = link(sq.read_cycle('params/staff-hpws-2007.yaml'), sq.read_cycle('params/2007.yaml'))
     >>> ax = plot_linkage(result.units, unit='branch')
-    >>> len(ax.collections[0].get_offsets())
+    >>> len(ax.collections[-1].get_offsets())  # one point per branch
     4
     >>> import matplotlib.pyplot as plt; plt.close('all')
     """
+    from scipy import stats
+
     unit = unit or str(data.columns[0])
     _require(data, [unit, x, y], "plot_linkage")
     if len(data) < 2:
         raise ValueError("plot_linkage needs at least two units")
     ax = _new_ax(ax, figsize=(6.5, 5))
     xs, ys = data[x].to_numpy(float), data[y].to_numpy(float)
+    n = len(xs)
     sizes = 30 + 120 * (data["client_n"] / data["client_n"].max()) if "client_n" in data.columns else 60
-    ax.scatter(xs, ys, s=sizes, color=COLORS["surplus"], edgecolors="black", linewidths=0.5, zorder=3)
     slope, intercept = np.polyfit(xs, ys, 1)
-    grid = np.linspace(xs.min(), xs.max(), 50)
-    ax.plot(grid, intercept + slope * grid, color=COLORS["standard"], linestyle="--", linewidth=1, gid="fit")
+    grid = np.linspace(xs.min(), xs.max(), 60)
+    fitted = intercept + slope * grid
+    if n > 2:  # the 95% confidence band of the fitted line (the mean of y at each x)
+        resid = ys - (intercept + slope * xs)
+        s_e = np.sqrt(resid @ resid / (n - 2))
+        half = stats.t.ppf(0.975, n - 2) * s_e * np.sqrt(1 / n + (grid - xs.mean()) ** 2 / ((xs - xs.mean()) ** 2).sum())
+        ax.fill_between(grid, fitted - half, fitted + half, color=MEASURE_COLORS["standard"], alpha=0.15, linewidth=0,
+                        gid="fit_ci", label="95% confidence band of the line")
+    ax.plot(grid, fitted, color=MEASURE_COLORS["standard"], linestyle="--", linewidth=1, gid="fit",
+            label="least-squares line across units")
+    ax.scatter(xs, ys, s=sizes, color=SERIES_COLORS[0], edgecolors="black", linewidths=0.5, zorder=3, gid="units")
+    texts, leaders = [], []
     for xv, yv, name in zip(xs, ys, data[unit]):
-        ax.annotate(str(name), (xv, yv), xytext=(6, 4), textcoords="offset points", fontsize=9)
+        texts.append(ax.text(xv, yv, str(name), fontsize=9, gid=f"label:{name}", zorder=4))
+        leader, = ax.plot([], [], color="#999999", linewidth=0.5)
+        leaders.append(leader)
+    placer = _LabelPlacer(ax, xs, ys, texts, leaders, [], marker_pt=float(np.sqrt(np.max(sizes))) + 1)
+    placer.set_in_layout(False)
+    ax.add_artist(placer)
     if y.endswith("gap"):
         ax.axhline(0, color="black", linewidth=0.6)
     r = float(np.corrcoef(xs, ys)[0, 1])
+    if n > 3 and abs(r) < 1:
+        z, half_z = np.arctanh(r), stats.norm.ppf(0.975) / np.sqrt(n - 3)
+        r_text = f"r = {number(r)} (95% CI {number(np.tanh(z - half_z))} to {number(np.tanh(z + half_z))}), {n} units"
+    else:
+        r_text = f"r = {number(r)}, {n} units (too few for an interval)"
     ax.set_xlabel("staff climate (HPWS, mean of the characteristics)")
     ax.set_ylabel({"client_gap": "clients' overall gap (negative = shortfall)",
                    "client_perception": "clients' overall perception"}.get(y, y))
-    ax.text(0.02, 0.98, f"r = {number(r)} across {len(data)} units", transform=ax.transAxes, va="top", fontsize=9)
     ax.grid(alpha=0.3)
-    if title:
-        ax.set_title(title)
-    _describe(ax, (f"Scatter of {len(data)} units by staff climate and clients' {y.replace('client_', '')}; "
-                   f"r = {r:.2f}."))
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2, fontsize=8, frameon=False)
+    _titled(ax, title, r_text)  # the r in the subtitle: never struck through by the line
+    _describe(ax, (f"Scatter of {n} units by staff climate and clients' {y.replace('client_', '')}; "
+                   f"{r_text.replace(number(r), f'{r:.2f}', 1)}."))
     return ax

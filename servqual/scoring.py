@@ -378,7 +378,9 @@ def gap_table(
     else:
         out = out.rename(columns={"unit": "dimension"})
     out = out.reset_index(drop=True)
-    return apply_min_group_n(out, min_group_n, "gap_table", groups=keys)
+    out = apply_min_group_n(out, min_group_n, "gap_table", groups=keys)
+    out.attrs["ci"] = ci  # the interval level, for captions
+    return out
 
 
 #: ``suppressed_reason`` of a row hidden only so that a smaller group's count cannot be

@@ -261,16 +261,14 @@ def _radar(c: Context, out: Sink) -> None:
     from .plots import plot_profile, plot_radar
 
     inst = c.inst
-    if c.by:
-        items = c.gap_table("item", c.by)
-        used = {"all"}
-        for group, part in items.groupby(c.by, sort=True, observed=True):
-            if part["suppressed"].all():  # too small to show
-                continue
-            out.figure(f"radar-{unique_slug(group, used)}", plot_radar(part, instrument=inst,
-                                                          title=f"{str(group).capitalize()} radar chart{c.year}"))
     out.figure("radar-all", plot_radar(c.gap_table("item"), instrument=inst,
                                        title=f"All respondents radar chart{c.year}"))
+    if c.by:
+        items = c.gap_table("item", c.by)
+        shown = items[~items["suppressed"]]  # groups too small to show are left out
+        if shown[c.by].nunique() > 1:
+            out.figure("radar-by-segment", plot_radar(shown, instrument=inst, col=c.by, col_wrap=2,
+                                                      title=f"Radar chart per {c.by}{c.year}"))
     out.figure("profile-all", plot_profile(c.gap_table("dimension"), instrument=inst,
                                            title=f"All respondents by dimension{c.year}"))
 
@@ -285,8 +283,8 @@ def _gaps_by_segment(c: Context, out: Sink) -> None:
         out.table(_per_column(c, column, "gap_table_dimension_by_segment", "gap_table_dimension"), dims,
                   caption=f"Dimension gaps by {column}", columns=[column, "dimension", "n", *c.inst.quantities])
         shown = dims[~dims["suppressed"]]
-        if len(shown):
-            out.figure(f"gaps-by-segment{suffix}", plot_gaps(shown, instrument=c.inst, col=column, col_wrap=2,
+        if len(shown) and c.inst.gaps:
+            out.figure(f"gaps-by-segment{suffix}", plot_gaps(shown, instrument=c.inst, hue=column,
                                                              title=f"Dimension gaps by {column}{c.year}"))
         if not main:
             out.figure(f"heatmap{suffix}", plot_gap_heatmap(dims, instrument=c.inst, index=column,
@@ -505,8 +503,9 @@ REGISTRY: tuple[Section, ...] = (
             "Where perceived service sits between the minimum acceptable and the desired level.",
             _has_zone, _zone, figures=("zone-of-tolerance",), explorer=("zone", "Zone of tolerance")),
     Section("radar", "Radar chart per segment",
-            "Each segment's ratings around the circle, items grouped by dimension.",
-            _always, _radar, figures=("radar-<segment>", "radar-all", "profile-all"), explorer=("radar", "Radar chart")),
+            "All respondents' ratings around the circle, items grouped by dimension; then each segment's as small "
+            "multiples on one figure.",
+            _always, _radar, figures=("radar-all", "radar-by-segment", "profile-all"), explorer=("radar", "Radar chart")),
     Section("trend", "Trend across cycles", "Dimension gaps per cycle.", _has_cycles, _trend, figures=("trend",),
             explorer=("trend", "Trend across cycles")),
     Section("respondents", "Respondents by segment",

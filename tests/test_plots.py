@@ -47,46 +47,93 @@ def by_gid(ax, gid):
     return found[0]
 
 
-def radial_values_at(collection: PolyCollection, angle: float) -> set:
-    values = set()
-    for path in collection.get_paths():
-        v = path.vertices
-        hit = np.isclose(v[:, 0], angle, atol=1e-9)
-        values |= {round(float(r), 9) for r in v[hit, 1]}
-    return values
+def drawn(fig):
+    fig.canvas.draw()
+    return fig.canvas.get_renderer()
+
+
+def boxes_overlap(boxes) -> list:
+    return [(i, j) for i, a in enumerate(boxes) for j, b in enumerate(boxes) if i < j and a.overlaps(b)]
+
+
+def at_spokes(line, theta) -> np.ndarray:
+    """A radar line's radius at each spoke angle (the line may be drawn on a finer grid)."""
+    xy = line.get_xydata()
+    return np.array([xy[np.isclose(xy[:, 0] % (2 * np.pi), t, atol=1e-9)][0, 1] for t in theta])
+
+
+def band_edges(collection) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The angles, inner and outer radii of a fill_between band (one polygon)."""
+    (path,) = collection.get_paths()
+    v = path.vertices
+    n = (len(v) - 2) // 2
+    forward, backward = v[1 : n + 1], v[n + 2 : 2 * n + 2][::-1]
+    assert np.allclose(forward[:, 0], backward[:, 0])
+    return forward[:, 0], forward[:, 1], backward[:, 1]
+
+
+def words_kept(label: str, text: str) -> bool:
+    """A wrapped label keeps whole words of ``text``, in order, lines split at spaces."""
+    words = label.replace("…", "").split()
+    return text.split()[: len(words)] == words or " ".join(text.split()).startswith(" ".join(words))
 
 
 # ----------------------------------------------------------------------------- radar
-def test_radar_three_column_band_spans_minimum_to_desired(core):
+def test_radar_three_column_bands_tile_between_the_curves(core):
     table = sq.gap_table(core, "item")
-    ax = plots.plot_radar(table, instrument=core.instrument)
+    ax = plots.plot_radar(table, instrument=core.instrument, title="All respondents 2007")
     assert ax.name == "polar"
-    units = [i for items in core.instrument.dimensions.values() for i in items]  # grouped by dimension
-    assert [t.get_text() for t in ax.get_xticklabels()] == units
-    frame = table.set_index("item").loc[units]
-    np.testing.assert_allclose(by_gid(ax, "minimum").get_ydata()[:-1], frame["minimum"])
-    np.testing.assert_allclose(by_gid(ax, "desired").get_ydata()[:-1], frame["desired"])
-    np.testing.assert_allclose(by_gid(ax, "perceived").get_ydata()[:-1], frame["perceived"])
-    layers = {key: by_gid(ax, key) for key in ("above_minimum", "below_desired", "below_minimum", "above_desired")}
-    for key, coll in layers.items():
-        assert same_color(coll.get_facecolor()[0], COLORS[key]), key
+    inst = core.instrument
+    units = [i for items in inst.dimensions.values() for i in items]  # grouped by dimension
+    labels = [t for t in ax.texts if (t.get_gid() or "").startswith("label:")]
+    assert [t.get_gid()[6:] for t in labels] == units
+    for t, u in zip(labels, units):  # code, then the item text wrapped at word boundaries
+        code, _, rest = t.get_text().partition("\n")
+        assert code == u and words_kept(rest, inst.items[u].text)
     theta = np.linspace(0, 2 * np.pi, len(units), endpoint=False)
-    checked = 0
-    for angle, (_, row) in zip(theta, frame.iterrows()):
-        mn, de, pe = (round(float(row[c]), 9) for c in ("minimum", "desired", "perceived"))
-        if mn <= pe <= de:
-            # blue from minimum to perceived, yellow from perceived to desired: the whole zone
-            assert radial_values_at(layers["above_minimum"], angle) >= {mn, pe}
-            assert radial_values_at(layers["below_desired"], angle) >= {pe, de}
-            checked += 1
-        elif pe < mn:
-            assert radial_values_at(layers["below_minimum"], angle) >= {pe, mn}
-            assert radial_values_at(layers["below_desired"], angle) >= {mn, de}
-            checked += 1
-    assert checked == len(units)
+    frame = table.set_index("item").loc[units]
+    lines = {m: by_gid(ax, m) for m in ("minimum", "desired", "perceived")}
+    for m, line in lines.items():
+        np.testing.assert_allclose(at_spokes(line, theta), frame[m])
+        assert same_color(line.get_color(), plots.MEASURE_COLORS["performance" if m == "perceived" else
+                                                                  "minimum" if m == "minimum" else "standard"])
+    layers = {key: by_gid(ax, key) for key in ("shortfall", "meets", "to_desired", "exceeds")}
+    for key, coll in layers.items():
+        assert same_color(coll.get_facecolor()[0], plots.STATUS_COLORS[key]), key
+    # every band lies between the drawn curves, and together they fill the envelope without gaps
+    angles, _, _ = band_edges(layers["meets"])
+    curve = {m: np.interp(angles, line.get_xdata(), line.get_ydata()) for m, line in lines.items()}
+    low = np.minimum(curve["perceived"], curve["minimum"])
+    high = np.maximum(curve["perceived"], curve["desired"])
+    total = np.zeros_like(angles)
+    for key, coll in layers.items():
+        a, inner, outer = band_edges(coll)
+        np.testing.assert_allclose(a, angles)
+        assert (inner >= low - 1e-9).all() and (outer <= high + 1e-9).all() and (outer >= inner - 1e-12).all(), key
+        total += outer - inner
+    np.testing.assert_allclose(total, high - low, atol=1e-9)
+    # the shortfall band is exactly where perceived is under the minimum
+    _, inner, outer = band_edges(layers["shortfall"])
+    np.testing.assert_allclose(outer - inner, np.clip(curve["minimum"] - curve["perceived"], 0, None), atol=1e-9)
+    # a crossing is a vertex: the band closes exactly where the curves meet
+    d = curve["perceived"] - curve["minimum"]
+    assert (np.abs(d[np.nonzero(np.sign(d[:-1]) != np.sign(d[1:]))[0]]).min() < 1e-3)
+    # legend: no empty entry (nothing exceeds desired here)
+    assert not (frame["perceived"] > frame["desired"]).any()
+    texts = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert not any("above desired" in t for t in texts) and any("below minimum" in t for t in texts)
     assert "zone of tolerance" in plots.alt_text(ax)
-    labels = {t.get_text() for t in ax.texts}
-    assert {"Service affect", "Information control", "Library as place"} <= labels
+    # n in the title; title, item labels and dimension names clear of one another
+    assert ax.get_title() == f"All respondents 2007 (n = {int(table['n'].max()):,})"
+    renderer = drawn(ax.figure)
+    dims = [t for t in ax.texts if (t.get_gid() or "").startswith("dimension:")]
+    assert {t.get_text() for t in dims} == {"Service affect", "Information control", "Library as place"}
+    outer_text = labels + dims
+    boxes = [t.get_window_extent(renderer) for t in outer_text]
+    assert boxes_overlap(boxes) == []
+    title = ax.title.get_window_extent(renderer)
+    assert not any(title.overlaps(b) for b in boxes)
+    assert not any(ax.get_legend().get_window_extent(renderer).overlaps(b) for b in boxes)
 
 
 def test_radar_expectation_perception_and_hue(cycles):
@@ -94,19 +141,60 @@ def test_radar_expectation_perception_and_hue(cycles):
     table = sq.gap_table(survey, "item", by="segment")
     pg = table[table["segment"] == "postgraduate"]
     ax = plots.plot_radar(pg, instrument=survey.instrument, title="Postgraduates radar chart 2005")
-    frame = pg.set_index("item").loc[[i for its in survey.instrument.dimensions.values() for i in its]]
-    np.testing.assert_allclose(by_gid(ax, "expectation").get_ydata()[:-1], frame["expectation"])
-    np.testing.assert_allclose(by_gid(ax, "perception").get_ydata()[:-1], frame["perception"])
+    units = [i for its in survey.instrument.dimensions.values() for i in its]
+    theta = np.linspace(0, 2 * np.pi, len(units), endpoint=False)
+    frame = pg.set_index("item").loc[units]
+    np.testing.assert_allclose(at_spokes(by_gid(ax, "expectation"), theta), frame["expectation"])
+    np.testing.assert_allclose(at_spokes(by_gid(ax, "perception"), theta), frame["perception"])
     assert same_color(by_gid(ax, "shortfall").get_facecolor()[0], COLORS["shortfall"])
-    assert ax.get_title() == "Postgraduates radar chart 2005"
+    assert ax.get_title() == f"Postgraduates radar chart 2005 (n = {int(pg['n'].max())})"
     assert ax.get_ylim() == (1, 7)
-    dims = sq.gap_table(survey, "dimension", by="segment")
-    ax2 = plots.plot_radar(dims, instrument=survey.instrument, hue="segment", value="gap")
-    assert len(ax2.get_lines()) == 4
-    assert [t.get_text() for t in ax2.get_legend().get_texts()] == list(pd.unique(dims["segment"]))
+    # every legend entry names something drawn: nothing exceeds expectations, so no "exceeds" entry
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+        "shortfall (perception below expectation)", "Expectation", "Perception"] or all(
+        "exceeds" not in t.get_text() for t in ax.get_legend().get_texts())
     fig = plots.plot_radar(pg, instrument=survey.instrument, aligned=True)
     assert len(fig.axes) == 2 and fig.axes[0].name == "polar" and fig.axes[1].name == "rectilinear"
     assert "aligned" in plots.alt_text(fig)
+    # one measure: that measure's line, on the rating scale
+    ax3 = plots.plot_radar(pg, instrument=survey.instrument, value="perception")
+    np.testing.assert_allclose(at_spokes(by_gid(ax3, "perception"), theta), frame["perception"])
+    assert not [c for c in ax3.collections if c.get_gid() == "shortfall"]
+
+
+def test_radar_segments_as_small_multiples_with_one_legend(cycles):
+    survey = cycles[0]
+    table = sq.gap_table(survey, "item", by="segment")
+    fig = plots.plot_radar(table, instrument=survey.instrument, col="segment", col_wrap=2, title="Radar 2005")
+    assert len(fig.axes) == 4 and all(a.name == "polar" for a in fig.axes)
+    assert all(a.get_legend() is None for a in fig.axes) and len(fig.legends) == 1
+    titles = [a.get_title() for a in fig.axes]
+    for level, t in zip(pd.unique(table["segment"]), titles):
+        assert t == f"{level} (n = {int(table.loc[table.segment == level, 'n'].max()):,})"
+    renderer = drawn(fig)
+    for a in fig.axes:  # codes only in small multiples, still clear of each other and of the title
+        texts = [t for t in a.texts if (t.get_gid() or "").split(":")[0] in ("label", "dimension")]
+        boxes = [t.get_window_extent(renderer) for t in texts]
+        assert boxes_overlap(boxes) == []
+        assert not any(a.title.get_window_extent(renderer).overlaps(b) for b in boxes)
+
+
+def test_gap_radar_draws_gaps_around_a_zero_ring(cycles):
+    survey = cycles[0]
+    dims = sq.gap_table(survey, "dimension", by="segment")
+    ax = plots.plot_radar(dims, instrument=survey.instrument, hue="segment", value="gap")
+    zero = by_gid(ax, "zero")
+    assert np.allclose(zero.get_ydata(), 0)
+    low, high = ax.get_ylim()
+    assert low < dims["gap"].min() and high > 0  # not the 1–7 rating scale
+    series = [line for line in ax.lines if (line.get_gid() or "").startswith("series:")]
+    assert [line.get_label() for line in series] == list(pd.unique(dims["segment"]))
+    units = list(survey.instrument.dimensions)
+    for line in series:
+        part = dims[dims["segment"] == line.get_label()].set_index("dimension").loc[units]
+        np.testing.assert_allclose(line.get_ydata()[:-1], part["gap"])
+    assert len({line.get_color() for line in series}) == 4
+    assert not any(same_color(line.get_color(), c) for line in series for c in plots.STATUS_COLORS.values())
 
 
 def test_profile_is_the_aligned_alternative(cycles):
@@ -120,22 +208,25 @@ def test_profile_is_the_aligned_alternative(cycles):
 
 
 # ----------------------------------------------------------------------------- gaps
-def test_gap_bars_sorted_coloured_with_ci_and_n(cycles):
+def test_gap_bars_coloured_by_interval_with_n_once(cycles):
     survey = cycles[0]
     table = sq.gap_table(survey, "dimension")
-    ax = plots.plot_gaps(table, instrument=survey.instrument)
+    ax = plots.plot_gaps(table, instrument=survey.instrument, title="Gaps 2005")
     bars = ax.patches
     assert len(bars) == 5
-    widths = np.array([b.get_width() for b in bars])
+    widths = np.array([b.get_width() for b in sorted(bars, key=lambda b: -b.get_y())])
     assert sorted(widths) == sorted(table["gap"])
-    assert (np.diff(widths) < 0).all()  # largest shortfall at the top (highest y drawn last)
+    assert (np.diff(widths) > 0).all()  # largest shortfall at the top
     for bar in bars:
-        assert same_color(bar.get_facecolor(), COLORS["shortfall"] if bar.get_width() < 0 else COLORS["surplus"])
+        row = table[np.isclose(table["gap"], bar.get_width())].iloc[0]
+        key = ("shortfall" if row["gap_ci_high"] < 0 else "exceeds" if row["gap_ci_low"] > 0 else "meets")
+        assert same_color(bar.get_facecolor(), plots.STATUS_COLORS[key]) and bar.get_gid() == f"status:{key}"
     labels = [t.get_text() for t in ax.get_yticklabels()]
-    for _, row in table.iterrows():
-        label = survey.instrument.dimension_label(row["dimension"])
-        assert any(text.startswith(label) and f"(n = {row['n']})" in text for text in labels)
-    # whiskers span each dimension's confidence interval, at its bar
+    assert sorted(labels) == sorted(survey.instrument.dimension_label(d) for d in table["dimension"])  # no n per bar
+    subtitle = by_gid(ax, "subtitle").get_text()
+    assert subtitle == f"n = {table['n'].min():,}–{table['n'].max():,} per dimension" or subtitle == \
+        f"n = {table['n'].min():,}"
+    # whiskers span each dimension's confidence interval, at its bar, and the caption says so
     segments = [c for c in ax.collections if len(c.get_segments()) == 5][0].get_segments()
     whiskers = {round(s[0][1]): (min(s[:, 0]), max(s[:, 0])) for s in segments}
     for bar in bars:
@@ -143,6 +234,56 @@ def test_gap_bars_sorted_coloured_with_ci_and_n(cycles):
         y = round(bar.get_y() + bar.get_height() / 2)
         np.testing.assert_allclose(whiskers[y], (row["gap_ci_low"], row["gap_ci_high"]))
     assert "negative = shortfall" in ax.get_xlabel()
+    assert "Whiskers: 95% confidence interval" in ax.get_xlabel()
+    renderer = drawn(ax.figure)
+    assert not ax.title.get_window_extent(renderer).overlaps(by_gid(ax, "subtitle").get_window_extent(renderer))
+
+
+def test_item_bars_grouped_by_dimension_with_whole_words(cycles):
+    survey = cycles[0]
+    inst = survey.instrument
+    table = sq.gap_table(survey, "item")
+    table.loc[table["item"] == "E3", "n"] = 500  # one item answered by far fewer: it states its own n
+    ax = plots.plot_gaps(table, instrument=inst)
+    ticks = ax.get_yticklabels()
+    headers = [t.get_text() for t in ticks if t.get_fontweight() == "bold"]
+    assert sorted(headers) == sorted(inst.dimension_label(d) for d in inst.dimensions)
+    # reading top to bottom: each header, then only its own items, worst first
+    order = [t.get_text().replace("\u00a0", " ") for t in sorted(ticks, key=lambda t: -t.get_position()[1])]
+    current, seen = None, []
+    gaps = table.set_index("item")["gap"]
+    for text in order:
+        if text in headers:
+            current = next(d for d in inst.dimensions if inst.dimension_label(d) == text)
+            seen = []
+            continue
+        code = text.split()[0]
+        assert inst.dimension_of(code) == current
+        seen.append(gaps[code])
+        assert seen == sorted(seen)
+        body = text.replace("\n", " ").split(" (n = ")[0]
+        assert "\n" not in text or all(line.strip() for line in text.split("\n"))
+        assert words_kept(body, f"{code} {inst.items[code].text.rstrip('.')}"), text  # never cut mid-word
+        assert len(text.split("\n")) <= 2
+        if code == "E3":
+            assert text.endswith("(n = 500)")
+        else:
+            assert "(n =" not in text
+    assert by_gid(ax, "subtitle").get_text().startswith("n = 1,1")
+
+
+def test_gap_dots_for_several_groups_share_one_axis(cycles):
+    survey = cycles[0]
+    dims = sq.gap_table(survey, "dimension", by="segment")
+    ax = plots.plot_gaps(dims, instrument=survey.instrument, hue="segment")
+    assert len(ax.figure.axes) == 1
+    series = [c for c in ax.containers]
+    assert len(series) == 4
+    for container, level in zip(series, pd.unique(dims["segment"])):
+        part = dims[dims["segment"] == level]
+        np.testing.assert_allclose(sorted(container.lines[0].get_xdata()), sorted(part["gap"]))
+    assert [t.get_text().split(" (n")[0] for t in ax.get_legend().get_texts()] == list(pd.unique(dims["segment"]))
+    assert ax.get_xlim()[0] < 0 < ax.get_xlim()[1]
 
 
 def test_gap_bars_facets_and_presentation_sign():
@@ -157,7 +298,9 @@ def test_gap_bars_facets_and_presentation_sign():
     np.testing.assert_allclose(sorted(b.get_width() for b in ax.patches), sorted(-part["gap"]))
     assert all(b.get_width() > 0 for b in ax.patches)
     assert all(same_color(b.get_facecolor(), COLORS["shortfall"]) for b in ax.patches)
-    assert "positive = shortfall" in ax.get_xlabel()
+    assert all(a.get_xlabel() == "" for a in fig.axes)  # the axis is named once, for the figure
+    assert "positive = shortfall" in fig.get_supxlabel()
+    assert len(fig.legends) == 1 and all(a.get_legend() is None for a in fig.axes)
 
 
 # ----------------------------------------------------------------------------- zone of tolerance
@@ -168,36 +311,73 @@ def test_zone_of_tolerance(core):
     bars = ax.patches[: len(frame)]
     np.testing.assert_allclose([b.get_x() for b in bars], frame["minimum"])
     np.testing.assert_allclose([b.get_width() for b in bars], frame["desired"] - frame["minimum"])
-    markers = ax.collections[0]
-    np.testing.assert_allclose(markers.get_offsets()[:, 0], frame["perceived"])
     below = (frame["perceived"] < frame["minimum"]).to_numpy()
     assert below.any()
-    for color, is_below in zip(markers.get_facecolors(), below):
-        assert same_color(color, COLORS["below_minimum"]) == is_below
+    points = {c.get_gid(): c for c in ax.collections if (c.get_gid() or "").startswith("status:")}
+    short = points["status:shortfall"]
+    np.testing.assert_allclose(sorted(short.get_offsets()[:, 0]), sorted(frame["perceived"][below]))
+    assert same_color(short.get_facecolor()[0], plots.STATUS_COLORS["shortfall"])
+    assert same_color(points["status:meets"].get_facecolor()[0], plots.STATUS_COLORS["meets"])
     labels = [t.get_text() for t in ax.get_yticklabels()]
     assert [label.endswith("▼") for label in labels] == list(below)
+    # the axis is fitted to the data, not the whole 1–9 scale
+    low, high = ax.get_xlim()
+    values = frame[["minimum", "desired", "perceived"]].to_numpy()
+    assert low <= values.min() and high >= values.max()
+    assert low > 1 + 2 and high - low < 5
     with pytest.raises(ValueError, match="asks no minimum and desired levels"):
         plots.plot_zone_of_tolerance(table, instrument="servqual-22")
+    fig = plots.plot_zone_of_tolerance(sq.gap_table(core, "item", by="segment"), instrument=core.instrument,
+                                       col="segment")
+    assert len(fig.axes) == core.respondents["segment"].nunique() and len(fig.legends) == 1
 
 
 # ----------------------------------------------------------------------------- IPA
+@pytest.mark.parametrize("params", ["2005", "ipa-2007", "library-core-2007"])
+@pytest.mark.parametrize("size", [(8, 6.5), (5, 4)])
+def test_ipa_labels_never_overlap(params, size):
+    survey = sq.read_cycle(f"params/{params}.yaml")
+    grid = sq.importance_performance(survey)
+    ax = plots.plot_ipa(grid, instrument=survey.instrument)
+    ax.figure.set_size_inches(*size)  # as a report shrinks it to the page
+    renderer = drawn(ax.figure)
+    labels = [t for t in ax.texts if (t.get_gid() or "").startswith("label:")]
+    assert len(labels) == len(grid)
+    boxes = [t.get_window_extent(renderer) for t in labels]
+    assert boxes_overlap(boxes) == []
+    names = [t.get_window_extent(renderer) for t in ax.texts if (t.get_gid() or "").startswith("quadrant:")]
+    assert not any(b.overlaps(n) for b in boxes for n in names)
+    # nor does a label cover a point (its own or another)
+    points = ax.transData.transform(grid[["performance", "importance"]].to_numpy(float))
+    radius = renderer.points_to_pixels(np.sqrt(40) / 2)
+    for b in boxes:
+        assert not any(b.x0 < px + radius and b.x1 > px - radius and b.y0 < py + radius and b.y1 > py - radius
+                       for px, py in points)
+    frame = ax.get_window_extent(renderer)
+    assert all(frame.x0 <= b.x0 and b.x1 <= frame.x1 and frame.y0 <= b.y0 and b.y1 <= frame.y1 for b in boxes)
+
+
 def test_ipa_grid(cycles):
     grid = sq.importance_performance(cycles[0])
     ax = plots.plot_ipa(grid, instrument=cycles[0].instrument)
-    points = ax.collections[0].get_offsets()
-    np.testing.assert_allclose(points[:, 0], grid["performance"])
-    np.testing.assert_allclose(points[:, 1], grid["importance"])
+    points = np.vstack([c.get_offsets() for c in ax.collections if (c.get_gid() or "").startswith("quadrant-points:")])
+    expected = grid[["performance", "importance"]].to_numpy()
+    np.testing.assert_allclose(sorted(map(tuple, points)), sorted(map(tuple, expected)))
+    for c in ax.collections:
+        if (c.get_gid() or "").startswith("quadrant-points:"):
+            name = c.get_gid().split(":", 1)[1]
+            assert same_color(c.get_facecolor()[0], plots.QUADRANT_COLORS[name])
     assert by_gid(ax, "x_cross").get_xdata()[0] == pytest.approx(grid["x_cross"].iloc[0])
     assert by_gid(ax, "y_cross").get_ydata()[0] == pytest.approx(grid["y_cross"].iloc[0])
     names = {t.get_text() for t in ax.texts}
     assert {"Concentrate here", "Keep up the good work", "Low priority", "Possible overkill"} <= names
-    labels = [t for t in ax.texts if t.get_text() in set(grid["item"])]
-    assert len(labels) == len(grid)
-    ax.figure.canvas.draw()
-    boxes = [t.get_window_extent() for t in labels]
-    overlaps = sum(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1 :])
-    assert overlaps == 0
+    assert ax.get_title().startswith("Importance and performance (n = ")
+    crosshairs = by_gid(ax, "subtitle").get_text()  # the crosshairs explained
+    assert crosshairs.startswith("dashed crosshairs: mean performance") and \
+        f"{grid['x_cross'].iloc[0]:.2f}" in crosshairs
     assert "stated importance (weights)" == ax.get_ylabel()  # the 100-point allocation: the best stated one
+    # possible overkill is not blue: blue means "meets" elsewhere
+    assert not same_color(plots.QUADRANT_COLORS["possible overkill"], plots.STATUS_COLORS["meets"])
 
 
 # ----------------------------------------------------------------------------- heatmap
@@ -216,10 +396,35 @@ def test_heatmap_centred_annotated_and_suppressed(cycles):
     assert texts.count("n < min") == 5 and texts.count("hidden") == 5
     shown = table[~table["suppressed"]]
     assert all(f"{v:+.2f}".replace("-", "\u2212") in texts for v in shown["gap"])  # real minus signs
+    # shortfalls are vermillion: the most negative end of the scale is the shortfall colour's hue
+    low = image.cmap(image.norm(-1e-3 - image.norm.vmax * 0.5))
+    assert low[0] > low[1] > low[2]
+
+
+@pytest.mark.parametrize("min_n", [10, 120])
+def test_heatmap_text_contrast_is_at_least_4_5(cycles, min_n):
+    survey = cycles[0]
+    for by in ("segment", "branch"):
+        ax = plots.plot_gap_heatmap(sq.gap_table(survey, "dimension", by=by, min_group_n=min_n),
+                                    instrument=survey.instrument, index=by)
+        image = ax.get_images()[0]
+        values = np.ma.filled(image.get_array(), np.nan)
+        checked = 0
+        for text in ax.texts:
+            c, r = (round(v) for v in text.get_position())
+            if text.get_gid() == "value":
+                cell = image.cmap(image.norm(values[r, c]))
+            else:
+                cell = plots.COLORS["suppressed"]
+            assert plots.contrast_ratio(text.get_color(), cell) >= 4.5, (text.get_text(), text.get_color(), cell)
+            checked += 1
+        assert checked == values.size
+    # the check itself can fail: white on mid orange is below 4.5
+    assert plots.contrast_ratio("white", "#E69F00") < 4.5
 
 
 # ----------------------------------------------------------------------------- trend
-def test_trend_lines_with_intervals(cycles):
+def test_trend_lines_with_intervals_and_one_legend(cycles):
     trend = sq.trend_table(cycles, by="segment", level="dimension")
     fig = plots.plot_trend(trend, instrument=cycles[0].instrument, col="segment")
     assert len(fig.axes) == 4
@@ -229,8 +434,78 @@ def test_trend_lines_with_intervals(cycles):
     for container, dim in zip(ax.containers, cycles[0].instrument.dimensions):
         line = container.lines[0]
         rows = part[part["dimension"] == dim].sort_values("year")
-        np.testing.assert_allclose(line.get_xdata(), [2005, 2006, 2007])
+        np.testing.assert_allclose(np.round(line.get_xdata()), [2005, 2006, 2007])
+        assert np.ptp(line.get_xdata() - [2005, 2006, 2007]) < 1e-9  # dodged by a constant
         np.testing.assert_allclose(line.get_ydata(), rows["gap"])
+    assert len(fig.legends) == 1 and all(a.get_legend() is None for a in fig.axes)
+    assert len({a.get_ylim() for a in fig.axes}) == 1 and all(a.get_ylabel() == "" for a in fig.axes)
+    assert "negative = shortfall" in fig.get_supylabel()
+    renderer = drawn(fig)
+    legend = fig.legends[0].get_window_extent(renderer)
+    assert not any(legend.overlaps(a.get_window_extent(renderer)) for a in fig.axes)
+    # one panel: the legend sits outside the data area, clear of the zero line
+    single = plots.plot_trend(sq.trend_table(cycles, level="dimension"), instrument=cycles[0].instrument)
+    renderer = drawn(single.figure)
+    assert not single.get_legend().get_window_extent(renderer).overlaps(single.get_window_extent(renderer))
+    texts = [single.xaxis.label, single.yaxis.label, *single.get_xticklabels(), *single.get_legend().get_texts()]
+    figure_box = single.figure.get_tightbbox(renderer)
+    assert all(figure_box.x0 - 1 <= t.get_window_extent(renderer).x0 for t in texts)
+
+
+# ----------------------------------------------------------------------------- linkage
+def test_linkage_shows_the_interval_and_an_unstruck_r():
+    from servqual.linkage import link
+
+    result = link(sq.read_cycle("params/staff-hpws-2007.yaml"), sq.read_cycle("params/2007.yaml"))
+    ax = plots.plot_linkage(result.units, unit="branch", title="Climate and gaps 2007")
+    band = by_gid(ax, "fit_ci")
+    fit = by_gid(ax, "fit")
+    x, y = fit.get_xdata(), fit.get_ydata()
+    (path,) = band.get_paths()
+    v = path.vertices
+    inside = [(lo_ <= np.interp(xx, x, y) <= hi_) for xx, lo_, hi_ in zip(
+        x, np.interp(x, v[1:61, 0], v[1:61, 1]), np.interp(x, v[62:122, 0][::-1], v[62:122, 1][::-1]))]
+    assert all(inside)  # the line runs inside its confidence band
+    r_text = by_gid(ax, "subtitle")
+    assert "95% CI" in r_text.get_text() and r_text.get_text().startswith("r = ")
+    renderer = drawn(ax.figure)
+    box = r_text.get_window_extent(renderer)
+    line_box = fit.get_window_extent(renderer)
+    assert not box.overlaps(line_box) and box.y0 >= ax.get_window_extent(renderer).y1 - 1
+    labels = [t.get_window_extent(renderer) for t in ax.texts if (t.get_gid() or "").startswith("label:")]
+    assert len(labels) == len(result.units) and boxes_overlap(labels) == []
+
+
+# ----------------------------------------------------------------------------- one colour meaning
+def test_one_colour_per_meaning_across_charts(cycles, core):
+    survey = cycles[0]
+    inst = survey.instrument
+    found: dict[str, set] = {}
+
+    def collect(ax):
+        for artist in ax.get_children():
+            gid = artist.get_gid() or ""
+            if gid.startswith("status:") or gid in ("shortfall", "meets", "to_desired", "exceeds"):
+                key = gid.split(":")[-1]
+                color = artist.get_facecolor() if hasattr(artist, "get_facecolor") else artist.get_color()
+                color = np.atleast_2d(color)[0] if not isinstance(color, str) else color
+                if isinstance(artist, plt.Line2D):
+                    color = artist.get_color()
+                found.setdefault(key, set()).add(mcolors.to_hex(color))
+
+    items = sq.gap_table(survey, "item")
+    collect(plots.plot_gaps(items, instrument=inst))
+    collect(plots.plot_profile(sq.gap_table(survey, "dimension"), instrument=inst))
+    collect(plots.plot_radar(items, instrument=inst))
+    collect(plots.plot_radar(sq.gap_table(core, "item"), instrument=core.instrument))
+    collect(plots.plot_zone_of_tolerance(sq.gap_table(core, "item"), instrument=core.instrument))
+    collect(plots.plot_gap_radar(sq.gap_table(survey, "dimension", by="segment"), instrument=inst, hue="segment"))
+    assert set(found) >= {"shortfall", "meets", "to_desired"}
+    for key, colors in found.items():
+        assert colors == {plots.STATUS_COLORS[key].lower()}, (key, colors)
+    # categories never borrow a status colour
+    assert not set(map(str.lower, plots.SERIES_COLORS)) & set(map(str.lower, plots.STATUS_COLORS.values()))
+    assert len(set(plots.STATUS_COLORS.values())) == len(plots.STATUS_COLORS)
 
 
 # ----------------------------------------------------------------------------- Likert

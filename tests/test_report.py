@@ -43,7 +43,7 @@ def test_report_folder_layout(report_2005):
     assert report_2005.name == "2005"
     for name in ("report.html", "survey_cycle.ipynb", "summary.json", "figures/figures.json"):
         assert (report_2005 / name).exists(), name
-    for stem in ("radar-postgraduate", "gaps-overall", "heatmap", "ipa"):
+    for stem in ("radar-by-segment", "gaps-overall", "heatmap", "ipa"):
         assert (report_2005 / "figures" / f"{stem}.png").exists() and (report_2005 / "figures" / f"{stem}.svg").exists()
     for table in ("gap_table_dimension_by_segment", "reliability", "gap_tests_item", "priorities", "drivers",
                   "screening_summary", "segment_tests"):
@@ -260,7 +260,7 @@ def test_html_text_has_no_python_reprs_or_raw_identifiers(report_2005):
     assert 'class="num"' in page and 'class="text"' in page  # numbers right, text left
     # alt texts: the title (group and year) first, item text, real minus signs
     alt = json.loads((report_2005 / "figures" / "figures.json").read_text())
-    assert alt["radar-postgraduate"].startswith("Postgraduate radar chart 2005")
+    assert alt["radar-by-segment"].startswith("Radar chart per segment 2005")
     assert "2005" in alt["gaps-overall"] and "−" in alt["gaps-overall"]
     assert [name for name, text in alt.items() if "2005" not in text] == []  # every figure's title carries the year
     assert "Staff give clients personal attention" in alt["gaps-overall"] or "personal attention" in \
