@@ -377,10 +377,11 @@ class _LabelPlacer(Artist):
     placed away from its point.  Drawn before everything else on the Axes.
     """
 
-    def __init__(self, ax: Axes, xs, ys, labels: list, leaders: list, obstacles: list, marker_pt: float):
+    def __init__(self, ax: Axes, xs, ys, labels: list, leaders: list, obstacles: list, marker_pt: float,
+                 lines: Sequence = ()):
         super().__init__()
         self.ax, self.xs, self.ys, self.labels, self.leaders = ax, list(xs), list(ys), labels, leaders
-        self.obstacles, self.marker_pt = obstacles, marker_pt
+        self.obstacles, self.marker_pt, self.lines = obstacles, marker_pt, list(lines)
         self.set_zorder(-100)
 
     def draw(self, renderer):
@@ -390,6 +391,10 @@ class _LabelPlacer(Artist):
         points = ax.transData.transform(np.column_stack([self.xs, self.ys]))
         taken = [Bbox.from_extents(px - radius, py - radius, px + radius, py + radius) for px, py in points]
         taken += [o.get_window_extent(renderer) for o in self.obstacles if o.get_visible()]
+        for line in self.lines:  # a line to keep labels off: its path, sampled finely
+            xy = ax.transData.transform(line.get_xydata())
+            dense = np.vstack([np.linspace(a, b, 12) for a, b in zip(xy[:-1], xy[1:])]) if len(xy) > 1 else xy
+            taken += [Bbox.from_extents(x - 1, y - 1, x + 1, y + 1) for x, y in dense[::2]]
         frame = ax.get_window_extent(renderer)
         to_data = ax.transData.inverted().transform
         order = np.lexsort((points[:, 0], -points[:, 1]))
@@ -760,7 +765,7 @@ def _one_legend(fig: Figure) -> None:
                 artist.legend = None
     constrained = fig.get_layout_engine() is not None
     fig.legend(handles, labels, loc="outside lower center" if constrained else "lower center",
-               ncol=min(4, len(labels)), fontsize=8, frameon=False)
+               ncol=min(6, len(labels)), fontsize=8, frameon=False)
 
 
 @_with_fonts
@@ -1215,7 +1220,7 @@ def plot_zone_of_tolerance(data: pd.DataFrame, *, instrument, col: str | None = 
     _single(data, unit, "plot_zone_of_tolerance", None)
     units = _ordered(data, inst, unit)
     frame = data.set_index(unit).reindex(units)
-    ax = _new_ax(ax, figsize=(8, max(3, 0.3 * len(units) + 1.4)))
+    ax = _new_ax(ax, figsize=(8.5, max(3, 0.36 * len(units) + 1.4)))
     y = np.arange(len(units))[::-1]
     lo, de, pe = (frame[c].to_numpy(dtype=float) for c in (mn, ds, perf))
     ax.barh(y, de - lo, left=lo, height=0.55, color=STATUS_COLORS["to_desired"], alpha=0.55,
@@ -1231,7 +1236,7 @@ def plot_zone_of_tolerance(data: pd.DataFrame, *, instrument, col: str | None = 
         mark = " ▼" if s_ == "shortfall" else (" ▲" if s_ == "exceeds" else "")
         text = f"{u} {inst.items[u].text.rstrip('.')}" if unit == "item" and inst.items[u].text else _unit_label(
             inst, unit, u)
-        labels.append(wrap_label(text, 40, 2) + mark)
+        labels.append(wrap_label(text, 50, 2) + mark)
     ax.set_yticks(y)
     ax.set_yticklabels(labels, fontsize=8)
     values = np.r_[lo, de, pe]
@@ -1696,7 +1701,8 @@ def plot_linkage(
         texts.append(ax.text(xv, yv, str(name), fontsize=9, gid=f"label:{name}", zorder=4))
         leader, = ax.plot([], [], color="#999999", linewidth=0.5)
         leaders.append(leader)
-    placer = _LabelPlacer(ax, xs, ys, texts, leaders, [], marker_pt=float(np.sqrt(np.max(sizes))) + 1)
+    placer = _LabelPlacer(ax, xs, ys, texts, leaders, [], marker_pt=float(np.sqrt(np.max(sizes))) + 1,
+                          lines=[by for by in ax.lines if by.get_gid() == "fit"])
     placer.set_in_layout(False)
     ax.add_artist(placer)
     if y.endswith("gap"):

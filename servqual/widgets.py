@@ -60,8 +60,37 @@ def _as_surveys(surveys) -> dict[str, object]:
     return out
 
 
+#: Show-menu entry for the radar's default picture: every measure, the gap or zone shaded.
+ALL_MEASURES = "all measures"
+
+_CSS = """<style>
+.servqual-explorer { max-width: 100%; box-sizing: border-box; }
+.servqual-explorer .widget-dropdown, .servqual-explorer .widget-select-multiple, .servqual-explorer .widget-slider,
+.servqual-explorer .widget-toggle-buttons { max-width: 100%; }
+.servqual-explorer .explorer-figure img { max-width: 100%; height: auto; display: block; }
+.servqual-explorer .gap-table, .servqual-explorer .gap-figure, .servqual-explorer .explorer-message {
+  min-width: 0; max-width: 100%; width: 100%; }
+.servqual-explorer .widget-html-content { min-width: 0; max-width: 100%; }
+.servqual-explorer .table-scroll { overflow-x: auto; max-width: 100%; width: 100%; }
+.servqual-explorer .explorer-message p { white-space: normal; line-height: 1.35; }
+.servqual-explorer table.gap-table-values { border-collapse: collapse; font-size: 13px; }
+.servqual-explorer table.gap-table-values th, .servqual-explorer table.gap-table-values td {
+  padding: 2px 8px; border-bottom: 1px solid #ddd; text-align: left; white-space: nowrap; }
+.servqual-explorer table.gap-table-values td.num { text-align: right; font-variant-numeric: tabular-nums; }
+</style>"""
+
+
 class Explorer:
-    """The explorer's state and widgets; ``.widget`` is what a notebook displays."""
+    """The explorer's state and widgets; ``.widget`` is what a notebook displays.
+
+    Every control changes the figure or is disabled when it does not apply to the chosen
+    figure: the *Show* menu offers what the figure can draw (gap bars: the gaps; radar:
+    every measure together, one measure, or a gap radar; trend: gaps and measures; zone of
+    tolerance and the importance–performance grid draw fixed measures, so it is disabled),
+    the level is disabled for the trend (dimensions) and the cycle for the trend (all
+    cycles).  Several groups are drawn on one shared axis (gap bars, radar) or as small
+    multiples (zone, grid, trend).
+    """
 
     def __init__(self, surveys, *, segment: str | None = None, min_group_n: int = MIN_GROUP_N):
         w = _require_ipywidgets()
@@ -72,18 +101,22 @@ class Explorer:
         labels = list(self.surveys)
         segment_values = sorted({str(v) for s in self.surveys.values() if self.segment
                                  for v in s.respondents[self.segment].dropna().unique()})
-        quantities = [g.name for g in self.instrument.gaps] + list(self.instrument.measures)
         figures = [k for k in FIGURES if self._figure_available(k)]
-        self.cycle = w.Dropdown(options=labels, value=labels[-1], description="Cycle")
+        wide = w.Layout(width="auto", max_width="100%")
+        self.cycle = w.Dropdown(options=labels, value=labels[-1], description="Cycle", layout=wide)
         self.groups = w.SelectMultiple(options=[ALL, *segment_values], value=(ALL,), rows=min(6, len(segment_values) + 1),
-                                       description=self.segment.capitalize() if self.segment else "Group")
-        self.quantity = w.Dropdown(options=quantities, value=quantities[0], description="Show")
-        self.level = w.ToggleButtons(options=["dimension", "item"], value="dimension", description="Level")
+                                       description=self.segment.capitalize() if self.segment else "Group",
+                                       layout=wide)
         self.figure_choice = w.Dropdown(options=[(FIGURES[k], k) for k in figures], value=figures[0],
-                                        description="Figure")
-        self.min_n = w.IntSlider(value=min_group_n, min=1, max=200, step=1, description="Min group n",
-                                 continuous_update=False)
-        self.image = w.Image(format="png", layout=w.Layout(max_width="900px"))
+                                        description="Figure", layout=wide)
+        self.quantity = w.Dropdown(options=self._quantities(figures[0]), description="Show", layout=wide)
+        self.level = w.ToggleButtons(options=["dimension", "item"], value="dimension", description="Level",
+                                     style={"button_width": "90px"})
+        largest = max(len(s.respondents) for s in self.surveys.values())
+        self.min_n = w.IntSlider(value=min_group_n, min=1, max=max(largest, min_group_n), step=1,
+                                 description="Min group n",
+                                 continuous_update=False, layout=w.Layout(width="340px", max_width="100%"))
+        self.image = w.HTML()
         self.message = w.HTML()
         self.table = w.HTML()
         self.download = w.HTML()
@@ -94,12 +127,14 @@ class Explorer:
                             (self.image, "gap-figure"), (self.table, "gap-table"), (self.download, "download-csv"),
                             (self.message, "explorer-message"), (self.status, "explorer-status")):
             widget.add_class(css)
-        controls = w.VBox([
-            w.HBox([self.cycle, self.quantity, self.figure_choice]),
-            w.HBox([self.groups, w.VBox([self.level, self.min_n])]),
-        ])
-        self.widget = w.VBox([controls, self.message, self.image, self.download, self.table, self.status])
+        self.image.add_class("explorer-figure")
+        row = w.Layout(display="flex", flex_flow="row wrap", align_items="flex-start", width="100%")
+        controls = w.Box([self.cycle, self.figure_choice, self.quantity, self.groups, self.level, self.min_n],
+                         layout=row)
+        self.widget = w.VBox([w.HTML(_CSS), controls, self.message, self.image, self.download, self.table,
+                              self.status], layout=w.Layout(width="100%", max_width="1000px"))
         self.widget.add_class("servqual-explorer")
+        self._updating = False
         for control in (self.cycle, self.groups, self.quantity, self.level, self.figure_choice, self.min_n):
             control.observe(self._on_change, names="value")
         self.current_table = pd.DataFrame()
@@ -116,16 +151,41 @@ class Explorer:
         context = Context(surveys[-1], by=self.segment, cycles=surveys if len(surveys) > 1 else None)
         return any(s.explorer and s.explorer[0] == key and s.applies_to(context) for s in REGISTRY)
 
+    def _quantities(self, key: str) -> list:
+        """What the Show menu offers for a figure (label, value)."""
+        inst = self.instrument
+        gaps = [(g.name, g.name) for g in inst.gaps]
+        measures = [(inst.measure_label(m).lower(), m) for m in inst.measures]
+        if key == "gaps":
+            return gaps
+        if key == "radar":
+            return [(ALL_MEASURES, ALL_MEASURES), *gaps, *measures]
+        if key == "trend":
+            return [*gaps, *measures]
+        return [("(fixed by the figure)", "")]
+
+    def _sync_controls(self) -> None:
+        """Offer what the chosen figure can use; disable what it ignores."""
+        key = self.figure_choice.value
+        options = self._quantities(key)
+        if list(self.quantity.options) != options:
+            current = self.quantity.value
+            self.quantity.options = options
+            values = [v for _, v in options]
+            self.quantity.value = current if current in values else values[0]
+        self.quantity.disabled = key in ("zone", "ipa")
+        self.level.disabled = key == "trend"
+        self.cycle.disabled = key == "trend"
+
     def selected_groups(self) -> list[str]:
-        chosen = list(self.groups.value) or [ALL]
-        return chosen
+        return list(self.groups.value) or [ALL]
 
     # ---- computing -------------------------------------------------------------------
     def table_for(self) -> pd.DataFrame:
         """The table shown: gap_table rows of the chosen groups, small groups suppressed."""
         from .scoring import gap_table, suppress_small_groups
 
-        survey, level, min_n = self.survey, self.level.value, self.min_n.value
+        survey, level, min_n = self.survey, self._level(), self.min_n.value
         parts = []
         for group in self.selected_groups():
             if group == ALL or not self.segment:
@@ -139,97 +199,189 @@ class Explorer:
         table = pd.concat(parts, ignore_index=True)
         return suppress_small_groups(table, min_n)
 
-    def _draw(self, table: pd.DataFrame):
+    def _level(self) -> str:
+        return "dimension" if self.figure_choice.value == "trend" else self.level.value
+
+    def figure_for(self, table: pd.DataFrame):
+        """The figure the controls ask for (Axes or Figure), or ``None`` and the reason."""
         import matplotlib
 
         matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
         from . import plots
-        from .compare import trend_table
-        from .ipa import importance_performance
 
         inst, key, quantity = self.instrument, self.figure_choice.value, self.quantity.value
         shown = table[~table["suppressed"]]
         groups = list(pd.unique(shown["group"]))
+        several = len(groups) > 1
+        year = f" {self.cycle.value}"
         if key != "trend" and shown.empty:
             return None, f"Every selected group has fewer than {self.min_n.value} respondents; nothing is shown."
         if key == "radar":
-            if len(groups) > 1:
-                target = plots.plot_radar(shown, instrument=inst, hue="group", value=quantity)
+            one = shown[shown["group"] == groups[0]]
+            if quantity == ALL_MEASURES:
+                target = (plots.plot_radar(shown, instrument=inst, col="group", col_wrap=2, title=f"Radar chart{year}")
+                          if several else plots.plot_radar(one, instrument=inst, title=f"{groups[0]}{year}"))
             else:
-                target = plots.plot_radar(shown, instrument=inst, title=groups[0])
+                target = plots.plot_radar(shown if several else one, instrument=inst, value=quantity,
+                                          hue="group" if several else None,
+                                          title=f"{self._by_title(quantity)}{year}" if several
+                                          else f"{groups[0]}{year}")
         elif key == "gaps":
-            gap = quantity if quantity in [g.name for g in inst.gaps] else inst.gaps[0].name
-            target = (plots.plot_gaps(shown, instrument=inst, gap=gap, col="group") if len(groups) > 1
-                      else plots.plot_gaps(shown, instrument=inst, gap=gap, title=groups[0]))
+            target = (plots.plot_gaps(shown, instrument=inst, gap=quantity, hue="group",
+                                      title=f"{self._by_title(quantity)}{year}")
+                      if several else plots.plot_gaps(shown, instrument=inst, gap=quantity,
+                                                      title=f"{groups[0]}{year}"))
         elif key == "zone":
-            target = plots.plot_zone_of_tolerance(shown[shown["group"] == groups[0]], instrument=inst, title=groups[0])
+            target = (plots.plot_zone_of_tolerance(shown, instrument=inst, col="group", col_wrap=2,
+                                                   title=f"Zone of tolerance{year}") if several else
+                      plots.plot_zone_of_tolerance(shown, instrument=inst, title=f"{groups[0]}{year}"))
         elif key == "ipa":
-            group = groups[0]
+            grid = self._ipa_grid(groups)
+            if grid.empty:
+                return None, f"The selected groups have fewer than {self.min_n.value} respondents; nothing is shown."
+            target = (plots.plot_ipa(grid, instrument=inst, col="group", col_wrap=2,
+                                     title=f"Importance and performance{year}") if grid["group"].nunique() > 1 else
+                      plots.plot_ipa(grid.drop(columns="group"), instrument=inst, title=f"{groups[0]}{year}"))
+        else:
+            trend = self._trend_table()
+            if trend.empty:
+                return None, f"The selected groups have fewer than {self.min_n.value} respondents; nothing is shown."
+            target = (plots.plot_trend(trend, instrument=inst, value=quantity, col="group",
+                                       title=f"{quantity} across cycles") if trend["group"].nunique() > 1 else
+                      plots.plot_trend(trend.drop(columns="group"), instrument=inst, value=quantity,
+                                       title=f"{trend['group'].iloc[0]}: {quantity} across cycles"))
+        return target, plots.alt_text(target)
+
+    def _draw(self, table: pd.DataFrame):
+        import matplotlib.pyplot as plt
+
+        from . import plots
+
+        target, text = self.figure_for(table)
+        if target is None:
+            return None, text
+        fig = target if hasattr(target, "savefig") else target.figure
+        buffer = io.BytesIO()
+        with plots.font_context():
+            fig.savefig(buffer, format="png", dpi=80, bbox_inches="tight")
+        plt.close(fig)
+        return buffer.getvalue(), text
+
+    def _by_title(self, quantity: str) -> str:
+        inst = self.instrument
+        name = inst.measure_label(quantity) if quantity in inst.measures else quantity.capitalize()
+        return f"{name} by {self.segment or 'group'}"
+
+    def _ipa_grid(self, groups: list[str]) -> pd.DataFrame:
+        from .ipa import importance_performance
+
+        parts = []
+        for group in groups:
             by = None if group == ALL else self.segment
             grid = importance_performance(self.survey, self.level.value, by=by, min_group_n=self.min_n.value)
             if by:
                 grid = grid[grid[by].astype(str) == group].drop(columns=[by])
-            if grid["suppressed"].all():
-                return None, f"{group} has fewer than {self.min_n.value} respondents; nothing is shown."
-            target = plots.plot_ipa(grid, instrument=inst, title=group)
-        else:
-            surveys = list(self.surveys.values())
-            trend = trend_table(surveys, by=self.segment, level="dimension", min_group_n=self.min_n.value)
-            trend = trend[~trend["suppressed"]]
-            chosen = [g for g in self.selected_groups() if g != ALL]
-            if chosen and self.segment:
-                trend = trend[trend[self.segment].astype(str).isin(chosen)]
-                target = plots.plot_trend(trend, instrument=inst, value=quantity, col=self.segment)
+            if not grid["suppressed"].all():
+                parts.append(grid.assign(group=group))
+        if not parts:
+            return pd.DataFrame()
+        out = pd.concat(parts, ignore_index=True)
+        out.attrs["crosshair"] = "mean"
+        return out
+
+    def _trend_table(self) -> pd.DataFrame:
+        from .compare import trend_table
+
+        surveys = list(self.surveys.values())
+        parts = []
+        for group in self.selected_groups():
+            if group == ALL or not self.segment:
+                part = trend_table(surveys, by=None, level="dimension", min_group_n=self.min_n.value)
             else:
-                target = plots.plot_trend(trend_table(surveys, by=None, level="dimension", min_group_n=self.min_n.value),
-                                          instrument=inst, value=quantity)
-        fig = target if hasattr(target, "savefig") else target.figure
-        buffer = io.BytesIO()
-        with plots.font_context():
-            fig.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
-        plt.close(fig)
-        return buffer.getvalue(), plots.alt_text(target)
+                part = trend_table(surveys, by=self.segment, level="dimension", min_group_n=self.min_n.value)
+                part = part[part[self.segment].astype(str) == group].drop(columns=[self.segment])
+            part = part[~part["suppressed"]]
+            if len(part):
+                parts.append(part.assign(group=group))
+        return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
     # ---- events ----------------------------------------------------------------------
-    def _on_change(self, _change) -> None:
+    def _on_change(self, change) -> None:
+        if self._updating:
+            return
         self.update()
 
     def update(self) -> None:
         """Recompute the table and redraw the figure in place."""
         start = time.perf_counter()
+        self._updating = True
+        try:
+            self._sync_controls()
+        finally:
+            self._updating = False
         table = self.table_for()
         self.current_table = table
         image, text = self._draw(table)
         if image is None:
-            self.image.value = b""
-            self.image.layout.display = "none"
+            self.image.value = ""
         else:
-            self.image.value = image
-            self.image.layout.display = None
+            self.image.value = (f'<img alt="{html.escape(text)}" '
+                                f'src="data:image/png;base64,{base64.b64encode(image).decode()}">')
+        self.image_png = image or b""
         self.message.value = f"<p>{html.escape(text)}</p>"
         self.table.value = self._table_html(table)
         csv = table.to_csv(index=False).encode()
-        name = f"servqual-{self.cycle.value}-{self.level.value}.csv"
+        name = f"servqual-{self.cycle.value}-{self._level()}.csv"
         self.download.value = (
             f'<a class="download-link" download="{html.escape(name)}" '
             f'href="data:text/csv;base64,{base64.b64encode(csv).decode()}" '
             'style="display:inline-block;padding:4px 12px;border:1px solid #888;border-radius:3px;'
             'text-decoration:none">Download table (CSV)</a>'
         )
-        self.status.value = f"<small>updated in {time.perf_counter() - start:.2f} s</small>"
+        self.seconds = time.perf_counter() - start
+        self.status.value = f"<small>updated in {self.seconds:.2f} s</small>"
 
     def _table_html(self, table: pd.DataFrame) -> str:
-        quantity = self.quantity.value
-        unit = "item" if self.level.value == "item" else "dimension"
-        columns = ["group", unit, "n", quantity]
-        for suffix in ("_ci_low", "_ci_high"):
-            if f"{quantity}{suffix}" in table.columns:
-                columns.append(f"{quantity}{suffix}")
-        shown = table[columns + ["suppressed_reason"]].rename(columns={"suppressed_reason": "note"})
-        return shown.to_html(index=False, na_rep="—", float_format=lambda v: f"{v:.2f}", border=0,
-                             classes="gap-table-values")
+        """The numbers behind the figure, labelled with item text and dimension names."""
+        from .display import number
+
+        inst = self.instrument
+        key, quantity = self.figure_choice.value, self.quantity.value
+        unit = "item" if self._level() == "item" else "dimension"
+        if key == "zone":
+            values = [m for m in (inst.minimum, inst.desired, inst.performance) if m]
+        elif key == "ipa" or quantity in ("", ALL_MEASURES):
+            values = list(inst.quantities)
+        else:
+            values = [quantity]
+        head = ["Group", "Item" if unit == "item" else "Dimension"] + (["Text"] if unit == "item" else []) + ["n"]
+        for v in values:
+            head.append(inst.measure_label(v) if v in inst.measures else v)
+            if f"{v}_ci_low" in table.columns and len(values) == 1:
+                head.append("95% CI")
+        rows = []
+        for _, r in table.iterrows():
+            if unit == "item":
+                cells = [html.escape(str(r["group"])), html.escape(str(r["item"])),
+                         html.escape(inst.items[r["item"]].text)]
+            else:
+                name = r["dimension"]
+                label = inst.dimension_label(name) if name in inst.dimensions else str(name)
+                cells = [html.escape(str(r["group"])), html.escape(label)]
+            if r["suppressed"]:
+                cells.append(f'<td colspan="{len(head) - len(cells)}">{html.escape(str(r["suppressed_reason"]))}</td>')
+                rows.append("".join(f"<td>{c}</td>" if not c.startswith("<td") else c for c in cells))
+                continue
+            cells = [f"<td>{c}</td>" for c in cells] + [f'<td class="num">{number(r["n"], 0)}</td>']
+            for v in values:
+                cells.append(f'<td class="num">{number(r[v])}</td>')
+                if f"{v}_ci_low" in table.columns and len(values) == 1:
+                    cells.append(f'<td class="num">{number(r[f"{v}_ci_low"])} to {number(r[f"{v}_ci_high"])}</td>')
+            rows.append("".join(cells))
+        body = "".join(f"<tr>{row}</tr>" for row in rows)
+        header = "".join(f"<th>{html.escape(h)}</th>" for h in head)
+        return (f'<div class="table-scroll"><table class="gap-table-values"><thead><tr>{header}</tr></thead>'
+                f"<tbody>{body}</tbody></table></div>")
 
     def _ipython_display_(self):  # pragma: no cover - notebook display
         from IPython.display import display
@@ -257,18 +409,37 @@ def explorer(surveys, *, segment: str | None = None, min_group_n: int = MIN_GROU
     return Explorer(surveys, segment=segment, min_group_n=min_group_n)
 
 
+def jupyter_data_dir() -> Path:
+    """The Jupyter data folder shipped inside the package: the ``servqual`` Voilà template
+    (Voilà's lab template without its CDN links) and the JupyterLab settings of ``servqual lab``."""
+    from importlib import resources
+
+    return Path(str(resources.files("servqual") / "jupyter"))
+
+
+def voila_command(notebook: str | Path, *, port: int) -> tuple[list[str], dict[str, str]]:
+    """The command and environment that serve ``notebook`` with Voilà on 127.0.0.1 only,
+    with the package's template, so the page loads nothing from outside the machine."""
+    import os
+    import sys
+
+    env = dict(os.environ)
+    env["JUPYTER_PATH"] = os.pathsep.join(p for p in (str(jupyter_data_dir()), env.get("JUPYTER_PATH", "")) if p)
+    command = [sys.executable, "-m", "voila", str(notebook), "--no-browser", f"--port={port}",
+               "--Voila.ip=127.0.0.1", "--ServerApp.allow_root=True", "--template=servqual"]
+    return command, env
+
+
 def serve(params_files: Sequence[str | Path], *, port: int = 8866, build_dir: str | Path = "build") -> int:
     """Serve the explorer notebook with Voilà on 127.0.0.1 (``servqual explore``)."""
     import subprocess
-    import sys
 
     notebook = build_notebook(params_files, build_dir)
     url = f"http://127.0.0.1:{port}/"
     print(f"Serving the gap explorer at {url} (Ctrl-C stops it)", flush=True)
-    command = [sys.executable, "-m", "voila", str(notebook), "--no-browser", f"--port={port}",
-               "--Voila.ip=127.0.0.1", "--ServerApp.allow_root=True"]
+    command, env = voila_command(notebook, port=port)
     try:
-        return subprocess.call(command)
+        return subprocess.call(command, env=env)
     except KeyboardInterrupt:
         return 0
 
