@@ -9,7 +9,6 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
-from matplotlib.collections import PolyCollection  # noqa: E402
 
 import servqual as sq  # noqa: E402
 from servqual import plots  # noqa: E402
