@@ -15,8 +15,9 @@ R_PACKAGES := r-base-core r-cran-psych r-cran-gparotation r-cran-lavaan r-cran-s
 R_CHECK := library(psych); library(lavaan); library(GPArotation); library(sandwich); library(lme4); library(jsonlite)
 
 PORT ?= 8866
+LAB_PORT ?= 8888
 
-.PHONY: help setup r-oracle browser fonts pdf-tools report reports scores figures explore bench test lint golden sample-data clean
+.PHONY: help setup r-oracle browser fonts pdf-tools report reports scores figures gallery explore lab bench test lint golden sample-data clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-12s %s\n", $$1, $$2}'
@@ -70,6 +71,12 @@ figures: $(STAMP) ## draw every figure of the 2005 sample cycle into docs/img (S
 
 explore: $(STAMP) ## serve the gap explorer with Voilà on http://127.0.0.1:$(PORT)/ (PORT=… to change; Ctrl-C stops)
 	$(VENV)/bin/servqual explore $(CYCLES) --port $(PORT)
+
+lab: $(STAMP) ## open this project in JupyterLab on http://127.0.0.1:$(LAB_PORT)/lab (the .py notebooks open as notebooks)
+	$(VENV)/bin/servqual lab . --port $(LAB_PORT)
+
+gallery: $(STAMP) fonts ## redraw every figure of the sample cycles into docs/gallery/ and docs/gallery.md
+	$(PY) docs/gallery.py
 
 bench: $(STAMP) r-oracle ## benchmarks against pingouin and R psych at 10k/100k/1M respondents → benchmarks/results.{json,md}
 	$(PY) benchmarks/run.py

@@ -48,6 +48,7 @@ from .io import SurveyError, read_survey
 from .ipa import importance_performance
 from .params import load_params, read_cycle
 from .priorities import action_plan, priorities
+from .project import enter_project
 from .reliability import AlphaReport, alpha_report, gap_reliability, omega, reliability
 from .scoring import (
     SmallGroupWarning,
@@ -101,6 +102,7 @@ __all__ = [
     "draft_params",
     "drivers",
     "efa",
+    "enter_project",
     "explorer",
     "games_howell",
     "gap_reliability",

@@ -234,6 +234,25 @@ def cmd_explore(args, out) -> int:
     return serve(args.params, port=args.port, build_dir=args.build_dir)
 
 
+def cmd_lab(args, out) -> int:
+    import subprocess
+
+    from .project import find_project, lab_command
+
+    root = find_project(args.folder)
+    if root is None:
+        print(f"servqual lab: no survey project (a folder with params/) at or above {args.folder}; "
+              "servqual init makes one", file=sys.stderr)
+        return 2
+    command, env = lab_command(root, port=args.port, browser=not args.no_browser)
+    print(f"JupyterLab on http://127.0.0.1:{args.port}/lab in {root}; the .py notebooks open as notebooks "
+          "(Ctrl-C stops it)", file=out, flush=True)
+    try:
+        return subprocess.call(command, env=env)
+    except KeyboardInterrupt:
+        return 0
+
+
 def cmd_questionnaire(args, out) -> int:
     from pathlib import Path
 
@@ -351,6 +370,12 @@ def build_parser() -> argparse.ArgumentParser:
     explore.add_argument("--port", type=int, default=8866)
     explore.add_argument("--build-dir", default="build", help="where the served notebook is written")
     explore.set_defaults(func=cmd_explore)
+
+    lab = sub.add_parser("lab", help="open the survey project in JupyterLab on 127.0.0.1 (.py notebooks as notebooks)")
+    lab.add_argument("folder", nargs="?", default=".", help="the project folder, or any folder inside it")
+    lab.add_argument("--port", type=int, default=8888)
+    lab.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    lab.set_defaults(func=cmd_lab)
 
     quest = sub.add_parser("questionnaire", help="a printable questionnaire or the data-entry template")
     quest.add_argument("instrument", help="built-in id or YAML path")

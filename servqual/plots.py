@@ -221,8 +221,7 @@ def _unit_label(inst: Instrument, unit: str, name: str, *, long: bool = False, w
     if unit == "dimension":
         return inst.dimension_label(name) if name in inst.dimensions else str(name).replace("_", " ").capitalize()
     if long and inst.items[name].text:
-        text = inst.items[name].text.rstrip(".")
-        return f"{name} {text if len(text) <= width else text[: width - 1] + '…'}"
+        return wrap_label(f"{name} {inst.items[name].text.rstrip('.')}", width, 1)  # shortened after a whole word
     return name
 
 

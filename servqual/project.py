@@ -17,12 +17,15 @@ notebooks in ``notebooks/`` resolve the same paths.
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import shutil
 from importlib import resources
 from pathlib import Path
 
-__all__ = ["ProjectError", "init_project", "project_root", "reports_folder", "resolve_path", "template_path"]
+__all__ = ["ProjectError", "enter_project", "find_project", "init_project", "lab_command", "project_root",
+           "reports_folder", "resolve_path", "template_path"]
 
 TEMPLATES = ("survey_cycle", "trends", "linkage", "explore")
 
@@ -62,6 +65,103 @@ def project_root(params_file: str | Path) -> Path:
     """
     folder = Path(params_file).absolute().parent
     return folder.parent if folder.name == "params" else folder
+
+
+def find_project(start: str | Path | None = None) -> Path | None:
+    """The survey project holding ``start`` (default the working folder): the nearest folder,
+    ``start`` itself or one above it, that has a ``params/`` folder; ``None`` outside any.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from servqual.project import find_project, init_project
+    >>> root = init_project(pathlib.Path(tempfile.mkdtemp()) / "mysurvey")
+    >>> find_project(root / "notebooks") == root.resolve()
+    True
+    """
+    here = Path(start if start is not None else Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "params").is_dir():
+            return folder
+    return None
+
+
+def enter_project(start: str | Path | None = None) -> Path:
+    """Work in the survey project's root folder, so a notebook's paths (``params/…``,
+    ``data/raw/…``, ``reports/…``) resolve the same whether it runs from the project (as
+    ``servqual report`` runs it) or from ``notebooks/`` (as JupyterLab runs it).  Changes the
+    working folder to the project root and returns it; outside a project, changes nothing
+    and returns the working folder.
+
+    Examples
+    --------
+    >>> import os, tempfile, pathlib
+    >>> from servqual.project import enter_project, init_project
+    >>> root = init_project(pathlib.Path(tempfile.mkdtemp()) / "mysurvey")
+    >>> before = os.getcwd()
+    >>> enter_project(root / "notebooks") == root.resolve() == pathlib.Path.cwd()
+    True
+    >>> os.chdir(before)
+    """
+    root = find_project(start)
+    if root is None:
+        return Path.cwd()
+    if Path.cwd().resolve() != root:
+        os.chdir(root)
+    return root
+
+
+def lab_settings(folder: str | Path) -> Path:
+    """A JupyterLab application-settings folder for ``servqual lab``: the installation's own
+    settings (when there are any) with the package's ``overrides.json`` merged in, which opens
+    ``.py`` notebooks (jupytext percent format) as notebooks on a double click."""
+    from importlib import resources
+
+    ours = json.loads((Path(str(resources.files("servqual") / "jupyter" / "lab-settings")) / "overrides.json")
+                      .read_text(encoding="utf-8"))
+    target = Path(folder)
+    target.mkdir(parents=True, exist_ok=True)
+    import sys
+
+    installed = Path(sys.prefix) / "share" / "jupyter" / "lab" / "settings"
+    merged: dict = {}
+    if installed.is_dir():
+        for path in installed.iterdir():
+            if path.is_file():
+                shutil.copyfile(path, target / path.name)
+        if (installed / "overrides.json").is_file():
+            merged = json.loads((installed / "overrides.json").read_text(encoding="utf-8"))
+    for plugin, settings in ours.items():
+        current = merged.setdefault(plugin, {})
+        for key, value in settings.items():
+            current[key] = {**current.get(key, {}), **value} if isinstance(value, dict) else value
+    (target / "overrides.json").write_text(json.dumps(merged, indent=2) + "\n", encoding="utf-8")
+    return target
+
+
+def lab_command(folder: str | Path = ".", *, port: int = 8888, browser: bool = True,
+                settings_dir: str | Path | None = None) -> tuple[list[str], dict[str, str]]:
+    """The command and environment of ``servqual lab``: JupyterLab on 127.0.0.1 in the
+    survey project holding ``folder``, opening the ``.py`` templates as notebooks.
+
+    Examples
+    --------
+    >>> from servqual.project import lab_command
+    >>> command, env = lab_command(".", port=8899, browser=False)
+    >>> command[1:4], "--port=8899" in command
+    (['-m', 'jupyterlab', '--ServerApp.ip=127.0.0.1'], True)
+    """
+    import sys
+    import tempfile
+
+    root = find_project(folder) or Path(folder).resolve()
+    settings = lab_settings(settings_dir or tempfile.mkdtemp(prefix="servqual-lab-settings-"))
+    command = [sys.executable, "-m", "jupyterlab", "--ServerApp.ip=127.0.0.1", f"--port={port}",
+               f"--ServerApp.root_dir={root}", f"--LabApp.app_settings_dir={settings}",
+               "--ServerApp.allow_root=True"]
+    if not browser:
+        command.append("--no-browser")
+    return command, dict(os.environ)
 
 
 def resolve_path(value: str | Path, params_file: str | Path) -> Path:

@@ -20,4 +20,5 @@ min_group_n = 10
 # %%
 import servqual as sq
 
+sq.enter_project()  # paths resolve from the project folder, also when JupyterLab runs this from notebooks/
 sq.explorer(cycles, min_group_n=min_group_n)

@@ -18,7 +18,10 @@ output_dir = "reports/linkage"
 min_group_n = 10
 
 # %%
+import servqual as sq
 from servqual.report import LinkageReport
+
+sq.enter_project()  # paths resolve from the project folder, also when JupyterLab runs this from notebooks/
 
 report = LinkageReport.from_params(staff, clients, output_dir, unit=unit, min_group_n=min_group_n)
 report.header()

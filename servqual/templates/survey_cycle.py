@@ -38,6 +38,8 @@ previous = None  # params file of the cycle before (servqual report finds it bes
 import servqual as sq
 from servqual.report import CycleReport
 
+sq.enter_project()  # paths resolve from the project folder, also when JupyterLab runs this from notebooks/
+
 survey = sq.read_survey(
     responses, instrument, columns=columns, id=id, segments=segments, year=year, encoding=encoding,
     weights=weights, overall=overall, screening=screening or None, sheet=sheet, skip_rows=skip_rows,

@@ -15,7 +15,10 @@ output_dir = "reports/trends"
 min_group_n = 10
 
 # %%
+import servqual as sq
 from servqual.report import TrendsReport
+
+sq.enter_project()  # paths resolve from the project folder, also when JupyterLab runs this from notebooks/
 
 report = TrendsReport.from_params(cycles, output_dir, min_group_n=min_group_n)
 report.header()

@@ -1,0 +1,123 @@
+"""The templates in JupyterLab, as a researcher meets them: `servqual lab` in a survey
+project, a double click on notebooks/survey_cycle.py, Run All, no error anywhere."""
+
+import os
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from servqual.project import init_project, lab_command
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+               "--disable-component-update", "--no-first-run"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_lab_command_opens_python_notebooks_as_notebooks(tmp_path):
+    import json
+
+    root = init_project(tmp_path / "survey")
+    command, _ = lab_command(root / "notebooks", port=9999, browser=False, settings_dir=tmp_path / "settings")
+    assert f"--ServerApp.root_dir={root.resolve()}" in command  # the project, found from inside it
+    assert "--ServerApp.ip=127.0.0.1" in command and "--no-browser" in command
+    overrides = json.loads((tmp_path / "settings" / "overrides.json").read_text())
+    assert overrides["@jupyterlab/docmanager-extension:plugin"]["defaultViewers"]["python"] == "Jupytext Notebook"
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} is missing on CI: `make test` installs Debian's chromium (make browser)")
+        pytest.skip(f"{CHROMIUM} is not installed (make browser)")
+    base = tmp_path_factory.mktemp("lab")
+    root = init_project(base / "survey")
+    port = _free_port()
+    command, env = lab_command(root, port=port, browser=False, settings_dir=base / "settings")
+    command += ["--IdentityProvider.token=", "--ServerApp.password=", f"--LabApp.user_settings_dir={base / 'user'}",
+                f"--LabApp.workspaces_dir={base / 'workspaces'}"]
+    # every cell in the page, so the test sees every output (JupyterLab 4 renders only visible cells)
+    tracker = base / "user" / "@jupyterlab" / "notebook-extension" / "tracker.jupyterlab-settings"
+    tracker.parent.mkdir(parents=True)
+    tracker.write_text('{"windowingMode": "none"}')
+    log = open(base / "lab.log", "w")
+    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=root, env=env)
+    try:
+        deadline = time.time() + 90
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"jupyter lab exited early: {(base / 'lab.log').read_text()[-2000:]}")
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            if time.time() > deadline:
+                raise TimeoutError("jupyter lab did not listen within 90 s")
+            time.sleep(0.25)
+        yield f"http://127.0.0.1:{port}/lab", root
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+
+def test_double_click_opens_the_template_as_a_notebook_and_it_runs(lab):
+    from playwright.sync_api import sync_playwright
+
+    url, root = lab
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            requests: list[str] = []
+            page.on("request", lambda request: requests.append(request.url))
+            page.goto(url, timeout=120_000)
+            listing = page.locator(".jp-DirListing-item")
+            listing.filter(has_text="notebooks").first.dblclick(timeout=120_000)
+            listing.filter(has_text="survey_cycle.py").first.dblclick(timeout=30_000)
+            page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=60_000)
+            assert page.locator(".jp-FileEditor").count() == 0  # a notebook, not the text editor
+            cells = page.locator(".jp-NotebookPanel .jp-CodeCell")
+            assert cells.count() >= 5
+            started = r"""() => [...document.querySelectorAll('.jp-NotebookPanel .jp-CodeCell .jp-InputPrompt')]
+                .some(p => /\[(\*|\d+)\]/.test(p.innerText))"""
+            for attempt in range(3):  # "Run All" as a user does it: a click in the notebook, then the Run menu
+                page.locator(".jp-NotebookPanel .jp-Cell").first.click()
+                page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+                page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+                try:
+                    page.wait_for_function(started, timeout=30_000)
+                    break
+                except Exception:  # noqa: BLE001 - the menu opened before the page was ready: try again
+                    page.keyboard.press("Escape")
+            page.wait_for_function("""() => {
+                const prompts = [...document.querySelectorAll('.jp-NotebookPanel .jp-CodeCell .jp-InputPrompt')];
+                return prompts.length > 0 && prompts.every(p => /\\[\\d+\\]/.test(p.innerText));
+            }""", timeout=150_000)
+            errors = page.evaluate("""() => [...document.querySelectorAll(
+                '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')]
+                .map(e => e.innerText).filter(t => /Traceback|Error/.test(t))""")
+            text = page.inner_text(".jp-NotebookPanel")
+        finally:
+            page.screenshot(path=str(ARTIFACTS / "jupyterlab.png"))
+            browser.close()
+    assert errors == [], errors
+    outside = sorted({u for u in requests if not u.startswith(("http://127.0.0.1", "data:", "blob:", "ws://127.0.0.1"))})
+    assert outside == [], f"JupyterLab asked for resources off this machine: {outside}"
+    assert "Traceback" not in text and "FileNotFoundError" not in text
+    assert "Summary: what to do first" in text  # the report ran, its sections are in the notebook
+    # the notebook ran from notebooks/ and still wrote the report where `servqual report` writes it
+    assert (root / "reports" / "2005" / "tables").is_dir()
