@@ -402,7 +402,9 @@ def test_init_from_a_korean_export_to_a_report(tmp_path):
     # the tiny age groups are combined into "Other" (so none is recoverable from the total)
     assert counts["20대"] == 104 and "50대 이상" not in counts and counts["Other"] >= 10
     assert all(n >= 10 for n in counts.values())
-    assert (folder / "figures" / "radar-20대.png").exists()
+    assert (folder / "figures" / "radar-by-segment.png").exists()
+    alt = json.loads((folder / "figures" / "figures.json").read_text())
+    assert "20대" in alt["radar-by-segment"]  # the Korean group names reach the figure
     assert "50대 이상" in (folder / "report.html").read_text(encoding="utf-8")  # the note names what was combined
     notebook = (folder / "survey_cycle.ipynb").read_text()
     assert "Glyph" not in notebook and "Traceback" not in notebook

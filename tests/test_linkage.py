@@ -96,7 +96,7 @@ def test_errors(staff, clients):
 def test_plot_linkage(staff, clients):
     units = link(staff, clients).units
     ax = plot_linkage(units)
-    points = ax.collections[0].get_offsets()
+    points = [c for c in ax.collections if c.get_gid() == "units"][0].get_offsets()
     np.testing.assert_allclose(points[:, 0], units["climate"])
     np.testing.assert_allclose(points[:, 1], units["client_gap"])
     assert [t.get_text() for t in ax.texts if t.get_text().startswith("B")] == list(units["branch"])

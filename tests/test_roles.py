@@ -118,6 +118,9 @@ def test_unusual_names_in_the_report_questionnaire_and_explorer(dutch_survey, tm
     html = questionnaire_html(dutch_survey.instrument)
     assert "Verwachting" in html and "Ervaring" in html
     explorer = sq.explorer({"2024": dutch_survey})
-    assert list(explorer.quantity.options) == ["kloof", "verwachting", "ervaring"]
     assert [v for _, v in explorer.figure_choice.options] == ["gaps", "ipa", "radar"]
+    assert [v for _, v in explorer.quantity.options] == ["kloof"]  # gap bars: the gaps
+    explorer.figure_choice.value = "radar"
+    assert [v for _, v in explorer.quantity.options] == ["all measures", "kloof", "verwachting", "ervaring"]
+    assert [label for label, _ in explorer.quantity.options][2:] == ["verwachting", "ervaring"]
     plt.close("all")
