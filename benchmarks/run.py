@@ -37,6 +37,8 @@ TARGETS = {
     "pipeline_1m_s": ("read Parquet + screen + gap_table (item, dimension) by segment, 1M (seconds)", "<=", 3.0),
     "pipeline_memory_ratio_1m": ("peak extra memory / ratings in memory, 1M", "<=", 3.0),
     "report_vs_empty_notebook": ("full cycle report / empty papermill notebook", "<=", 3.0),
+    "explorer_update_max_s": ("explorer: slowest update over every figure, level, Show choice and 1–3 groups (s)",
+                              "<=", 0.5),
 }
 
 
@@ -179,6 +181,31 @@ def full_report() -> float:
         return time.perf_counter() - start
 
 
+def explorer_updates() -> dict:
+    """Every control change a user can make on the three sample cycles, timed inside the
+    kernel as the explorer's status line reports it (figure drawn and encoded, table built)."""
+    import servqual as sq
+
+    explorer = sq.explorer([ROOT / "params" / f"{y}.yaml" for y in (2005, 2006, 2007)])
+    times = []
+
+    def choose(control, value) -> None:
+        if control.value != value:  # only a real change updates the explorer
+            control.value = value
+            times.append(explorer.seconds)
+
+    for groups in (("All respondents",), ("postgraduate", "undergraduate"),
+                   ("All respondents", "postgraduate", "library staff")):
+        choose(explorer.groups, groups)
+        for level in ("dimension", "item"):
+            choose(explorer.level, level)
+            for _, key in explorer.figure_choice.options:
+                choose(explorer.figure_choice, key)
+                for _, quantity in explorer.quantity.options:
+                    choose(explorer.quantity, quantity)
+    return {"updates": len(times), "median_s": statistics.median(times), "max_s": max(times)}
+
+
 def run(sizes: list[int], reps: int, *, with_r: bool, with_reports: bool) -> dict:
     import numpy as np
     import pandas as pd
@@ -220,6 +247,7 @@ def run(sizes: list[int], reps: int, *, with_r: bool, with_reports: bool) -> dic
     if with_reports:
         results["notebooks"] = {"empty_papermill_s": statistics.median(empty_notebook_run() for _ in range(max(reps, 1))),
                                 "full_cycle_report_s": statistics.median(full_report() for _ in range(max(reps, 1)))}
+        results["explorer"] = explorer_updates()
 
     ratios = results["ratios"]
     largest = str(max(sizes))
@@ -251,6 +279,7 @@ def targets(results: dict) -> dict:
         "pipeline_1m_s": r.get("pipeline_s") if at_1m else None,
         "pipeline_memory_ratio_1m": r.get("pipeline_memory_ratio") if at_1m else None,
         "report_vs_empty_notebook": r.get("report_vs_empty_notebook"),
+        "explorer_update_max_s": results.get("explorer", {}).get("max_s"),
     }
     out = {}
     for key, (label, op, bound) in TARGETS.items():
@@ -285,6 +314,9 @@ def markdown(results: dict) -> str:
         nb = results["notebooks"]
         lines += [f"Full cycle report {nb['full_cycle_report_s']:.1f} s; empty notebook through papermill "
                   f"{nb['empty_papermill_s']:.1f} s."]
+    if "explorer" in results:
+        ex = results["explorer"]
+        lines += [f"Explorer: {ex['updates']} updates, median {ex['median_s']:.2f} s, slowest {ex['max_s']:.2f} s."]
     lines += ["", "## Ratios and targets", "", "| measure | target | value | met |", "|---|---|---|---|"]
     for t in results["targets"].values():
         value = "—" if t["value"] is None else f"{t['value']:.3f}"
