@@ -1,26 +1,21 @@
 """The templates in JupyterLab, as a researcher meets them: `servqual lab` in a survey
 project, a double click on notebooks/survey_cycle.py, Run All, no error anywhere."""
 
-import os
-import socket
 import subprocess
-import time
-from pathlib import Path
 
 import pytest
 
 from servqual.project import init_project, lab_command
 
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
-LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-               "--disable-component-update", "--no-first-run"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from .browser import (
+    ARTIFACTS,
+    CHROMIUM,
+    LAUNCH_ARGS,
+    free_port,
+    is_local,
+    need_chromium,
+    wait_for_port,
+)
 
 
 def test_lab_command_opens_python_notebooks_as_notebooks(tmp_path):
@@ -36,13 +31,10 @@ def test_lab_command_opens_python_notebooks_as_notebooks(tmp_path):
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"{CHROMIUM} is missing on CI: `make test` installs Debian's chromium (make browser)")
-        pytest.skip(f"{CHROMIUM} is not installed (make browser)")
+    need_chromium()
     base = tmp_path_factory.mktemp("lab")
     root = init_project(base / "survey")
-    port = _free_port()
+    port = free_port()
     command, env = lab_command(root, port=port, browser=False, settings_dir=base / "settings")
     command += ["--IdentityProvider.token=", "--ServerApp.password=", f"--LabApp.user_settings_dir={base / 'user'}",
                 f"--LabApp.workspaces_dir={base / 'workspaces'}"]
@@ -53,16 +45,7 @@ def lab(tmp_path_factory):
     log = open(base / "lab.log", "w")
     process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=root, env=env)
     try:
-        deadline = time.time() + 90
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"jupyter lab exited early: {(base / 'lab.log').read_text()[-2000:]}")
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            if time.time() > deadline:
-                raise TimeoutError("jupyter lab did not listen within 90 s")
-            time.sleep(0.25)
+        wait_for_port(port, process, "jupyter lab")
         yield f"http://127.0.0.1:{port}/lab", root
     finally:
         process.terminate()
@@ -94,7 +77,7 @@ def test_double_click_opens_the_template_as_a_notebook_and_it_runs(lab):
             assert cells.count() >= 5
             started = r"""() => [...document.querySelectorAll('.jp-NotebookPanel .jp-CodeCell .jp-InputPrompt')]
                 .some(p => /\[(\*|\d+)\]/.test(p.innerText))"""
-            for attempt in range(3):  # "Run All" as a user does it: a click in the notebook, then the Run menu
+            for _attempt in range(3):  # "Run All" as a user does it: a click in the notebook, then the Run menu
                 page.locator(".jp-NotebookPanel .jp-Cell").first.click()
                 page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
                 page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
@@ -115,7 +98,7 @@ def test_double_click_opens_the_template_as_a_notebook_and_it_runs(lab):
             page.screenshot(path=str(ARTIFACTS / "jupyterlab.png"))
             browser.close()
     assert errors == [], errors
-    outside = sorted({u for u in requests if not u.startswith(("http://127.0.0.1", "data:", "blob:", "ws://127.0.0.1"))})
+    outside = sorted({u for u in requests if not is_local(u)})
     assert outside == [], f"JupyterLab asked for resources off this machine: {outside}"
     assert "Traceback" not in text and "FileNotFoundError" not in text
     assert "Summary: what to do first" in text  # the report ran, its sections are in the notebook

@@ -2,12 +2,8 @@
 
 import base64
 import html
-import os
-import socket
 import subprocess
 import sys
-import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -15,11 +11,18 @@ import pytest
 
 import servqual as sq
 
+from .browser import (
+    ARTIFACTS,
+    CHROMIUM,
+    LAUNCH_ARGS,
+    free_port,
+    is_local,
+    need_chromium,
+    wait_for_port,
+)
 from .conftest import ROOT
 
 CYCLES = [ROOT / "params" / f"{y}.yaml" for y in (2005, 2006, 2007)]
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = ROOT / "test-artifacts"
 
 
 @pytest.fixture(scope="module")
@@ -147,41 +150,19 @@ def test_small_groups_are_suppressed(explorer):
 
 
 # ----------------------------------------------------------------------------- in a browser
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_for_port(port: int, process, timeout: float = 90) -> None:
-    """Probe with a TCP connect (an HTTP GET would start a kernel)."""
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"voila exited early with code {process.returncode}")
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.25)
-    raise TimeoutError(f"voila did not listen on port {port} within {timeout} s")
-
-
 @pytest.fixture(scope="module")
 def voila_url(tmp_path_factory):
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"{CHROMIUM} is missing on CI: `make test` installs Debian's chromium (make browser)")
-        pytest.skip(f"{CHROMIUM} is not installed (make browser)")
+    need_chromium()
     from servqual.widgets import build_notebook, voila_command
 
     build = tmp_path_factory.mktemp("explore")
     notebook = build_notebook(CYCLES, build)
-    port = _free_port()
+    port = free_port()
     log = open(build / "voila.log", "w")
     command, env = voila_command(notebook, port=port)  # the command `make explore` runs
     process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, env=env)
     try:
-        _wait_for_port(port, process)
+        wait_for_port(port, process, "voila")
         yield f"http://127.0.0.1:{port}/"
     finally:
         process.terminate()
@@ -199,17 +180,6 @@ def _numbers(text: str, group: str) -> dict[str, float]:
         if cells and cells[0] == group:
             rows[cells[1]] = float(cells[3].replace("\u2212", "-"))
     return rows
-
-
-LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-               "--disable-component-update", "--no-first-run"]
-
-
-def _local(url: str) -> bool:
-    from urllib.parse import urlparse
-
-    parsed = urlparse(url)
-    return parsed.scheme in ("data", "blob", "about") or parsed.hostname in ("127.0.0.1", "localhost")
 
 
 def test_browser_click_changes_the_numbers(voila_url):
@@ -264,7 +234,7 @@ def test_browser_click_changes_the_numbers(voila_url):
             page.screenshot(path=str(ARTIFACTS / "explorer-radar.png"), full_page=True)
         finally:
             browser.close()
-    outside = sorted({u for u in requests if not _local(u)})
+    outside = sorted({u for u in requests if not is_local(u)})
     assert outside == [], f"the explorer asked for resources off this machine: {outside}"
     assert len(requests) > 5  # the recording itself works
     assert (ARTIFACTS / "explorer.png").stat().st_size > 10_000
@@ -307,4 +277,4 @@ def test_browser_explorer_fits_a_phone(voila_url):
     assert metrics["image"] <= 390 and metrics["imageWidth"] > 300, metrics  # the figure fits and stays readable
     assert max(right for _, right in metrics["controls"]) <= 390 and metrics["rows"] >= 3, metrics  # controls wrap
     assert metrics["scrollerRight"] <= 390 and metrics["overflow"] == "auto", metrics  # the table scrolls in itself
-    assert not [u for u in requests if not _local(u)]
+    assert not [u for u in requests if not is_local(u)]
