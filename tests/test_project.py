@@ -72,6 +72,13 @@ def test_wheel_outside_the_repository_inits_and_reports_twice_at_once(wheel_venv
     where = subprocess.run([str(wheel_venv / "bin" / "python"), "-c", "import servqual; print(servqual.__file__)"],
                            cwd=work, capture_output=True, text=True, env=env)
     assert str(ROOT) not in where.stdout and "site-packages" in where.stdout
+    # the explorer's Voilà template and `servqual lab`'s settings come with the wheel
+    shipped = subprocess.run([str(wheel_venv / "bin" / "python"), "-c",
+                              "from servqual.widgets import jupyter_data_dir as d; "
+                              "print((d() / 'voila/templates/servqual/index.html.j2').is_file(), "
+                              "(d() / 'lab-settings/overrides.json').is_file())"],
+                             cwd=work, capture_output=True, text=True, env=env)
+    assert shipped.stdout.split() == ["True", "True"], shipped.stderr
     shutil.copyfile(project / "params" / "2005.yaml", project / "params" / "again.yaml")
     before = {p.name for p in project.iterdir()}
     # two reports at the same time: one from inside the project, one from its parent folder
