@@ -104,3 +104,10 @@ def test_double_click_opens_the_template_as_a_notebook_and_it_runs(lab):
     assert "Summary: what to do first" in text  # the report ran, its sections are in the notebook
     # the notebook ran from notebooks/ and still wrote the report where `servqual report` writes it
     assert (root / "reports" / "2005" / "tables").is_dir()
+
+
+def test_servqual_lab_outside_a_project_says_so(tmp_path, capsys):
+    from servqual.cli import main
+
+    assert main(["lab", str(tmp_path), "--no-browser"]) == 2
+    assert "no survey project (a folder with params/)" in capsys.readouterr().err
