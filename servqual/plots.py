@@ -398,8 +398,13 @@ class _LabelPlacer(Artist):
         to_data = ax.transData.inverted().transform
         order = np.lexsort((points[:, 0], -points[:, 1]))
         angles = [0, 180, 45, -45, 135, -135, 90, -90, 22, -22, 158, -158, 68, -68, 112, -112]
+        frame_box = (frame.x0, frame.y0, frame.x1, frame.y1)
         for k in order:
             label, leader, (px, py) = self.labels[k], self.leaders[k], points[k]
+            # measured once; each candidate's box is then arithmetic (the renderer is the slow part)
+            label.set_position(to_data((px, py)))
+            size = label.get_window_extent(renderer)
+            w, h = size.width * 1.04, size.height * 1.08
             best = None
             for distance in (radius + 3 * scale, radius + 9 * scale, radius + 16 * scale, radius + 24 * scale,
                              radius + 34 * scale, radius + 46 * scale, radius + 60 * scale):
@@ -407,19 +412,22 @@ class _LabelPlacer(Artist):
                     dx, dy = distance * np.cos(np.radians(angle)), distance * np.sin(np.radians(angle))
                     ha = "left" if dx > 1e-6 else ("right" if dx < -1e-6 else "center")
                     va = "bottom" if dy > distance * 0.5 else ("top" if dy < -distance * 0.5 else "center")
-                    label.set_horizontalalignment(ha)
-                    label.set_verticalalignment(va)
-                    label.set_position(to_data((px + dx, py + dy)))
-                    box = label.get_window_extent(renderer).expanded(1.04, 1.08)
-                    inside = (box.x0 >= frame.x0 and box.x1 <= frame.x1 and box.y0 >= frame.y0 and box.y1 <= frame.y1)
+                    x0 = px + dx - {"left": 0, "right": w, "center": w / 2}[ha]
+                    y0 = py + dy - {"bottom": 0, "top": h, "center": h / 2}[va]
+                    box = Bbox.from_extents(x0, y0, x0 + w, y0 + h)
+                    inside = (x0 >= frame_box[0] and x0 + w <= frame_box[2] and y0 >= frame_box[1]
+                              and y0 + h <= frame_box[3])
                     if inside and not any(box.overlaps(t) for t in taken):
-                        best = (box, distance, dx, dy)
+                        best = (box, distance, dx, dy, ha, va)
                         break
                 if best:
                     break
             if best is None:  # nowhere free: keep the last try (counted by the tests, never seen on the samples)
-                best = (label.get_window_extent(renderer), distance, dx, dy)
-            box, distance, dx, dy = best
+                best = (box, distance, dx, dy, ha, va)
+            box, distance, dx, dy, ha, va = best
+            label.set_horizontalalignment(ha)
+            label.set_verticalalignment(va)
+            label.set_position(to_data((px + dx, py + dy)))
             taken.append(box)
             if distance > radius + 10 * scale:
                 end = to_data((px + dx * radius / distance, py + dy * radius / distance))
@@ -475,23 +483,12 @@ class _RadarLayout(Artist):
         self.set_zorder(-100)
 
     def draw(self, renderer):
-        ax, fig = self.ax, self.ax.figure
+        ax = self.ax
         boxes = []
         for text in self.item_labels:  # a label that would touch its neighbour moves outwards
-            for distance in range(4, 150, 3):
-                _place_on_rim(text, ax, text._servqual_angle, distance)
-                box = text.get_window_extent(renderer).expanded(1.02, 1.04)
-                if not any(box.overlaps(b) for b in boxes):
-                    break
-            boxes.append(box)
+            boxes.append(_push_out(text, ax, renderer, 4, 150, 3, boxes, pad=(1.02, 1.04)))
         for text in self.dimension_labels:
-            angle = text._servqual_angle
-            for distance in range(14, 200, 3):
-                _place_on_rim(text, ax, angle, distance)
-                box = text.get_window_extent(renderer).expanded(1.04, 1.1)
-                if not any(box.overlaps(b) for b in boxes):
-                    break
-            boxes.append(box)
+            boxes.append(_push_out(text, ax, renderer, 14, 200, 3, boxes, pad=(1.04, 1.1)))
         boxes.append(ax.get_window_extent(renderer))
         inverse = ax.transAxes.inverted()
         top = max(inverse.transform((0, b.y1))[1] for b in boxes)
@@ -500,7 +497,27 @@ class _RadarLayout(Artist):
             self.title.set_y(top + 6 * renderer.points_to_pixels(1) / max(ax.get_window_extent(renderer).height, 1))
         if self.legend is not None:
             self.legend.set_bbox_to_anchor((0.5, bottom - 0.02), transform=ax.transAxes)
-        del fig
+
+
+def _push_out(text, ax: Axes, renderer, start: float, stop: float, step: float, taken: list, pad) -> Bbox:
+    """Move ``text`` outwards from the rim, ``step`` points at a time, until its box is clear
+    of ``taken``; returns the box.  Measured once: moving along the ray shifts the box."""
+    angle = text._servqual_angle
+    _place_on_rim(text, ax, angle, start)
+    first = text.get_window_extent(renderer).expanded(*pad)
+    direction = angle * ax.get_theta_direction() + ax.get_theta_offset()
+    ux, uy = np.cos(direction), np.sin(direction)
+    pixels = renderer.points_to_pixels(1.0)
+    distance = start
+    box = first
+    while distance < stop:
+        shift = (distance - start) * pixels
+        box = first.translated(ux * shift, uy * shift)
+        if not any(box.overlaps(b) for b in taken):
+            break
+        distance += step
+    _place_on_rim(text, ax, angle, distance)
+    return box
 
 
 def _place_on_rim(text, ax: Axes, angle: float, distance: float) -> None:
