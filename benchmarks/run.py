@@ -192,7 +192,8 @@ def explorer_updates() -> dict:
     def choose(control, value) -> None:
         if control.value != value:  # only a real change updates the explorer
             control.value = value
-            times.append(explorer.seconds)
+            times.append((explorer.seconds, f"{explorer.figure_choice.value}, {explorer.level.value}, "
+                                            f"{explorer.quantity.value or 'fixed'}, {len(explorer.groups.value)} group(s)"))
 
     for groups in (("All respondents",), ("postgraduate", "undergraduate"),
                    ("All respondents", "postgraduate", "library staff")):
@@ -203,7 +204,9 @@ def explorer_updates() -> dict:
                 choose(explorer.figure_choice, key)
                 for _, quantity in explorer.quantity.options:
                     choose(explorer.quantity, quantity)
-    return {"updates": len(times), "median_s": statistics.median(times), "max_s": max(times)}
+    slowest = max(times)
+    return {"updates": len(times), "median_s": statistics.median(t for t, _ in times), "max_s": slowest[0],
+            "slowest": slowest[1]}
 
 
 def run(sizes: list[int], reps: int, *, with_r: bool, with_reports: bool) -> dict:
@@ -316,7 +319,8 @@ def markdown(results: dict) -> str:
                   f"{nb['empty_papermill_s']:.1f} s."]
     if "explorer" in results:
         ex = results["explorer"]
-        lines += [f"Explorer: {ex['updates']} updates, median {ex['median_s']:.2f} s, slowest {ex['max_s']:.2f} s."]
+        lines += [f"Explorer: {ex['updates']} updates, median {ex['median_s']:.2f} s, slowest {ex['max_s']:.2f} s "
+                  f"({ex['slowest']})."]
     lines += ["", "## Ratios and targets", "", "| measure | target | value | met |", "|---|---|---|---|"]
     for t in results["targets"].values():
         value = "—" if t["value"] is None else f"{t['value']:.3f}"

@@ -351,8 +351,9 @@ def _facets(draw, data: pd.DataFrame, col: str, *, col_wrap: int | None, panel: 
     levels = list(pd.unique(data[col].dropna()))
     per_row = max(1, min(len(levels), col_wrap or len(levels)))
     rows = -(-len(levels) // per_row)
-    # polar panels carry text outside their circle, which constrained layout would misjudge
-    fig = plt.figure(figsize=(panel[0] * per_row, panel[1] * rows), layout=None if polar else "constrained")
+    # laid out once, by _one_legend (tight_layout; constrained layout would redo it on every draw, which costs
+    # the explorer a tenth of a second, and misjudges the text polar panels carry outside their circle)
+    fig = plt.figure(figsize=(panel[0] * per_row, panel[1] * rows))
     if polar:
         fig.subplots_adjust(left=0.1, right=0.9, top=0.86, bottom=0.1, wspace=0.6, hspace=0.55)
     axes = []
@@ -762,11 +763,11 @@ def plot_radar(
     return ax
 
 
-def _one_legend(fig: Figure) -> None:
-    """Small multiples: the first panel's legend once, below the figure; the panels' own removed."""
+def _one_legend(fig: Figure, *, margins: dict | None = None) -> None:
+    """Small multiples, last step: the panels' legends become one, below the figure, and the
+    panels are laid out: rectilinear ones with tight_layout, or with fixed ``margins`` (inches:
+    left, right, top, bottom, wspace, hspace) where the labels' size is known, which is faster."""
     legends = [a.get_legend() for a in fig.axes if a.get_legend() is not None]
-    if not legends:
-        return
     handles, labels, seen = [], [], set()
     for legend in legends:
         for handle, text in zip(legend.legend_handles, legend.get_texts()):
@@ -779,9 +780,20 @@ def _one_legend(fig: Figure) -> None:
         for artist in a.artists:
             if isinstance(artist, _RadarLayout):
                 artist.legend = None
-    constrained = fig.get_layout_engine() is not None
-    fig.legend(handles, labels, loc="outside lower center" if constrained else "lower center",
-               ncol=min(6, len(labels)), fontsize=8, frameon=False)
+    width, height = fig.get_size_inches()
+    if margins is not None:
+        rows, cols = fig.axes[0].get_subplotspec().get_gridspec().get_geometry() if fig.axes else (1, 1)
+        panel_w = (width - margins["left"] - margins["right"] - margins["wspace"] * (cols - 1)) / cols
+        panel_h = (height - margins["top"] - margins["bottom"] - margins["hspace"] * (rows - 1)) / rows
+        fig.subplots_adjust(left=margins["left"] / width, right=1 - margins["right"] / width,
+                            top=1 - margins["top"] / height, bottom=margins["bottom"] / height,
+                            wspace=margins["wspace"] / max(panel_w, 0.1), hspace=margins["hspace"] / max(panel_h, 0.1))
+    elif not any(a.name == "polar" for a in fig.axes):
+        top = 1 - 0.45 / height if fig.get_suptitle() else 1  # room for the figure's title
+        fig.tight_layout(rect=(0, 0, 1, top))
+    if handles:
+        fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=min(6, len(labels)),
+                   fontsize=8, frameon=False)
 
 
 @_with_fonts
@@ -1035,10 +1047,10 @@ def plot_gaps(
         fig = _facets(plot_gaps, data, col, col_wrap=col_wrap, sharex=True,
                       panel=(4.6 if unit == "dimension" else 6.2, 0.34 * n_units + 1.6), title=title,
                       with_n=False, instrument=inst, gap=gap, sort=sort, group=group)
-        _one_legend(fig)
         for a in fig.axes:  # the axis says it once, for the figure
             a.set_xlabel("")
         fig.supxlabel(_gap_axis_label(inst, gap) + "\n" + _ci_caption(data), fontsize=9)
+        _one_legend(fig)
         levels = list(pd.unique(data[col].dropna()))
         _describe(fig, f"Gap analysis by {col}: one panel per {col} ({', '.join(map(str, levels))}).")
         return fig
@@ -1337,7 +1349,9 @@ def plot_ipa(
     if col is not None:
         fig = _facets(plot_ipa, data, col, col_wrap=col_wrap, panel=(6.5, 5.6), title=title, instrument=instrument,
                       x=x, y=y, labels=labels)
-        _one_legend(fig)
+        # the grid's labels are short numbers and names: fixed margins, no tight_layout pass
+        _one_legend(fig, margins={"left": 0.8, "right": 0.2, "top": 1.0 if title else 0.6, "bottom": 0.6,
+                                  "wspace": 0.9, "hspace": 1.1})
         _describe(fig, f"Importance–performance grids, one per {col}: " + alt_text(fig.axes[0]).split(". ", 1)[-1])
         return fig
     _single(data, unit, "plot_ipa", None)
