@@ -209,6 +209,14 @@ def explorer_updates() -> dict:
             "slowest": slowest[1]}
 
 
+def explorer_in_fresh_process() -> dict:
+    """The explorer as Voilà runs it: in a fresh kernel, not in this process with a million
+    respondents' data still in memory (whose garbage collection would be timed too)."""
+    code = f"import json, sys; sys.path.insert(0, {str(HERE)!r}); import run; print(json.dumps(run.explorer_updates()))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def run(sizes: list[int], reps: int, *, with_r: bool, with_reports: bool) -> dict:
     import numpy as np
     import pandas as pd
@@ -250,7 +258,7 @@ def run(sizes: list[int], reps: int, *, with_r: bool, with_reports: bool) -> dic
     if with_reports:
         results["notebooks"] = {"empty_papermill_s": statistics.median(empty_notebook_run() for _ in range(max(reps, 1))),
                                 "full_cycle_report_s": statistics.median(full_report() for _ in range(max(reps, 1)))}
-        results["explorer"] = explorer_updates()
+        results["explorer"] = explorer_in_fresh_process()
 
     ratios = results["ratios"]
     largest = str(max(sizes))
