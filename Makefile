@@ -102,6 +102,7 @@ golden: $(STAMP) r-oracle ## regenerate the R golden values (Debian: r-base-core
 	Rscript tests/r/dimensionality.R
 	Rscript tests/r/compare.R
 	Rscript tests/r/linkage.R
+	Rscript tests/r/invariance.R
 
 sample-data: $(STAMP) ## rewrite the synthetic sample cycles in data/raw
 	$(VENV)/bin/servqual sample-data data/raw

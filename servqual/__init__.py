@@ -44,6 +44,7 @@ from .instrument import (
     load_instrument,
 )
 from .intake import Draft, draft_params
+from .invariance import invariance
 from .io import SurveyError, read_survey
 from .ipa import importance_performance
 from .params import load_params, read_cycle
@@ -109,6 +110,7 @@ __all__ = [
     "gap_table",
     "gap_tests",
     "importance_performance",
+    "invariance",
     "instrument_models",
     "kmo",
     "linkage",

@@ -96,8 +96,7 @@ def _jsonable(value):
 def software_versions() -> dict[str, str]:
     """Versions of Python and the packages a report's numbers depend on."""
     out = {"python": platform.python_version()}
-    for name in ("servqual", "numpy", "pandas", "scipy", "statsmodels", "matplotlib", "seaborn", "semopy",
-                 "papermill"):
+    for name in ("servqual", "numpy", "pandas", "scipy", "statsmodels", "matplotlib", "seaborn", "papermill"):
         try:
             out[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
@@ -520,10 +519,6 @@ def _execute(template: Path, output: Path, parameters: dict, *, progress: bool, 
 
     notebook = jupytext.read(template)
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    # semopy orders parameters by iterating over sets, so a CFA's last digits depend on
-    # Python's string-hash seed: fix it in the kernel so that reruns give identical tables
-    saved = os.environ.get("PYTHONHASHSEED")
-    os.environ["PYTHONHASHSEED"] = "0"
     try:
         pm.execute_notebook(notebook, str(output), parameters=parameters, kernel_name="python3",
                             progress_bar={"desc": label} if progress else False, cwd=str(cwd),
@@ -536,11 +531,6 @@ def _execute(template: Path, output: Path, parameters: dict, *, progress: bool, 
             f"{label}: {SECTIONS_FAILED.format(section=section)}: {error}. "
             f"The partial notebook is at {output}"
         ) from None
-    finally:
-        if saved is None:
-            os.environ.pop("PYTHONHASHSEED", None)
-        else:
-            os.environ["PYTHONHASHSEED"] = saved
 
 
 REPORT_CSS = """
