@@ -93,8 +93,8 @@ class InvarianceResult:
                 + self.tests.to_html(float_format=lambda v: f"{v:.3f}"))
 
     def to_frame(self) -> pd.DataFrame:
-        """Fits and tests side by side, one row per level."""
-        return self.fits.join(self.tests, how="left")
+        """Fits and tests side by side, one row per level (the test's p as ``delta_p``)."""
+        return self.fits.join(self.tests.rename(columns={"p": "delta_p"}), how="left")
 
 
 def _frames(data, model, group: str, measure: str | None):
@@ -224,7 +224,7 @@ def invariance(
     >>> int(result.fits.loc['metric', 'df'] - result.fits.loc['configural', 'df'])
     51
     """
-    from .sem import fit_ml, parse_model
+    from .sem import fit_ml, parse_model, singular_reason
 
     if missing != "listwise":
         raise ValueError(f"missing must be 'listwise' (full-information ML is not available yet), got {missing!r}")
@@ -241,14 +241,21 @@ def invariance(
     labels = list(dict.fromkeys(complete[group].astype(str)))  # first appearance, as lavaan orders groups
     sizes = complete[group].astype(str).value_counts()
     floor = len(spec.indicators) + 1
-    excluded = tuple(g for g in labels if sizes[g] < floor)
+    reasons = {}
+    for g in labels:
+        part = complete.loc[complete[group].astype(str) == g, spec.indicators].to_numpy(dtype=float)
+        if sizes[g] < floor:
+            reasons[g] = f"fewer than {floor} complete respondents"
+        elif (why := singular_reason(np.cov(part, rowvar=False, ddof=0), spec.indicators)) is not None:
+            reasons[g] = why
+    excluded = tuple(reasons)
     if excluded:
-        warnings.warn(f"invariance: group(s) {', '.join(excluded)} have fewer than {floor} complete respondents "
-                      "and are left out", stacklevel=2)
+        warnings.warn("invariance: left out " + "; ".join(f"{g} ({why})" for g, why in reasons.items()),
+                      stacklevel=2)
     labels = [g for g in labels if g not in excluded]
     if len(labels) < 2:
         raise ValueError(f"invariance needs at least two groups of {group!r} with {floor} or more complete "
-                         f"respondents; found {len(labels)}")
+                         f"respondents whose answers vary; found {len(labels)}")
     frames = [complete[complete[group].astype(str) == g] for g in labels]
     terms = _partial_terms(partial, spec)
     rows, contributions = {}, {}

@@ -23,6 +23,7 @@ and the reason; the others still run.
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -462,6 +463,38 @@ def _dimensionality(c: Context, out: Sink) -> None:
                                      "cfi": dict(zip(models["model"], models["cfi"]))}
 
 
+def _invariance(c: Context, out: Sink) -> None:
+    import numpy as np
+
+    from .invariance import describe_tests, invariance
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # a group too small for its own CFA is named below
+            result = invariance(c.survey, group=c.by)
+    except (ValueError, np.linalg.LinAlgError) as exc:
+        out.note(f"Measurement invariance could not be tested across {c.by} groups: {exc}")
+        return
+    level = result.supported
+    scalar = level in ("scalar", "strict")
+    out.note(
+        f"Comparisons of dimension means between {c.by} groups rest on **scalar invariance**, which "
+        + ("holds" if scalar else "does not hold") + f" here (the highest level that holds: **{level or 'none'}**): "
+        + result.meaning + "."
+        + (f" Left out for too few complete respondents: {', '.join(result.excluded)}." if result.excluded else "")
+    )
+    table = result.to_frame().reset_index().rename(columns={"index": "level"})
+    out.table("invariance", table, caption=f"Multi-group CFA of the {result.measure} ratings by {c.by} "
+              "(ML, complete respondents): each level against the one before; a level holds when CFI drops by "
+              "at most .01 and RMSEA rises by at most .015", digits=3,
+              columns=["level", "chisq", "df", "cfi", "rmsea", "srmr", "delta_chisq", "delta_df", "delta_p",
+                       "delta_cfi", "delta_rmsea", "decision"])
+    for line in describe_tests(result):
+        out.note(f"- {line}")
+    out.summary["invariance"] = {"group": c.by, "measure": result.measure, "supported": level,
+                                 "groups": [str(g) for g in result.groups["group"]]}
+
+
 def _likert(c: Context, out: Sink) -> None:
     from .plots import plot_likert
     from .scoring import rating_distribution
@@ -525,6 +558,9 @@ REGISTRY: tuple[Section, ...] = (
     Section("dimensionality", "Dimensionality",
             "Does this year's data support the instrument's dimensions?", _always, _dimensionality,
             chapter="appendix"),
+    Section("invariance", "Do the groups read the questions the same way?",
+            "Measurement invariance: whether the dimensions mean the same in every group, so that their scores can "
+            "be compared.", _has_segments, _invariance, chapter="appendix"),
     Section("rating_distribution", "How clients answered", "The share of each rating per item.",
             _has_scale, _likert, chapter="appendix", figures=("likert",)),
 )

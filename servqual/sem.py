@@ -200,8 +200,8 @@ class _Problem:
         for g, data in enumerate(self.groups):
             sigma, mu, x = self.implied(theta, g)
             sign, logdet = np.linalg.slogdet(sigma)
-            if sign <= 0:
-                return 1e10, np.zeros(self.npar)
+            if sign <= 0:  # outside the admissible region: the line searches step back
+                return np.inf, np.zeros(self.npar)
             inv = np.linalg.inv(sigma)
             d = data.mean - mu
             s = data.cov
@@ -417,6 +417,17 @@ class MLFit:
         return pd.DataFrame(rows)
 
 
+def singular_reason(cov: np.ndarray, items: Sequence[str]) -> str | None:
+    """Why a sample covariance matrix cannot be fitted (None when it can)."""
+    flat = [str(i) for i, v in zip(items, np.diag(cov)) if v <= 1e-12]
+    if flat:
+        return f"item(s) {', '.join(flat)} have the same answer from everyone"
+    eig = np.linalg.eigvalsh(cov / np.sqrt(np.outer(np.diag(cov), np.diag(cov))))
+    if eig.min() <= 1e-10:
+        return "the items' covariance matrix is singular (too few respondents, or items that are exact combinations)"
+    return None
+
+
 def _scoring(problem: _Problem, theta: np.ndarray, iterations: int = 200) -> np.ndarray:
     """Fisher scoring with step halving: θ ← θ − I(θ)⁻¹ ∇F(θ), the way lavaan's
     starting iterations and most SEM programs move; quadratic near the optimum."""
@@ -446,7 +457,7 @@ def _scoring(problem: _Problem, theta: np.ndarray, iterations: int = 200) -> np.
 def rmsea_interval(chisq: float, df: float, n: int, level: float = 0.90) -> tuple[float, float]:
     """RMSEA interval from the noncentral χ² (lavaan: λ with P(χ² ≤ X²; df, λ) = 0.95 / 0.05),
     for one group (multiply by √G for G groups, as lavaan does)."""
-    if df <= 0:
+    if df <= 0 or not np.isfinite(chisq):
         return np.nan, np.nan
     upper_p, lower_p = (1 + level) / 2, (1 - level) / 2
 
@@ -457,6 +468,8 @@ def rmsea_interval(chisq: float, df: float, n: int, level: float = 0.90) -> tupl
         hi = max(chisq, 1.0)
         while f(hi) > 0:
             hi *= 2
+            if hi > 1e9 + 4 * chisq:  # the noncentral χ² cannot place it (numerically): no interval
+                return np.nan
         return optimize.brentq(f, 0, hi, xtol=1e-12)
 
     lam_lo, lam_hi = ncp_for(upper_p), ncp_for(lower_p)
@@ -504,20 +517,25 @@ def fit_ml(
     if means is None:
         means = len(frames) > 1
     data = []
-    for frame in frames:
+    labels = [str(g) for g in groups] if groups is not None else [str(k + 1) for k in range(len(frames))]
+    for label, frame in zip(labels, frames):
         values = frame[spec.indicators].to_numpy(dtype=float)
-        data.append(_Group(len(values), values.mean(axis=0), np.cov(values, rowvar=False, ddof=0)))
+        cov = np.cov(values, rowvar=False, ddof=0)
+        if singular_reason(cov, spec.indicators) is not None:
+            where = f"group {label!r}: " if len(frames) > 1 else ""
+            raise ValueError(f"{where}{singular_reason(cov, spec.indicators)}; the model cannot be fitted "
+                             "(lavaan stops here too)")
+        data.append(_Group(len(values), values.mean(axis=0), cov))
     slots = _slots(spec, len(frames), means, tuple(equal), freed)
     problem = _Problem(spec, data, means, slots)
     theta = _scoring(problem, _starts(problem))
     fmin, grad = problem.objective(theta)
     if not np.isfinite(fmin) or np.abs(grad).max() > 1e-7:  # scoring stalled: quasi-Newton, then scoring again
         result = optimize.minimize(problem.objective, theta, jac=True, method="BFGS",
-                                   options={"gtol": 1e-10, "maxiter": 20_000})
+                                   options={"gtol": 1e-10, "maxiter": 2_000})
         theta = _scoring(problem, result.x)
         fmin, grad = problem.objective(theta)
-    if np.abs(grad).max() > 1e-6:
+    if not np.isfinite(fmin) or np.abs(grad).max() > 1e-6:
         raise ValueError(f"the model did not converge (largest gradient {np.abs(grad).max():.1e}); "
                          "is it identified, and does every factor have at least two items?")
-    labels = [str(g) for g in groups] if groups is not None else [str(k + 1) for k in range(len(frames))]
     return MLFit(spec, problem, theta, fmin, labels)

@@ -46,8 +46,15 @@ def test_report_folder_layout(report_2005):
     for stem in ("radar-by-segment", "gaps-overall", "heatmap", "ipa"):
         assert (report_2005 / "figures" / f"{stem}.png").exists() and (report_2005 / "figures" / f"{stem}.svg").exists()
     for table in ("gap_table_dimension_by_segment", "reliability", "gap_tests_item", "priorities", "drivers",
-                  "screening_summary", "segment_tests"):
+                  "screening_summary", "segment_tests", "invariance"):
         assert (report_2005 / "tables" / f"{table}.csv").exists(), table
+    # the appendix says whether segment comparisons rest on scalar invariance, and what that means
+    text = re.sub(r"<[^>]+>", "", (report_2005 / "report.html").read_text())
+    assert re.search(r"Comparisons of dimension means between segment groups rest on scalar invariance, which "
+                     r"holds here \(the highest level that holds: strict\)", text)
+    invariance = pd.read_csv(report_2005 / "tables" / "invariance.csv")
+    assert list(invariance["level"]) == ["configural", "metric", "scalar", "strict"]
+    assert json.loads((report_2005 / "summary.json").read_text())["invariance"]["supported"] == "strict"
 
 
 def test_tables_equal_the_package_results(report_2005, survey_2005):
