@@ -11,8 +11,8 @@ CYCLES := $(sort $(wildcard params/[0-9][0-9][0-9][0-9].yaml))
 export MPLBACKEND := Agg
 
 .DEFAULT_GOAL := help
-R_PACKAGES := r-base-core r-cran-psych r-cran-gparotation r-cran-lavaan r-cran-sandwich r-cran-lme4 r-cran-jsonlite
-R_CHECK := library(psych); library(lavaan); library(GPArotation); library(sandwich); library(lme4); library(jsonlite)
+R_PACKAGES := r-base-core r-cran-psych r-cran-gparotation r-cran-lavaan r-cran-sandwich r-cran-lme4 r-cran-jsonlite r-cran-polycor
+R_CHECK := library(psych); library(lavaan); library(GPArotation); library(sandwich); library(lme4); library(jsonlite); library(polycor)
 
 PORT ?= 8866
 LAB_PORT ?= 8888
@@ -103,6 +103,7 @@ golden: $(STAMP) r-oracle ## regenerate the R golden values (Debian: r-base-core
 	Rscript tests/r/compare.R
 	Rscript tests/r/linkage.R
 	Rscript tests/r/invariance.R
+	Rscript tests/r/polychoric.R
 
 sample-data: $(STAMP) ## rewrite the synthetic sample cycles in data/raw
 	$(VENV)/bin/servqual sample-data data/raw

@@ -47,6 +47,7 @@ from .intake import Draft, draft_params
 from .invariance import invariance
 from .io import SurveyError, read_survey
 from .ipa import importance_performance
+from .polychoric import polychoric
 from .params import load_params, read_cycle
 from .priorities import action_plan, priorities
 from .project import enter_project
@@ -120,6 +121,7 @@ __all__ = [
     "omega",
     "parallel_analysis",
     "plan",
+    "polychoric",
     "priorities",
     "questionnaire",
     "read_cycle",

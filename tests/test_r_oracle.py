@@ -20,6 +20,8 @@ SCRIPTS = {
     "dimensionality.R": (["jsonlite", "psych", "GPArotation", "lavaan"], ["dimensionality.json"]),
     "compare.R": (["jsonlite", "sandwich"], ["compare.json"]),
     "linkage.R": (["jsonlite", "lme4"], ["linkage.json"]),
+    "invariance.R": (["jsonlite", "lavaan"], ["invariance.json"]),
+    "polychoric.R": (["jsonlite", "psych", "polycor"], ["polychoric.json"]),
 }
 
 

@@ -1,0 +1,41 @@
+# Golden values for servqual.polychoric: psych::polychoric (rho and tau, its defaults:
+# global thresholds, pairwise respondents, smoothing) on the 2005 sample's perceptions and on
+# the psychometrics fixture (with blanks), and polycor::polychor(ML = TRUE) for single pairs.
+#
+#   Rscript tests/r/polychoric.R            (or `make golden`)
+#
+# Writes tests/golden/polychoric.json. Needs r-cran-psych, r-cran-polycor, r-cran-jsonlite.
+
+source(file.path(dirname(sub("^--file=", "", grep("^--file=", commandArgs(FALSE), value = TRUE))), "common.R"))
+suppressPackageStartupMessages({
+  library(psych)
+  library(polycor)
+})
+
+items <- c(paste0("T", 1:4), paste0("RL", 1:5), paste0("RS", 1:4), paste0("A", 1:4), paste0("E", 1:5))
+raw <- read.csv(file.path(here, "..", "..", "data", "raw", "library-2005.csv"))
+x <- raw[, sprintf("P%02d", 1:22)]
+colnames(x) <- items
+x <- x[rowSums(!is.na(x)) > 0, ]
+
+psy <- read.csv(file.path(data_dir, "fixture-psychometrics.csv"), colClasses = "character", na.strings = c("", "NA"))
+reverse <- c(paste0("RS", 1:4), paste0("E", 1:5))
+y <- as.data.frame(sapply(items, function(i) {
+  v <- as.numeric(psy[[paste0("perception_", i)]])
+  if (i %in% reverse) v <- 8 - v
+  v
+}))
+y <- y[rowSums(!is.na(y)) > 0, ]
+
+one <- function(frame) {
+  pc <- suppressWarnings(suppressMessages(polychoric(frame)))
+  list(rho = unname(pc$rho), tau = unname(pc$tau), items = colnames(frame))
+}
+pairs <- list(c("T1", "T2"), c("RS1", "E3"), c("RL2", "A4"))
+ml <- lapply(pairs, function(p) {
+  r <- polychor(x[[p[1]]], x[[p[2]]], ML = TRUE, std.err = FALSE)
+  list(x = p[1], y = p[2], rho = as.numeric(r))
+})
+out <- list(sample_2005 = one(x), psychometrics = one(y), polychor_ml = ml)
+write_json(out, file.path(out_dir, "polychoric.json"), digits = NA, auto_unbox = TRUE, pretty = TRUE)
+cat("wrote", file.path(out_dir, "polychoric.json"), "\n")
