@@ -47,8 +47,8 @@ from .intake import Draft, draft_params
 from .invariance import invariance
 from .io import SurveyError, read_survey
 from .ipa import importance_performance
-from .polychoric import polychoric
 from .params import load_params, read_cycle
+from .polychoric import polychoric
 from .priorities import action_plan, priorities
 from .project import enter_project
 from .reliability import AlphaReport, alpha_report, gap_reliability, omega, reliability

@@ -8,7 +8,12 @@ import pytest
 from scipy import optimize, stats
 
 import servqual as sq
-from servqual.polychoric import _cell_probabilities, bivariate_normal_cdf, polychoric_pair, smooth_correlation
+from servqual.polychoric import (
+    _cell_probabilities,
+    bivariate_normal_cdf,
+    polychoric_pair,
+    smooth_correlation,
+)
 
 from .conftest import ROOT
 
@@ -27,6 +32,32 @@ def sample():
 def finite(a):
     a = np.array(a, dtype=float)
     return np.where(np.isinf(a), np.sign(a) * 99, a)
+
+
+def pair_table(sample, a, b) -> np.ndarray:
+    both = sample[[a, b]].dropna().astype(int) - 1
+    table = np.zeros((7, 7))
+    np.add.at(table, (both[a], both[b]), 1)
+    return table
+
+
+def two_step_loglik(r, table, tau_a, tau_b) -> float:
+    p = _cell_probabilities(r, tau_a, tau_b)
+    ok = p > 0
+    return float((table[ok] * np.log(p[ok])).sum())
+
+
+def profile_loglik(r, table, start_a, start_b) -> float:
+    """The log-likelihood at ρ = r with both items' thresholds at their best for that r."""
+    ka = table.shape[0] - 1
+
+    def f(v):
+        ta = np.r_[v[0], v[0] + np.cumsum(np.exp(v[1:ka]))]
+        tb = np.r_[v[ka], v[ka] + np.cumsum(np.exp(v[ka + 1:]))]
+        return -(table * np.log(np.maximum(_cell_probabilities(r, ta, tb), 1e-300))).sum()
+
+    start = np.r_[start_a[0], np.log(np.diff(start_a)), start_b[0], np.log(np.diff(start_b))]
+    return -optimize.minimize(f, start, method="BFGS", options={"gtol": 1e-9}).fun
 
 
 def test_bivariate_normal_cdf_is_exact():
@@ -61,17 +92,11 @@ def test_each_rho_is_the_likelihood_maximum(sample):
     result = sq.polychoric(sample[["T1", "RS1", "E3"]], smooth=False)
     tau = result.tau
     for a, b in (("T1", "RS1"), ("RS1", "E3")):
-        both = sample[[a, b]].dropna().astype(int) - 1
-        table = np.zeros((7, 7))
-        np.add.at(table, (both[a], both[b]), 1)
-
-        def loglik(r):
-            p = _cell_probabilities(r, tau.loc[a].to_numpy(), tau.loc[b].to_numpy())
-            ok = p > 0
-            return (table[ok] * np.log(p[ok])).sum()
-
+        table = pair_table(sample, a, b)
+        ta, tb = tau.loc[a].to_numpy(), tau.loc[b].to_numpy()
         rho = result.rho.loc[a, b]
-        assert loglik(rho) >= loglik(rho + 1e-5) and loglik(rho) >= loglik(rho - 1e-5)
+        best = two_step_loglik(rho, table, ta, tb)
+        assert best >= two_step_loglik(rho + 1e-5, table, ta, tb) and best >= two_step_loglik(rho - 1e-5, table, ta, tb)
 
 
 def test_pairs_by_full_ml_match_polycor(sample):
@@ -80,24 +105,9 @@ def test_pairs_by_full_ml_match_polycor(sample):
         # polycor's probabilities come from mvtnorm::pmvnorm (randomised, abseps = 1e-3), so it
         # stops near, not at, the maximum: within 3e-3, and never with a higher likelihood than ours
         assert ours["rho"] == pytest.approx(pair["rho"], abs=3e-3)
-        both = sample[[pair["x"], pair["y"]]].dropna().astype(int) - 1
-        table = np.zeros((7, 7))
-        np.add.at(table, (both[pair["x"]], both[pair["y"]]), 1)
+        table = pair_table(sample, pair["x"], pair["y"])
         table = table[table.sum(axis=1) > 0][:, table.sum(axis=0) > 0]
-
-        def profile(r):
-            ka, kb = table.shape[0] - 1, table.shape[1] - 1
-
-            def f(v):
-                ta = np.r_[v[0], v[0] + np.cumsum(np.exp(v[1:ka]))]
-                tb = np.r_[v[ka], v[ka] + np.cumsum(np.exp(v[ka + 1:]))]
-                return -(table * np.log(np.maximum(_cell_probabilities(r, ta, tb), 1e-300))).sum()
-
-            start = np.r_[ours["tau_x"][0], np.log(np.diff(ours["tau_x"])), ours["tau_y"][0],
-                          np.log(np.diff(ours["tau_y"]))]
-            return -optimize.minimize(f, start, method="BFGS", options={"gtol": 1e-9}).fun
-
-        assert ours["loglik"] >= profile(pair["rho"]) - 1e-6
+        assert ours["loglik"] >= profile_loglik(pair["rho"], table, ours["tau_x"], ours["tau_y"]) - 1e-6
 
 
 def test_smoothing_and_bad_input():
