@@ -343,8 +343,9 @@ def efa(
     method: str = "minres",
     rotation: str = "oblimin",
     nan_policy: str = "pairwise",
+    correlation: str = "pearson",
 ) -> EFAResult:
-    """Exploratory factor analysis, as ``psych::fa(x, nfactors, fm=, rotate=)``.
+    """Exploratory factor analysis, as ``psych::fa(x, nfactors, fm=, rotate=, cor=)``.
 
     Parameters
     ----------
@@ -360,6 +361,9 @@ def efa(
         normalised promax, power 4), ``"varimax"`` or ``"none"``.
     nan_policy
         Correlations from pairwise-complete (default) or complete respondents.
+    correlation
+        ``"pearson"`` (default) or ``"polychoric"`` for ordinal ratings
+        (:func:`servqual.polychoric`, as ``psych::fa(cor = "poly")``).
 
     Returns
     -------
@@ -383,7 +387,14 @@ def efa(
         raise ValueError(f"method must be one of {', '.join(map(repr, METHODS))}, got {method!r}")
     if rotation not in ROTATIONS:
         raise ValueError(f"rotation must be one of {', '.join(map(repr, ROTATIONS))}, got {rotation!r}")
+    if correlation not in ("pearson", "polychoric"):
+        raise ValueError(f"correlation must be 'pearson' or 'polychoric', got {correlation!r}")
     r_frame, n = correlation_matrix(frame, nan_policy)
+    if correlation == "polychoric":
+        from .polychoric import polychoric
+
+        used = frame.dropna() if nan_policy == "listwise" else frame.dropna(how="all")
+        r_frame = polychoric(used).rho
     r = r_frame.to_numpy()
     cols = list(r_frame.columns)
     _check_n_factors(n_factors, len(cols))

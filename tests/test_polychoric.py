@@ -124,3 +124,18 @@ def test_smoothing_and_bad_input():
         sq.polychoric(pd.DataFrame({"a": [1, 10, 3], "b": [1, 2, 3]}))
     with pytest.raises(TypeError, match="takes a DataFrame"):
         sq.polychoric([[1, 2], [2, 1]])
+
+
+def test_efa_on_polychorics_matches_psych_fa_cor_poly(sample):
+    gold = GOLD["efa_poly"]
+    result = sq.efa(sample, 5, correlation="polychoric")
+    assert list(result.loadings.index) == gold["items"]
+    ours, theirs = result.loadings.to_numpy(), np.array(gold["loadings"])
+    # factors are matched by content (psych orders them by variance after rotation, as we do; signs may flip)
+    perm = [int(np.argmax([abs(np.corrcoef(ours[:, i], theirs[:, j])[0, 1]) for i in range(5)])) for j in range(5)]
+    assert sorted(perm) == list(range(5))
+    signs = np.sign([np.corrcoef(ours[:, perm[j]], theirs[:, j])[0, 1] for j in range(5)])
+    np.testing.assert_allclose(ours[:, perm] * signs, theirs, atol=1e-3)
+    np.testing.assert_allclose(result.communalities.to_numpy(), gold["communality"], atol=1e-3)
+    with pytest.raises(ValueError, match="correlation must be 'pearson' or 'polychoric'"):
+        sq.efa(sample, 5, correlation="spearman")

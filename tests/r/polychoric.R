@@ -36,6 +36,9 @@ ml <- lapply(pairs, function(p) {
   r <- polychor(x[[p[1]]], x[[p[2]]], ML = TRUE, std.err = FALSE)
   list(x = p[1], y = p[2], rho = as.numeric(r))
 })
-out <- list(sample_2005 = one(x), psychometrics = one(y), polychor_ml = ml)
+fa_poly <- suppressWarnings(suppressMessages(fa(x, nfactors = 5, fm = "minres", rotate = "oblimin", cor = "poly")))
+efa <- list(loadings = unname(unclass(fa_poly$loadings)), communality = unname(fa_poly$communality),
+            items = rownames(fa_poly$loadings))
+out <- list(sample_2005 = one(x), psychometrics = one(y), polychor_ml = ml, efa_poly = efa)
 write_json(out, file.path(out_dir, "polychoric.json"), digits = NA, auto_unbox = TRUE, pretty = TRUE)
 cat("wrote", file.path(out_dir, "polychoric.json"), "\n")
