@@ -47,9 +47,10 @@ invariance <- function(model, data, group, partial = character(0)) {
   levels <- list(configural = character(0), metric = c("loadings"), scalar = c("loadings", "intercepts"),
                  strict = c("loadings", "intercepts", "residuals"))
   fits <- lapply(levels, function(eq) {
-    if (!length(eq)) return(cfa(model, data = data, group = group))
-    if (!length(partial)) return(cfa(model, data = data, group = group, group.equal = eq))
-    cfa(model, data = data, group = group, group.equal = eq, group.partial = partial)
+    # se = "none": the golden values are estimates and fit measures, and standard errors triple the time
+    if (!length(eq)) return(cfa(model, data = data, group = group, se = "none"))
+    if (!length(partial)) return(cfa(model, data = data, group = group, group.equal = eq, se = "none"))
+    cfa(model, data = data, group = group, group.equal = eq, group.partial = partial, se = "none")
   })
   lrt <- lavTestLRT(fits$configural, fits$metric, fits$scalar, fits$strict)
   list(groups = lavInspect(fits$configural, "group.label"),
