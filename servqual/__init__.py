@@ -24,6 +24,7 @@ from .compare import (
     gap_tests,
     segment_tests,
     trend_table,
+    wilcoxon_signed_rank,
     year_changes,
 )
 from .dimensionality import (
@@ -51,7 +52,14 @@ from .params import load_params, read_cycle
 from .polychoric import polychoric
 from .priorities import action_plan, priorities
 from .project import enter_project
-from .reliability import AlphaReport, alpha_report, gap_reliability, omega, reliability
+from .reliability import (
+    AlphaReport,
+    alpha_report,
+    gap_reliability,
+    omega,
+    omega_total_one_factor,
+    reliability,
+)
 from .scoring import (
     SmallGroupWarning,
     combine_small_groups,
@@ -119,6 +127,7 @@ __all__ = [
     "list_instruments",
     "load_instrument",
     "omega",
+    "omega_total_one_factor",
     "parallel_analysis",
     "plan",
     "polychoric",
@@ -133,5 +142,6 @@ __all__ = [
     "segment_tests",
     "suppress_small_groups",
     "trend_table",
+    "wilcoxon_signed_rank",
     "year_changes",
 ]

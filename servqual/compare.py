@@ -106,6 +106,16 @@ def wilcoxon_signed_rank(d: np.ndarray) -> tuple[float, float]:
     Zeros are dropped; with fewer than 50 differences and no ties the exact
     distribution is used, otherwise the normal approximation with tie and continuity
     corrections.  Returns (V, p) with V the sum of the positive ranks.
+
+    V = Σ_{d_i > 0} rank(|d_i|); normal approximation z = (V − n(n+1)/4 ∓ ½) / σ with
+    σ² = n(n+1)(2n+1)/24 − Σ(t³ − t)/48 over tie groups t.  R: ``wilcox.test(d)``
+    (``wilcox.test(p, e, paired = TRUE)``); :func:`servqual.gap_tests` uses it.
+
+    Examples
+    --------
+    >>> from servqual import wilcoxon_signed_rank
+    >>> wilcoxon_signed_rank([1.5, -0.5, 2.0, 3.0, -1.0, 2.5])  # R: V = 18, p-value = 0.1563
+    (18.0, 0.15625)
     """
     # scores are means of whole-number ratings: round away floating-point noise so that
     # equal differences tie and zero differences are dropped, as the exact values would

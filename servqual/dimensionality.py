@@ -109,10 +109,19 @@ def _kmo(r: np.ndarray, cols: list[str]) -> tuple[float, pd.Series]:
     return float(overall), pd.Series(per_item, index=cols, name="msa")
 
 
-def bartlett_sphericity(frame: pd.DataFrame) -> dict[str, float]:
+def bartlett_sphericity(frame: pd.DataFrame, *, n: int | None = None) -> dict[str, float]:
     """Bartlett's test that the correlation matrix is an identity (``psych::cortest.bartlett``).
 
     χ² = −ln|R|·(n − 1 − (2p + 5)/6), df = p(p − 1)/2.
+
+    Parameters
+    ----------
+    frame
+        Respondents × items (R from pairwise correlations, n the respondents with any
+        answer), or, with ``n``, a correlation matrix itself (items × items).
+    n
+        The number of respondents behind a correlation matrix given as ``frame``
+        (``psych::cortest.bartlett(R, n = …)``).
 
     Examples
     --------
@@ -123,9 +132,20 @@ def bartlett_sphericity(frame: pd.DataFrame) -> dict[str, float]:
     ['chisq', 'df', 'n', 'p']
     >>> test['p'] < 0.001
     True
+    >>> r = survey.ratings('perception').corr()
+    >>> round(sq.bartlett_sphericity(r, n=1180)['df'])
+    231
     """
-    r, n = correlation_matrix(frame)
-    return _bartlett(r.to_numpy(), n)
+    if n is None:
+        r, n = correlation_matrix(frame)
+        return _bartlett(r.to_numpy(), n)
+    r = np.asarray(frame, dtype=float)
+    if r.ndim != 2 or r.shape[0] != r.shape[1] or not np.allclose(np.diag(r), 1) or not np.allclose(r, r.T):
+        raise ValueError("with n=, bartlett_sphericity takes a correlation matrix (square, symmetric, ones on the "
+                         "diagonal); give the ratings themselves without n")
+    if int(n) != n or n <= r.shape[0]:
+        raise ValueError(f"n must be a whole number of respondents larger than the {r.shape[0]} items, got {n!r}")
+    return _bartlett(r, int(n))
 
 
 def _bartlett(r: np.ndarray, n: int) -> dict[str, float]:

@@ -443,7 +443,16 @@ def omega_total_one_factor(frame: pd.DataFrame) -> float:
     ω = (Σ λᵢsᵢ)² / ((Σ λᵢsᵢ)² + Σ ψᵢsᵢ²), with standardised loadings λ and
     uniquenesses ψ from ``psych::fa(x, 1, fm = "ml")`` on the pairwise correlations and
     sᵢ the item standard deviations: the reliability of the raw item mean.
-    Needs three items or more (NaN otherwise).
+    Needs three items or more (NaN otherwise).  R: ``psych::fa(x, 1, fm = "ml")`` and the
+    formula above (``psych::omega`` with one factor reports the same ω_t).
+
+    Examples
+    --------
+    >>> import servqual as sq
+    >>> survey = sq.read_cycle("params/2005.yaml")
+    >>> omega = sq.omega_total_one_factor(survey.ratings("perception")[["RL1", "RL2", "RL3", "RL4", "RL5"]])
+    >>> 0.8 < omega < 0.9
+    True
     """
 
     x = frame.to_numpy(dtype=float, na_value=np.nan)

@@ -150,3 +150,15 @@ def test_user_models_in_lavaan_syntax(perception):
         sq.cfa(perception, "T1 ~ T2")
     with pytest.raises(ValueError, match="too few complete respondents"):
         sq.cfa(perception.head(20), "tangibles =~ T1 + T2 + T3 + T4")
+
+
+def test_bartlett_from_a_correlation_matrix_with_explicit_n(perception):
+    complete = perception.dropna()
+    from_data = sq.bartlett_sphericity(complete)
+    from_matrix = sq.bartlett_sphericity(complete.corr(), n=len(complete))  # psych::cortest.bartlett(R, n)
+    for key in ("chisq", "df", "p", "n"):
+        assert from_matrix[key] == pytest.approx(from_data[key], rel=1e-12), key
+    with pytest.raises(ValueError, match="takes a correlation matrix"):
+        sq.bartlett_sphericity(complete, n=len(complete))
+    with pytest.raises(ValueError, match="larger than the 22 items"):
+        sq.bartlett_sphericity(complete.corr(), n=10)
