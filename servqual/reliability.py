@@ -256,6 +256,7 @@ def alpha_report(
     n_boot: int = 0,
     seed: int | None = None,
     max_categories: int = 10,
+    correlation: str = "pearson",
 ) -> AlphaReport:
     """Coefficient alpha with the full ``psych::alpha`` output.
 
@@ -276,6 +277,12 @@ def alpha_report(
     max_categories
         Response frequencies are tabulated when there are at most this many distinct
         values (psych's ``max``).
+    correlation
+        ``"pearson"`` (default): alpha from the item covariances.  ``"polychoric"``: the
+        ordinal alpha of Zumbo, Gadermann & Zeisser (2007), alpha computed from the
+        polychoric correlation matrix (:func:`servqual.polychoric`), as
+        ``psych::alpha(polychoric(x)$rho, n.obs = n)``; raw and standardised alpha are then
+        the same, and ``raw_r`` equals ``std_r``.
 
     Returns
     -------
@@ -338,10 +345,21 @@ def alpha_report(
     if n_obs < 3:
         raise ValueError(f"alpha needs at least three respondents, got {n_obs}")
 
+    if correlation not in ("pearson", "polychoric"):
+        raise ValueError(f"correlation must be 'pearson' or 'polychoric', got {correlation!r}")
     c = sums.cov()
     if np.isnan(c).any():
         raise ValueError("some pairs of items were never answered together; alpha cannot be computed pairwise")
     r = cov2cor(c)
+    if correlation == "polychoric":
+        if n_boot:
+            raise ValueError("n_boot: the bootstrap is not offered for ordinal alpha (each resample would need "
+                             "its own polychoric matrix); use the Feldt interval")
+        from .polychoric import polychoric
+
+        r = polychoric(pd.DataFrame(x, columns=columns)).rho.to_numpy()
+        c = r.copy()  # psych::alpha on a correlation matrix: covariance and correlation are the same
+        notes.append("Ordinal alpha: computed from the polychoric correlations of the items.")
     whole = _alpha1(c, r)
 
     # alpha if an item is dropped
@@ -376,6 +394,8 @@ def alpha_report(
     r_drop = np.array(
         [(c[:, i].sum() - c[i, i]) / math.sqrt(c[i, i] * (sum_c - 2 * c[:, i].sum() + c[i, i])) for i in range(k)]
     )
+    if correlation == "polychoric":
+        raw_r = std_r
     items = pd.DataFrame(
         {
             "n": n_item.astype(int),
@@ -437,7 +457,7 @@ def alpha_report(
 
 
 # --------------------------------------------------------------------------- omega
-def omega_total_one_factor(frame: pd.DataFrame) -> float:
+def omega_total_one_factor(frame: pd.DataFrame, *, correlation: str = "pearson") -> float:
     """McDonald's omega total of one scale from a one-factor maximum-likelihood model.
 
     ω = (Σ λᵢsᵢ)² / ((Σ λᵢsᵢ)² + Σ ψᵢsᵢ²), with standardised loadings λ and
@@ -455,16 +475,23 @@ def omega_total_one_factor(frame: pd.DataFrame) -> float:
     True
     """
 
+    if correlation not in ("pearson", "polychoric"):
+        raise ValueError(f"correlation must be 'pearson' or 'polychoric', got {correlation!r}")
     x = frame.to_numpy(dtype=float, na_value=np.nan)
     x = x[~np.isnan(x).all(axis=1)]
     if x.shape[1] < 3 or len(x) < 3:
         return float("nan")
-    r = pairwise_cor(x)
+    if correlation == "polychoric":  # ordinal omega: on the latent scale, every item has unit variance
+        from .polychoric import polychoric
+
+        r = polychoric(pd.DataFrame(x)).rho.to_numpy()
+    else:
+        r = pairwise_cor(x)
     if np.isnan(r).any():
         return float("nan")
     load, _ = extract_factors(r, 1, "ml")
     lam = load[:, 0] * np.sign(load[:, 0].sum())
-    s = np.nanstd(x, axis=0, ddof=1)
+    s = np.ones(x.shape[1]) if correlation == "polychoric" else np.nanstd(x, axis=0, ddof=1)
     common = (lam * s).sum() ** 2
     return float(common / (common + ((1 - lam**2) * s**2).sum()))
 
@@ -583,6 +610,7 @@ def reliability(
     seed: int | None = None,
     flag_gain: float = 0.01,
     min_group_n: int | None = MIN_GROUP_N,
+    ordinal: bool = False,
 ) -> pd.DataFrame:
     """Reliability of every dimension of a survey (and of all items together), per group.
 
@@ -603,6 +631,10 @@ def reliability(
         otherwise Feldt's.
     flag_gain
         Name an item when dropping it would raise alpha by more than this.
+    ordinal
+        Ordinal alpha and omega from polychoric correlations (ratings only, not gaps):
+        ``alpha_report(correlation="polychoric")`` and
+        ``omega_total_one_factor(correlation="polychoric")``.
 
     Returns
     -------
@@ -625,6 +657,9 @@ def reliability(
     """
     inst = survey.instrument
     measure = measure or inst.performance
+    if ordinal and measure not in inst.measures:
+        raise ValueError(f"ordinal=True needs a rating measure ({', '.join(inst.measures)}); {measure!r} is a gap, "
+                         "whose item differences are not ordinal categories")
     items = _measure_items(survey, measure)
     keys = group_keys(survey, by)
     scales = dict(inst.dimensions)
@@ -636,7 +671,8 @@ def reliability(
             row = dict(zip(keys, key))
             row.update({"dimension": dim, "n_items": len(dim_items)})
             try:
-                rep = alpha_report(block, nan_policy=nan_policy, ci=ci, n_boot=n_boot, seed=seed)
+                rep = alpha_report(block, nan_policy=nan_policy, ci=ci, n_boot=n_boot, seed=seed,
+                                   correlation="polychoric" if ordinal else "pearson")
             except ValueError as exc:
                 row.update({"n": int(block.notna().any(axis=1).sum()), "flags": f"not computed: {exc}"})
                 rows.append(row)
@@ -652,7 +688,8 @@ def reliability(
                     "alpha_ci_low": low,
                     "alpha_ci_high": high,
                     "std_alpha": rep.total["std_alpha"],
-                    "omega_total": omega_total_one_factor(block) if dim != "all_items" else np.nan,
+                    "omega_total": omega_total_one_factor(block, correlation="polychoric" if ordinal else "pearson")
+                    if dim != "all_items" else np.nan,
                     "average_r": rep.total["average_r"],
                     "flags": _flags(rep, flag_gain),
                 }

@@ -139,3 +139,32 @@ def test_efa_on_polychorics_matches_psych_fa_cor_poly(sample):
     np.testing.assert_allclose(result.communalities.to_numpy(), gold["communality"], atol=1e-3)
     with pytest.raises(ValueError, match="correlation must be 'pearson' or 'polychoric'"):
         sq.efa(sample, 5, correlation="spearman")
+
+
+def test_ordinal_alpha_matches_psych_alpha_on_polychorics(sample):
+    gold = GOLD["ordinal_alpha"]
+    block = sample[["RL1", "RL2", "RL3", "RL4", "RL5"]]
+    report = sq.alpha_report(block, correlation="polychoric")
+    total = report.total
+    # psych::alpha(polychoric(x)$rho, n.obs = n): the polychorics agree to ~2e-5, so alpha to 1e-5
+    for ours, theirs in (("raw_alpha", "raw_alpha"), ("std_alpha", "std.alpha"), ("g6_smc", "G6(smc)"),
+                         ("average_r", "average_r"), ("s_n", "S/N"), ("ase", "ase")):
+        assert total[ours] == pytest.approx(gold["total"][theirs], rel=1e-4, abs=1e-5), ours
+    assert total["raw_alpha"] == total["std_alpha"] and report.n_obs == gold["n_obs"]
+    np.testing.assert_allclose(report.if_dropped["raw_alpha"], gold["drop_raw_alpha"], atol=1e-5)
+    np.testing.assert_allclose(report.items["r_cor"], gold["r_cor"], atol=5e-5)  # smc of psych's ρ (±2e-5)
+    np.testing.assert_allclose(report.items["r_drop"], gold["r_drop"], atol=5e-5)
+    assert report.alpha > sq.alpha_report(block).alpha  # ordinal alpha is not attenuated by the coarse scale
+    with pytest.raises(ValueError, match="bootstrap is not offered for ordinal alpha"):
+        sq.alpha_report(block, correlation="polychoric", n_boot=200)
+
+
+def test_reliability_ordinal():
+    survey = sq.read_cycle(ROOT / "params" / "2005.yaml")
+    ordinal = sq.reliability(survey, "perception", ordinal=True)
+    plain = sq.reliability(survey, "perception")
+    assert (ordinal["raw_alpha"] > plain["raw_alpha"]).all()
+    dims = ordinal[ordinal["dimension"] != "all_items"]
+    assert (dims["omega_total"] > 0.7).all() and (dims["omega_total"] < 1).all()
+    with pytest.raises(ValueError, match="is a gap, whose item differences are not ordinal"):
+        sq.reliability(survey, "gap", ordinal=True)

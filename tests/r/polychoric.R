@@ -39,6 +39,15 @@ ml <- lapply(pairs, function(p) {
 fa_poly <- suppressWarnings(suppressMessages(fa(x, nfactors = 5, fm = "minres", rotate = "oblimin", cor = "poly")))
 efa <- list(loadings = unname(unclass(fa_poly$loadings)), communality = unname(fa_poly$communality),
             items = rownames(fa_poly$loadings))
-out <- list(sample_2005 = one(x), psychometrics = one(y), polychor_ml = ml, efa_poly = efa)
+rl <- x[, paste0("RL", 1:5)]
+rl <- rl[rowSums(!is.na(rl)) > 0, ]
+rho_rl <- suppressWarnings(suppressMessages(polychoric(rl)))$rho
+a <- suppressWarnings(alpha(rho_rl, n.obs = nrow(rl)))
+ordinal_alpha <- list(
+  total = as.list(a$total[, c("raw_alpha", "std.alpha", "G6(smc)", "average_r", "S/N", "ase")]),
+  drop_raw_alpha = unname(a$alpha.drop$raw_alpha), std_r = unname(a$item.stats$std.r),
+  r_cor = unname(a$item.stats$r.cor), r_drop = unname(a$item.stats$r.drop), n_obs = nrow(rl))
+out <- list(sample_2005 = one(x), psychometrics = one(y), polychor_ml = ml, efa_poly = efa,
+            ordinal_alpha = ordinal_alpha)
 write_json(out, file.path(out_dir, "polychoric.json"), digits = NA, auto_unbox = TRUE, pretty = TRUE)
 cat("wrote", file.path(out_dir, "polychoric.json"), "\n")
