@@ -1126,7 +1126,7 @@ def plot_gaps(
         ("shortfall", "shortfall (whole interval short)"), ("meets", "interval includes zero"),
         ("exceeds", "exceeds (whole interval above)")) if k in status],
         loc="lower left", bbox_to_anchor=(0, 1.0), ncol=3, fontsize=7.5, frameon=False, borderaxespad=0.2)
-    _titled(ax, title, note)
+    _titled(ax, title, note, legend_above=True)
     worst = max(bar_units, key=lambda u: float(badness[u]))
     _describe(ax, (
         f"Bar chart of the {gap} for {len(bar_units)} {unit}s: {status.count('shortfall')} fall short, "
@@ -1136,21 +1136,15 @@ def plot_gaps(
     return ax
 
 
-def _titled(ax: Axes, title: str | None, subtitle: str) -> None:
-    """A title with a smaller subtitle line under it (n, the year …), both above a legend
-    that sits on top of the axes."""
-    above = 16 if ax.get_legend() is not None and ax.get_legend().get_bbox_to_anchor().y0 >= ax.bbox.y1 - 1 else 0
+def _titled(ax: Axes, title: str | None, subtitle: str, *, legend_above: bool = False) -> None:
+    """A title with a smaller subtitle line under it (n, the year …); with ``legend_above``
+    both sit above a one-row legend placed on top of the axes."""
+    above = 16 if legend_above else 0
     if subtitle:
         ax.annotate(subtitle, (0.5, 1.0), xycoords="axes fraction", xytext=(0, above + 2), textcoords="offset points",
                     ha="center", va="bottom", fontsize=8.5, color="#333333", gid="subtitle")
     if title:
         ax.set_title(title, pad=above + (15 if subtitle else 4))
-
-
-def _points(ax: Axes, dx: float, dy: float):
-    from matplotlib.transforms import ScaledTranslation
-
-    return ScaledTranslation(dx / 72, dy / 72, ax.figure.dpi_scale_trans)
 
 
 def _gap_dots(data, inst, gap, unit, hue, *, ax, sort, title):

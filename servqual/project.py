@@ -21,6 +21,7 @@ import json
 import os
 import re
 import shutil
+import sys
 from importlib import resources
 from pathlib import Path
 
@@ -121,8 +122,6 @@ def lab_settings(folder: str | Path) -> Path:
                       .read_text(encoding="utf-8"))
     target = Path(folder)
     target.mkdir(parents=True, exist_ok=True)
-    import sys
-
     installed = Path(sys.prefix) / "share" / "jupyter" / "lab" / "settings"
     merged: dict = {}
     if installed.is_dir():
@@ -151,7 +150,6 @@ def lab_command(folder: str | Path = ".", *, port: int = 8888, browser: bool = T
     >>> command[1:4], "--port=8899" in command
     (['-m', 'jupyterlab', '--ServerApp.ip=127.0.0.1'], True)
     """
-    import sys
     import tempfile
 
     root = find_project(folder) or Path(folder).resolve()

@@ -25,10 +25,10 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
-__all__ = ["MeasurementModel", "parse_model", "fit_ml"]
+__all__ = ["MLFit", "MeasurementModel", "fit_ml", "parse_model", "rmsea_interval", "singular_reason"]
 
 _TERM = re.compile(r"^\s*(?:(?P<mod>[-+\w.]+)\s*\*\s*)?(?P<name>[A-Za-z_.][\w.]*)\s*$")
-_EQUAL = ("loadings", "intercepts", "residuals", "lv.variances", "lv.covariances", "means")
+_EQUAL = ("loadings", "intercepts", "residuals", "residual.covariances", "lv.variances", "lv.covariances", "means")
 
 
 @dataclass
@@ -127,7 +127,7 @@ def _slots(spec: MeasurementModel, n_groups: int, means: bool, equal: Sequence[s
         for a in range(len(names)):
             for b in range(a + 1):
                 key = tuple(sorted((names[a], names[b])))
-                value = fixed_cov.get(key, None) if key in fixed_cov else None
+                value = fixed_cov.get(key)
                 shared = ("lv.variances" if a == b else "lv.covariances") in equal
                 add(g, "phi", a, b, value, ("phi", names[a], names[b]), shared)
         for j, i in enumerate(items):
@@ -144,9 +144,11 @@ def _slots(spec: MeasurementModel, n_groups: int, means: bool, equal: Sequence[s
             for j, i in enumerate(items):
                 shared = "intercepts" in equal and ("~1", i, "") not in partial
                 add(g, "nu", j, 0, None, ("nu", i), shared)
-            free_means = "intercepts" in equal and g > 0
+            # latent means: 0 in group 1; free in the others once intercepts are equal, unless
+            # "means" holds them equal too (to group 1's zero, as lavaan does)
+            free_means = "intercepts" in equal and "means" not in equal and g > 0
             for k, f in enumerate(names):
-                add(g, "kappa", k, 0, None if free_means else 0.0, ("kappa", f), "means" in equal)
+                add(g, "kappa", k, 0, None if free_means else 0.0, ("kappa", f), False)
     index: dict[tuple, int] = {}
     for s in slots:
         if s.index == -1:
@@ -456,7 +458,15 @@ def _scoring(problem: _Problem, theta: np.ndarray, iterations: int = 200) -> np.
 
 def rmsea_interval(chisq: float, df: float, n: int, level: float = 0.90) -> tuple[float, float]:
     """RMSEA interval from the noncentral χ² (lavaan: λ with P(χ² ≤ X²; df, λ) = 0.95 / 0.05),
-    for one group (multiply by √G for G groups, as lavaan does)."""
+    for one group (multiply by √G for G groups, as lavaan does): √(λ/(n·df)).
+    R: ``fitMeasures(fit, c("rmsea.ci.lower", "rmsea.ci.upper"))``.
+
+    Examples
+    --------
+    >>> from servqual.sem import rmsea_interval
+    >>> [round(v, 4) for v in rmsea_interval(85.3055, 24, 301)]  # lavaan: 0.0714, 0.1137
+    [0.0714, 0.1137]
+    """
     if df <= 0 or not np.isfinite(chisq):
         return np.nan, np.nan
     upper_p, lower_p = (1 + level) / 2, (1 - level) / 2
@@ -491,11 +501,38 @@ def fit_ml(
     ----------
     frames
         One DataFrame per group with (at least) the model's indicators, no missing values.
+    groups
+        The groups' labels (default 1, 2, …).
+    means
+        Fit a mean structure (default: with several groups, as lavaan does).
     equal
         lavaan's ``group.equal``: any of ``"loadings"``, ``"intercepts"``, ``"residuals"``,
-        ``"lv.variances"``, ``"lv.covariances"``, ``"means"``.
+        ``"residual.covariances"``, ``"lv.variances"``, ``"lv.covariances"``, ``"means"``.
     partial
         lavaan's ``group.partial``: ``"f =~ x"``, ``"x ~ 1"``, ``"x ~~ x"`` freed.
+
+    Returns
+    -------
+    MLFit
+        ``fit_measures()`` (lavaan's ``fitMeasures``), ``standardized_loadings()``
+        (``standardizedSolution``), ``group_matrices(g)`` (Λ, Φ, Θ, ν, κ, Σ, μ) and
+        ``chisq_groups`` (each group's share of χ²).
+
+    Notes
+    -----
+    Minimises F = Σ_g (n_g/N)[log|Σ_g| + tr(S_gΣ_g⁻¹) − log|S_g| − p + (ȳ_g − μ_g)'Σ_g⁻¹(ȳ_g − μ_g)]
+    with Σ = ΛΦΛ' + Θ and μ = ν + Λκ by Fisher scoring (expected information
+    Σ_g w_g[tr(Σ⁻¹∂Σ_aΣ⁻¹∂Σ_b) + 2∂μ_a'Σ⁻¹∂μ_b] from the analytic Jacobian); χ² = N·F.
+    R: ``lavaan::cfa(model, data, group = , group.equal = , group.partial = )``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from servqual.sem import fit_ml
+    >>> hs = pd.read_csv("tests/data/holzinger-swineford.csv")
+    >>> fit = fit_ml([hs], "visual =~ x1 + x2 + x3; textual =~ x4 + x5 + x6; speed =~ x7 + x8 + x9")
+    >>> round(fit.fit_measures()["chisq"], 3)  # lavaan: 85.306
+    85.306
     """
     spec = parse_model(model) if isinstance(model, str) else model
     unknown = [e for e in equal if e not in _EQUAL]

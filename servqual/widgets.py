@@ -203,10 +203,11 @@ class Explorer:
         return "dimension" if self.figure_choice.value == "trend" else self.level.value
 
     def figure_for(self, table: pd.DataFrame):
-        """The figure the controls ask for (Axes or Figure), or ``None`` and the reason."""
-        import matplotlib
+        """The figure the controls ask for (Axes or Figure), or ``None`` and the reason.
 
-        matplotlib.use("Agg")
+        The notebook's matplotlib backend is left alone: each figure is rendered to PNG and
+        closed before the cell ends, so it never shows twice and the user's own plots keep
+        their backend."""
         from . import plots
 
         inst, key, quantity = self.instrument, self.figure_choice.value, self.quantity.value
@@ -285,9 +286,7 @@ class Explorer:
                 parts.append(grid.assign(group=group))
         if not parts:
             return pd.DataFrame()
-        out = pd.concat(parts, ignore_index=True)
-        out.attrs["crosshair"] = "mean"
-        return out
+        return pd.concat(parts, ignore_index=True)  # keeps the tables' attrs (how the crosshairs were set)
 
     def _trend_table(self) -> pd.DataFrame:
         from .compare import trend_table

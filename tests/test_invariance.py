@@ -75,6 +75,15 @@ def test_holzinger_swineford_by_school(case):
         np.testing.assert_allclose(kappa, means["estimate"], atol=1e-4)
 
 
+def test_equal_latent_means_are_held_at_group_ones_zero():
+    gold = GOLD["hs_school_means"]
+    frames = [HS[HS["school"] == g] for g in GOLD["hs_school"]["groups"]]
+    fitted = fit_ml(frames, GOLD["model"]["hs"], groups=GOLD["hs_school"]["groups"],
+                    equal=("loadings", "intercepts", "means"))
+    check_fit(fitted.fit_measures(), gold["fit"], "means")
+    assert all((fitted.group_matrices(g)["kappa"] == 0).all() for g in range(2))
+
+
 def test_sample_cycles_by_segment_and_by_year():
     survey = sq.read_cycle(ROOT / "params" / "2005.yaml")
     by_segment = sq.invariance(survey, group="segment")

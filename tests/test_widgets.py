@@ -51,10 +51,6 @@ def test_controls_come_from_instrument_and_data(explorer):
     assert core.quantity.disabled and not core.level.disabled
 
 
-def _shown(e) -> bytes:
-    return e.image_png
-
-
 def test_every_control_changes_the_figure_or_is_disabled(explorer):
     e = explorer
     e.groups.value = ("postgraduate", "undergraduate")
@@ -62,7 +58,7 @@ def test_every_control_changes_the_figure_or_is_disabled(explorer):
     checked = {}
     for _, key in e.figure_choice.options:
         e.figure_choice.value = key
-        before = _shown(e)
+        before = e.image_png
         assert before[:4] == b"\x89PNG", key
         for name, control, other in (
             ("cycle", e.cycle, "2005"),
@@ -75,14 +71,14 @@ def test_every_control_changes_the_figure_or_is_disabled(explorer):
                 continue
             old = control.value
             control.value = other
-            assert _shown(e) != before, (key, name)
+            assert e.image_png != before, (key, name)
             control.value = old
-            assert _shown(e) == before, (key, name)  # and back
+            assert e.image_png == before, (key, name)  # and back
             checked[(key, name)] = "changes"
         if not e.quantity.disabled:
             for _, q in list(e.quantity.options)[1:]:
                 e.quantity.value = q
-                assert _shown(e) != before, (key, q)
+                assert e.image_png != before, (key, q)
                 checked[(key, f"show {q}")] = "changes"
             e.quantity.value = e.quantity.options[0][1]
     assert checked[("trend", "level")] == "disabled" and checked[("trend", "cycle")] == "disabled"

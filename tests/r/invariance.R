@@ -63,6 +63,8 @@ out <- list()
 out$hs_single <- describe(cfa(hs_model, data = hs))
 out$hs_school <- invariance(hs_model, hs, "school")
 out$hs_school_partial <- invariance(hs_model, hs, "school", partial = c("x3 ~ 1", "x7 ~ 1"))
+out$hs_school_means <- describe(cfa(hs_model, data = hs, group = "school", se = "none",
+                                    group.equal = c("loadings", "intercepts", "means")))
 
 # the bundled sample: perceptions P01..P22 are the servqual-22 items in questionnaire order
 items <- c(paste0("T", 1:4), paste0("RL", 1:5), paste0("RS", 1:4), paste0("A", 1:4), paste0("E", 1:5))
