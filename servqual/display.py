@@ -39,7 +39,8 @@ _HEADERS = {
     "importance_rank": "Importance rank", "quadrant": "Importance–performance quadrant", "note": "Note",
     "performance": "Performance", "standard": "Standard", "change": "Change", "year_from": "From",
     "year_to": "To", "n_from": "n (from)", "n_to": "n (to)", "mean_from": "Mean (from)", "mean_to": "Mean (to)",
-    "score": "Score", "sentence": "Why",
+    "score": "Score", "sentence": "Why", "level": "Level", "compared_with": "Against", "delta_chisq": "Δχ²",
+    "delta_df": "Δdf", "delta_p": "p (Δχ²)", "delta_cfi": "ΔCFI", "delta_rmsea": "ΔRMSEA", "decision": "Decision",
 }
 _RULES = {"read": "Respondents read", "kept": "Respondents kept", "excluded (any rule)": "Excluded by any rule",
           "no_ratings": "No ratings at all", "incomplete": "A rating left blank",

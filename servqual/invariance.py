@@ -86,7 +86,7 @@ class InvarianceResult:
     def __str__(self) -> str:
         fits = self.fits[["npar", "chisq", "df", "cfi", "tli", "rmsea", "srmr", "bic"]]
         return (self.sentence() + "\n" + fits.to_string(float_format=lambda v: f"{v:.3f}") + "\n"
-                + self.tests.to_string(float_format=lambda v: f"{v:.3f}"))
+                + "\n".join(describe_tests(self)))
 
     def _repr_html_(self) -> str:
         return (f"<p>{self.sentence()}</p>" + self.fits.to_html(float_format=lambda v: f"{v:.3f}")

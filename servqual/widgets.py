@@ -215,6 +215,8 @@ class Explorer:
         groups = list(pd.unique(shown["group"]))
         several = len(groups) > 1
         year = f" {self.cycle.value}"
+        by = self.segment or "group"  # legends and alt texts name the segment column
+        named = shown.rename(columns={"group": by})
         if key != "trend" and shown.empty:
             return None, f"Every selected group has fewer than {self.min_n.value} respondents; nothing is shown."
         if key == "radar":
@@ -223,12 +225,12 @@ class Explorer:
                 target = (plots.plot_radar(shown, instrument=inst, col="group", col_wrap=2, title=f"Radar chart{year}")
                           if several else plots.plot_radar(one, instrument=inst, title=f"{groups[0]}{year}"))
             else:
-                target = plots.plot_radar(shown if several else one, instrument=inst, value=quantity,
-                                          hue="group" if several else None,
+                target = plots.plot_radar(named if several else one, instrument=inst, value=quantity,
+                                          hue=by if several else None,
                                           title=f"{self._by_title(quantity)}{year}" if several
                                           else f"{groups[0]}{year}")
         elif key == "gaps":
-            target = (plots.plot_gaps(shown, instrument=inst, gap=quantity, hue="group",
+            target = (plots.plot_gaps(named, instrument=inst, gap=quantity, hue=by,
                                       title=f"{self._by_title(quantity)}{year}")
                       if several else plots.plot_gaps(shown, instrument=inst, gap=quantity,
                                                       title=f"{groups[0]}{year}"))
