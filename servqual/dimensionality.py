@@ -620,13 +620,17 @@ class CFAResult:
     factor_correlations: pd.DataFrame | None
     implied: pd.DataFrame  # model-implied covariance matrix (ML, divisor n)
     factor_variances: pd.Series  # on the scale of ``implied``
+    missing: str = "listwise"  # or "fiml"
+    item_n: pd.Series | None = None  # respondents who answered each item (of those analysed)
 
     def __str__(self) -> str:
         f = self.fit
         return (
             f"CFA '{self.name}': χ²({f['df']:.0f}) = {f['chisq']:.2f}, {p_statement(f['p'])}; CFI = {f['cfi']:.3f}, "
             f"TLI = {f['tli']:.3f}, RMSEA = {f['rmsea']:.3f} [{f['rmsea_ci_low']:.3f}, {f['rmsea_ci_high']:.3f}], "
-            f"SRMR = {f['srmr']:.3f}; n = {int(f['n'])}\n"
+            f"SRMR = {f['srmr']:.3f}; n = {int(f['n'])}"
+            + (" (full-information ML: every respondent who answered an item)" if self.missing == "fiml" else "")
+            + "\n"
             + self.loadings.to_string(index=False, float_format=lambda v: f"{v:.3f}")
         )
 
@@ -639,14 +643,18 @@ class CFAResult:
         return self.fit.to_frame(self.name).T
 
 
-def cfa(frame: pd.DataFrame, model: str, *, name: str = "model") -> CFAResult:
-    """Fit a CFA written in lavaan syntax by maximum likelihood (complete respondents).
+def cfa(frame: pd.DataFrame, model: str, *, name: str = "model", missing: str = "listwise") -> CFAResult:
+    """Fit a CFA written in lavaan syntax by maximum likelihood.
 
     Parameters
     ----------
     frame
-        Respondents × items; respondents with any missing indicator are left out
-        (lavaan's default listwise deletion).
+        Respondents × items.
+    missing
+        ``"listwise"`` (lavaan's default): respondents with any missing indicator are
+        left out.  ``"fiml"``: full-information ML (lavaan's ``missing = "ml"``): every
+        respondent who answered at least one indicator counts, each with the items they
+        answered — for sampled designs (LibQUAL-Lite) where nobody answers everything.
     model
         lavaan syntax: ``factor =~ item + item``; ``a ~~ 0*b`` fixes a covariance,
         ``a ~~ b`` frees one; ``NA*item`` frees a marker loading.
@@ -671,6 +679,13 @@ def cfa(frame: pd.DataFrame, model: str, *, name: str = "model") -> CFAResult:
     against ``lavaan::cfa`` (tests/r/invariance.R, tests/r/dimensionality.R): χ² within
     1e-9 relative, standardised loadings within 1e-5.  R: ``lavaan::cfa(model, data)``.
 
+    With ``missing="fiml"`` the likelihood is summed over the patterns of answered items,
+    −2 log L = Σ_k n_k[p_k log 2π + log|Σ_oo| + tr(Σ_oo⁻¹(S_k + d_k d_k'))], a mean
+    structure is fitted, χ² = 2(log L_saturated − log L_model) with the saturated moments
+    from EM, the baseline has each item's own mean and variance, and SRMR compares with the
+    EM moments — lavaan's definitions (tests/r/fiml.R: χ² within 1e-9 relative).
+    R: ``lavaan::cfa(model, data, missing = "ml")``.
+
     Examples
     --------
     >>> import servqual as sq
@@ -694,15 +709,18 @@ def cfa(frame: pd.DataFrame, model: str, *, name: str = "model") -> CFAResult:
             f"model {name!r} names unknown item(s) {', '.join(map(repr, unknown))}{did_you_mean(unknown[0], frame.columns)} "
             f"(items: {', '.join(map(str, frame.columns))})"
         )
-    data = frame[indicators].astype(float).dropna()
+    if missing not in ("listwise", "fiml"):
+        raise ValueError(f"missing must be 'listwise' or 'fiml', got {missing!r}")
+    data = frame[indicators].astype(float)
+    data = data.dropna() if missing == "listwise" else data[data.notna().any(axis=1)]
     n, p = len(data), len(indicators)
     if n <= p + 1 or n < 30:
+        who = f"answered all {p} items" if missing == "listwise" else f"answered any of the {p} items"
         raise ValueError(
-            f"too few complete respondents for model {name!r}: {n} answered all {p} items "
-            f"(at least {max(p + 2, 30)} needed)"
+            f"too few respondents for model {name!r}: {n} {who} (at least {max(p + 2, 30)} needed)"
         )
     spec = parse_model(model)
-    fitted = fit_ml([data], spec)
+    fitted = fit_ml([data], spec, missing=missing)
     fit = fitted.fit_measures()
     matrices = fitted.group_matrices(0)
     names = list(spec.factors)
@@ -726,6 +744,8 @@ def cfa(frame: pd.DataFrame, model: str, *, name: str = "model") -> CFAResult:
         factor_correlations=corr,
         implied=pd.DataFrame(sigma, index=indicators, columns=indicators),
         factor_variances=pd.Series(np.diag(phi), index=names).reindex(list(factors)),
+        missing=missing,
+        item_n=data.notna().sum().astype(int),
     )
 
 

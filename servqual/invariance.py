@@ -188,7 +188,10 @@ def invariance(
         ``{"intercepts": ["RL2", "E3"]}``, or lavaan's ``group.partial`` strings
         (``["RL2 ~ 1"]``).
     missing
-        ``"listwise"``: respondents who answered every item of the model.
+        ``"listwise"``: respondents who answered every item of the model (lavaan's
+        default); ``"fiml"``: everyone who answered at least one, by full-information ML
+        (lavaan's ``missing = "ml"``), for files where respondents saw a random subset of
+        the items (LibQUAL-Lite) or skipped some.
 
     Returns
     -------
@@ -208,7 +211,10 @@ def invariance(
     intercepts, with latent means free in groups 2…; strict also residual variances.
     First loadings are fixed at 1 in every group.  χ² = Σ_g n_g F_g; RMSEA and its interval
     are multiplied by √G and SRMR (with mean residuals) is weighted by n_g/N, as lavaan
-    does.  Groups with too few complete respondents to estimate their covariances
+    does.  With ``missing="fiml"`` each group's likelihood is summed over its patterns of
+    answered items and χ² = 2(log L_saturated − log L_model), with the saturated moments
+    from EM (:func:`servqual.sem.em_moments`), as lavaan computes them.  Groups with too few
+    complete respondents to estimate their covariances
     (fewer than the number of items plus one) are left out and named in ``.excluded``.
     R: ``lavaan::cfa(model, data, group = "segment", group.equal = c("loadings",
     "intercepts"), group.partial = …)`` and ``lavTestLRT``; checked against both on the
@@ -224,10 +230,10 @@ def invariance(
     >>> int(result.fits.loc['metric', 'df'] - result.fits.loc['configural', 'df'])
     51
     """
-    from .sem import fit_ml, parse_model, singular_reason
+    from .sem import _missing_group, fit_ml, parse_model, singular_reason
 
-    if missing != "listwise":
-        raise ValueError(f"missing must be 'listwise' (full-information ML is not available yet), got {missing!r}")
+    if missing not in ("listwise", "fiml"):
+        raise ValueError(f"missing must be 'listwise' or 'fiml', got {missing!r}")
     unknown = [lv for lv in levels if lv not in LEVELS]
     if unknown:
         raise ValueError(f"unknown level {unknown[0]!r}; levels are {', '.join(LEVELS)}")
@@ -237,7 +243,13 @@ def invariance(
     missing_items = [i for i in spec.indicators if i not in frame.columns]
     if missing_items:
         raise ValueError(f"the model names item(s) the data lack: {', '.join(map(repr, missing_items))}")
-    complete = frame.dropna(subset=[*spec.indicators, group])
+    if missing == "fiml":  # everyone who answered at least one item
+        complete = frame.dropna(subset=[group])
+        complete = complete[complete[spec.indicators].notna().any(axis=1)]
+        who = "answering"
+    else:
+        complete = frame.dropna(subset=[*spec.indicators, group])
+        who = "complete"
     labels = list(dict.fromkeys(complete[group].astype(str)))  # first appearance, as lavaan orders groups
     sizes = complete[group].astype(str).value_counts()
     floor = len(spec.indicators) + 1
@@ -245,8 +257,15 @@ def invariance(
     for g in labels:
         part = complete.loc[complete[group].astype(str) == g, spec.indicators].to_numpy(dtype=float)
         if sizes[g] < floor:
-            reasons[g] = f"fewer than {floor} complete respondents"
-        elif (why := singular_reason(np.cov(part, rowvar=False, ddof=0), spec.indicators)) is not None:
+            reasons[g] = f"fewer than {floor} {who} respondents"
+            continue
+        try:
+            cov = _missing_group(part, spec.indicators, "").cov if missing == "fiml" else np.cov(part, rowvar=False,
+                                                                                                    ddof=0)
+        except ValueError as exc:
+            reasons[g] = str(exc).split(";")[0]
+            continue
+        if (why := singular_reason(cov, spec.indicators)) is not None:
             reasons[g] = why
     excluded = tuple(reasons)
     if excluded:
@@ -254,13 +273,13 @@ def invariance(
                       stacklevel=2)
     labels = [g for g in labels if g not in excluded]
     if len(labels) < 2:
-        raise ValueError(f"invariance needs at least two groups of {group!r} with {floor} or more complete "
+        raise ValueError(f"invariance needs at least two groups of {group!r} with {floor} or more {who} "
                          f"respondents whose answers vary; found {len(labels)}")
     frames = [complete[complete[group].astype(str) == g] for g in labels]
     terms = _partial_terms(partial, spec)
     rows, contributions = {}, {}
     for level in levels:
-        fitted = fit_ml(frames, spec, groups=labels, equal=LEVELS[level], partial=terms, means=True)
+        fitted = fit_ml(frames, spec, groups=labels, equal=LEVELS[level], partial=terms, means=True, missing=missing)
         fm = fitted.fit_measures()
         rows[level] = {k: fm[k] for k in ("npar", "chisq", "df", "p", "cfi", "tli", "rmsea", "rmsea_ci_low",
                                           "rmsea_ci_high", "srmr", "aic", "bic", "n")}

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
-__all__ = ["MLFit", "MeasurementModel", "fit_ml", "parse_model", "rmsea_interval", "singular_reason"]
+__all__ = ["MLFit", "MeasurementModel", "em_moments", "fit_ml", "parse_model", "rmsea_interval", "singular_reason"]
 
 _TERM = re.compile(r"^\s*(?:(?P<mod>[-+\w.]+)\s*\*\s*)?(?P<name>[A-Za-z_.][\w.]*)\s*$")
 _EQUAL = ("loadings", "intercepts", "residuals", "residual.covariances", "lv.variances", "lv.covariances", "means")
@@ -158,10 +158,163 @@ def _slots(spec: MeasurementModel, n_groups: int, means: bool, equal: Sequence[s
 
 
 @dataclass
-class _Group:
+class _Pattern:
+    """Respondents who answered the same items: which (``obs``), how many, their mean and
+    covariance (divisor n) on those items."""
+
+    obs: np.ndarray
     n: int
     mean: np.ndarray
+    cov: np.ndarray
+
+
+@dataclass
+class _Group:
+    n: int
+    mean: np.ndarray  # with missing values: the EM (saturated-model) estimates
     cov: np.ndarray  # divisor n
+    patterns: list[_Pattern] | None = None  # None: complete data
+    h1_f: float = 0.0  # with missing values: Σ n_k[log|S_oo| + tr(S_oo⁻¹W_k)]/n at the saturated optimum
+    baseline_logl: float = np.nan  # with missing values: the independence model's log-likelihood
+    coverage: np.ndarray | None = None  # share of respondents answering each pair of items
+
+
+def _pattern_terms(patterns: list[_Pattern], n: int, sigma: np.ndarray, mu: np.ndarray, gradient: bool = True):
+    """Σ_k n_k[log|Σ_oo| + tr(Σ_oo⁻¹W_k)]/n over missing-data patterns (W_k = S_k + d_k d_k',
+    d_k = ȳ_k − μ_o), with its derivatives by Σ and μ; None when some Σ_oo is not positive definite."""
+    p = len(mu)
+    f = 0.0
+    big, dmu = (np.zeros((p, p)), np.zeros(p)) if gradient else (None, None)
+    for pat in patterns:
+        o = pat.obs
+        s_oo = sigma[np.ix_(o, o)]
+        try:
+            chol = np.linalg.cholesky(s_oo)
+        except np.linalg.LinAlgError:
+            return None
+        inv = np.linalg.inv(s_oo)
+        d = pat.mean - mu[o]
+        w = pat.cov + np.outer(d, d)
+        f += pat.n * (2 * np.log(np.diag(chol)).sum() + np.einsum("ij,ji->", inv, w))
+        if gradient:
+            iw = inv @ w
+            big[np.ix_(o, o)] += pat.n * (inv - iw @ inv)
+            dmu[o] += pat.n * (-2 * inv @ d)
+    if gradient:
+        return f / n, big / n, dmu / n
+    return f / n, None, None
+
+
+def _patterns(values: np.ndarray) -> list[_Pattern]:
+    observed = ~np.isnan(values)
+    keys, inverse = np.unique(observed, axis=0, return_inverse=True)
+    out = []
+    for k, key in enumerate(keys):
+        rows = values[inverse.ravel() == k][:, key]
+        if not key.any():
+            continue
+        out.append(_Pattern(np.flatnonzero(key), len(rows), rows.mean(axis=0), np.cov(rows, rowvar=False, ddof=0)
+                            .reshape(len(rows[0]), len(rows[0]))))
+    return out
+
+
+def em_moments(values: np.ndarray, *, tol: float = 1e-10, max_iter: int = 20_000) -> tuple[np.ndarray, np.ndarray]:
+    """Means and covariances (divisor n) of normal data with missing values, by EM: the
+    saturated model of full-information ML (lavaan's ``sampstat.h1`` with ``missing = "ml"``).
+
+    Each E-step fills a respondent's unanswered items by their regression on the answered
+    ones, ŷ_m = μ_m + Σ_mo Σ_oo⁻¹(y_o − μ_o), and adds the conditional covariance
+    Σ_mm − Σ_mo Σ_oo⁻¹ Σ_om; the M-step takes means and covariances of the completed data.
+    Rows with no answer are left out.  Stops when no estimate moves by more than ``tol``
+    (lavaan stops at 1e-5; this goes to the optimum).
+    R: ``lavInspect(cfa(model, data, missing = "ml"), "sampstat.h1")``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from servqual.sem import em_moments
+    >>> y = np.array([[1, 2.0], [2, np.nan], [3, 5.0], [4, 7.0], [5, np.nan]])
+    >>> mu, sigma = em_moments(y)
+    >>> [round(v, 4) for v in mu]  # y2's mean follows its regression on y1
+    [3.0, 6.7143]
+    """
+    patterns = _patterns(np.asarray(values, dtype=float))
+    return _em(patterns, values.shape[1], tol=tol, max_iter=max_iter)
+
+
+def _em(patterns: list[_Pattern], p: int, *, tol: float = 1e-10, max_iter: int = 20_000):
+    n = sum(pat.n for pat in patterns)
+    mu = np.zeros(p)
+    var = np.zeros(p)
+    count = np.zeros(p)
+    for pat in patterns:
+        mu[pat.obs] += pat.n * pat.mean
+        count[pat.obs] += pat.n
+    mu = mu / np.maximum(count, 1)
+    for pat in patterns:
+        var[pat.obs] += pat.n * (np.diag(pat.cov) + (pat.mean - mu[pat.obs]) ** 2)
+    var = var / np.maximum(count, 1)
+    var[var <= 0] = 1.0
+    sigma = np.diag(var)
+    full = np.arange(p)
+    for _ in range(max_iter):
+        t1 = np.zeros(p)
+        t2 = np.zeros((p, p))
+        for pat in patterns:
+            o = pat.obs
+            m = np.setdiff1d(full, o, assume_unique=True)
+            sums = pat.n * pat.mean
+            cross = pat.n * (pat.cov + np.outer(pat.mean, pat.mean))
+            if not len(m):
+                t1 += sums
+                t2 += cross
+                continue
+            b = np.linalg.solve(sigma[np.ix_(o, o)], sigma[np.ix_(o, m)]).T  # Σ_mo Σ_oo⁻¹
+            a = mu[m] - b @ mu[o]
+            y_m = pat.n * a + b @ sums  # Σ ŷ_m
+            t1[o] += sums
+            t1[m] += y_m
+            t2[np.ix_(o, o)] += cross
+            om = np.outer(sums, a) + cross @ b.T  # Σ y_o ŷ_m'
+            t2[np.ix_(o, m)] += om
+            t2[np.ix_(m, o)] += om.T
+            cond = sigma[np.ix_(m, m)] - b @ sigma[np.ix_(o, m)]
+            t2[np.ix_(m, m)] += (pat.n * np.outer(a, a) + np.outer(a, b @ sums) + np.outer(b @ sums, a)
+                                 + b @ cross @ b.T + pat.n * cond)
+        new_mu = t1 / n
+        new_sigma = t2 / n - np.outer(new_mu, new_mu)
+        new_sigma = (new_sigma + new_sigma.T) / 2
+        change = max(np.abs(new_mu - mu).max(), np.abs(new_sigma - sigma).max())
+        mu, sigma = new_mu, new_sigma
+        if change < tol:
+            break
+    return mu, sigma
+
+
+def _missing_group(values: np.ndarray, items: Sequence[str], where: str) -> _Group:
+    """Patterns, EM moments, the saturated and independence log-likelihood terms of one group."""
+    patterns = _patterns(values)
+    n = sum(pat.n for pat in patterns)
+    p = values.shape[1]
+    answered = ~np.isnan(values[~np.isnan(values).all(axis=1)])
+    both = answered.T.astype(float) @ answered.astype(float)
+    coverage = both / max(n, 1)
+    never = [(items[a], items[b]) for a in range(p) for b in range(a) if both[a, b] == 0]
+    if never:
+        pairs = ", ".join(f"{a} & {b}" for b, a in never[:4]) + (" …" if len(never) > 4 else "")
+        raise ValueError(f"{where}no respondent answered both items of {len(never)} pair(s) ({pairs}), so their "
+                         "covariance cannot be estimated; full-information ML needs every pair answered together "
+                         "by someone (show sampled items in random subsets, not one fixed item per dimension)")
+    mu, sigma = _em(patterns, p)
+    h1 = _pattern_terms(patterns, n, sigma, mu, gradient=False)
+    if h1 is None:
+        raise ValueError(f"{where}the items' covariance matrix estimated from incomplete answers is singular")
+    # independence model: each item's own mean and variance (divisor n) from those who answered it
+    baseline = 0.0
+    for j in range(p):
+        column = values[:, j][~np.isnan(values[:, j])]
+        baseline += -len(column) / 2 * (math.log(2 * math.pi) + math.log(column.var()) + 1)
+    return _Group(n, mu, sigma, patterns=patterns, h1_f=h1[0], baseline_logl=baseline, coverage=coverage)
 
 
 class _Problem:
@@ -176,6 +329,7 @@ class _Problem:
             by_group[s.group].setdefault(s.kind, []).append(s)
         self.by_group = by_group
         self.logdet_s = [np.linalg.slogdet(g.cov)[1] for g in groups]
+        self.missing = any(g.patterns is not None for g in groups)
 
     def matrices(self, theta: np.ndarray, g: int):
         p, m = self.p, self.m
@@ -199,25 +353,14 @@ class _Problem:
 
     def objective(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
         total, grad = 0.0, np.zeros(self.npar)
-        for g, data in enumerate(self.groups):
+        for g in range(len(self.groups)):
             sigma, mu, x = self.implied(theta, g)
-            sign, logdet = np.linalg.slogdet(sigma)
-            if sign <= 0:  # outside the admissible region: the line searches step back
+            terms = self.discrepancy(g, sigma, mu)
+            if terms is None:  # outside the admissible region: the line searches step back
                 return np.inf, np.zeros(self.npar)
-            inv = np.linalg.inv(sigma)
-            d = data.mean - mu
-            s = data.cov
-            f = logdet + np.trace(s @ inv) - self.logdet_s[g] - self.p
-            if self.means:
-                f += d @ inv @ d
+            f, big, dmu = terms
             w = self.weights[g]
             total += w * f
-            # dF/dΣ, then the chain rule to each matrix
-            big = inv - inv @ s @ inv
-            if self.means:
-                v = inv @ d
-                big -= np.outer(v, v)
-                dmu = -2 * v
             lam, phi, kappa = x["lambda"], x["phi"], x["kappa"]
             g_lam = 2 * big @ lam @ phi
             if self.means:
@@ -239,6 +382,36 @@ class _Problem:
                         value = (lam.T @ dmu)[s_.row]
                     grad[s_.index] += w * value
         return total, grad
+
+    def discrepancy(self, g: int, sigma: np.ndarray, mu: np.ndarray, gradient: bool = True):
+        """Group g's F_g (0 at the saturated model) and its derivatives dF/dΣ, dF/dμ; None
+        outside the admissible region.  Complete data: log|Σ| + tr(SΣ⁻¹) − log|S| − p +
+        d'Σ⁻¹d; missing values: the pattern-wise −2 log-likelihood over n minus its value at
+        the saturated (EM) estimates."""
+        data = self.groups[g]
+        if data.patterns is not None:
+            terms = _pattern_terms(data.patterns, data.n, sigma, mu, gradient)
+            if terms is None:
+                return None
+            return terms[0] - data.h1_f, terms[1], terms[2]
+        sign, logdet = np.linalg.slogdet(sigma)
+        if sign <= 0:
+            return None
+        inv = np.linalg.inv(sigma)
+        d = data.mean - mu
+        s = data.cov
+        f = logdet + np.trace(s @ inv) - self.logdet_s[g] - self.p
+        big = dmu = None
+        if self.means:
+            f += d @ inv @ d
+        if gradient:
+            big = inv - inv @ s @ inv
+            dmu = np.zeros(self.p)
+            if self.means:
+                v = inv @ d
+                big -= np.outer(v, v)
+                dmu = -2 * v
+        return f, big, dmu
 
     def jacobian(self, theta: np.ndarray, g: int) -> tuple[np.ndarray, np.ndarray]:
         """∂Σ_g/∂θ (npar × p × p) and ∂μ_g/∂θ (npar × p), analytically: Σ = ΛΦΛ' + Θ, μ = ν + Λκ."""
@@ -274,15 +447,24 @@ class _Problem:
     def information(self, theta: np.ndarray) -> np.ndarray:
         """Expected information of F (Fisher scoring): Σ_g w_g [tr(Σ⁻¹ ∂Σ_a Σ⁻¹ ∂Σ_b) + 2 ∂μ_a'Σ⁻¹∂μ_b]."""
         info = np.zeros((self.npar, self.npar))
-        for g in range(len(self.groups)):
+        for g, data in enumerate(self.groups):
             sigma, _, _ = self.implied(theta, g)
-            inv = np.linalg.inv(sigma)
             d_sigma, d_mu = self.jacobian(theta, g)
-            a = np.matmul(inv, d_sigma)  # Σ⁻¹ ∂Σ_k
             w = self.weights[g]
-            info += w * np.einsum("kij,lji->kl", a, a, optimize=True)
-            if self.means:
-                info += w * 2 * d_mu @ inv @ d_mu.T
+            if data.patterns is None:
+                parts = [(None, 1.0)]
+            else:  # each pattern's information on the items it answered
+                parts = [(pat.obs, pat.n / data.n) for pat in data.patterns]
+            for o, share in parts:
+                if o is None:
+                    inv, ds, dm = np.linalg.inv(sigma), d_sigma, d_mu
+                else:
+                    inv = np.linalg.inv(sigma[np.ix_(o, o)])
+                    ds, dm = d_sigma[:, o][:, :, o], d_mu[:, o]
+                a = np.matmul(inv, ds)  # Σ⁻¹ ∂Σ_k
+                info += w * share * np.einsum("kij,lji->kl", a, a, optimize=True)
+                if self.means:
+                    info += w * share * 2 * dm @ inv @ dm.T
         return info
 
 
@@ -349,11 +531,7 @@ class MLFit:
         pr = self.problem
         for g, data in enumerate(pr.groups):
             sigma, mu, _ = pr.implied(self.theta, g)
-            inv = np.linalg.inv(sigma)
-            f = np.linalg.slogdet(sigma)[1] + np.trace(data.cov @ inv) - pr.logdet_s[g] - pr.p
-            if pr.means:
-                d = data.mean - mu
-                f += d @ inv @ d
+            f = pr.discrepancy(g, sigma, mu, gradient=False)[0]
             out.append(max(data.n * f, 0.0))
         return np.array(out)
 
@@ -367,7 +545,8 @@ class MLFit:
         chisq = float(self.chisq_groups.sum())
         moments = p * (p + 1) / 2 + (p if pr.means else 0)
         df = n_groups * moments - pr.npar
-        chisq_b = sum(d.n * (np.log(np.diag(d.cov)).sum() - pr.logdet_s[g]) for g, d in enumerate(pr.groups))
+        chisq_b = sum(2 * (_h1_logl(d) - d.baseline_logl) if d.patterns is not None
+                      else d.n * (np.log(np.diag(d.cov)).sum() - pr.logdet_s[g]) for g, d in enumerate(pr.groups))
         df_b = n_groups * p * (p - 1) / 2
         pvalue = float(stats.chi2.sf(chisq, df)) if df > 0 else np.nan
         denom = max(chisq - df, chisq_b - df_b, 0.0)
@@ -390,6 +569,10 @@ class MLFit:
             else:
                 value = math.sqrt((low ** 2).mean())
             srmr += pr.weights[g] * value
+            if data.patterns is not None:
+                f = pr.discrepancy(g, sigma, mu, gradient=False)[0]
+                logl += _h1_logl(data) - data.n * f / 2
+                continue
             inv = np.linalg.inv(sigma)
             d = data.mean - mu
             logl += -data.n / 2 * (p * math.log(2 * math.pi) + np.linalg.slogdet(sigma)[1]
@@ -417,6 +600,12 @@ class MLFit:
                     rows.append({"group": label, "factor": f, "item": i, "estimate": est,
                                  "std_all": est * math.sqrt(x["phi"][k, k]) / math.sqrt(x["sigma"][j, j])})
         return pd.DataFrame(rows)
+
+
+def _h1_logl(data: _Group) -> float:
+    """The saturated model's log-likelihood of a group with missing values."""
+    answered = sum(pat.n * len(pat.obs) for pat in data.patterns)
+    return -0.5 * (answered * math.log(2 * math.pi) + data.n * data.h1_f)
 
 
 def singular_reason(cov: np.ndarray, items: Sequence[str]) -> str | None:
@@ -494,13 +683,18 @@ def fit_ml(
     means: bool | None = None,
     equal: Sequence[str] = (),
     partial: Sequence[str] = (),
+    missing: str = "listwise",
 ) -> MLFit:
-    """Fit one model to one or several groups' complete data by ML.
+    """Fit one model to one or several groups' data by ML (full-information ML with missing values).
 
     Parameters
     ----------
     frames
-        One DataFrame per group with (at least) the model's indicators, no missing values.
+        One DataFrame per group with (at least) the model's indicators.
+    missing
+        ``"listwise"``: respondents who answered every indicator (lavaan's default);
+        ``"fiml"``: every respondent who answered at least one, by full-information ML
+        (lavaan's ``missing = "ml"``; a mean structure is always fitted).
     groups
         The groups' labels (default 1, 2, …).
     means
@@ -551,15 +745,27 @@ def fit_ml(
             freed.add(("~~", a, b))
         else:
             raise ValueError(f"cannot read partial {text!r}; write 'f =~ x', 'x ~ 1' or 'x ~~ x'")
+    if missing not in ("listwise", "fiml"):
+        raise ValueError(f"missing must be 'listwise' or 'fiml', got {missing!r}")
     if means is None:
-        means = len(frames) > 1
+        means = len(frames) > 1 or missing == "fiml"
+    if missing == "fiml" and not means:
+        raise ValueError("full-information ML fits a mean structure; leave means=None or set it True")
     data = []
     labels = [str(g) for g in groups] if groups is not None else [str(k + 1) for k in range(len(frames))]
     for label, frame in zip(labels, frames):
         values = frame[spec.indicators].to_numpy(dtype=float)
+        where = f"group {label!r}: " if len(frames) > 1 else ""
+        if missing == "fiml" and np.isnan(values).any():
+            group = _missing_group(values, spec.indicators, where)
+            reason = singular_reason(group.cov, spec.indicators)
+            if reason is not None:
+                raise ValueError(f"{where}{reason}; the model cannot be fitted (lavaan stops here too)")
+            data.append(group)
+            continue
+        values = values[~np.isnan(values).any(axis=1)]
         cov = np.cov(values, rowvar=False, ddof=0)
         if singular_reason(cov, spec.indicators) is not None:
-            where = f"group {label!r}: " if len(frames) > 1 else ""
             raise ValueError(f"{where}{singular_reason(cov, spec.indicators)}; the model cannot be fitted "
                              "(lavaan stops here too)")
         data.append(_Group(len(values), values.mean(axis=0), cov))

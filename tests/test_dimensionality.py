@@ -148,7 +148,7 @@ def test_user_models_in_lavaan_syntax(perception):
         sq.cfa(perception, "tangibles =~ T1 + T2 + T5")
     with pytest.raises(ValueError, match="defines no factor"):
         sq.cfa(perception, "T1 ~ T2")
-    with pytest.raises(ValueError, match="too few complete respondents"):
+    with pytest.raises(ValueError, match="too few respondents for model .*: 20 answered all 4 items"):
         sq.cfa(perception.head(20), "tangibles =~ T1 + T2 + T3 + T4")
 
 

@@ -121,8 +121,8 @@ def test_bad_input_is_named():
         sq.invariance(HS, group="school")
     with pytest.raises(ValueError, match="unknown level 'weak'"):
         sq.invariance(HS, GOLD["model"]["hs"], group="school", levels=("configural", "weak"))
-    with pytest.raises(ValueError, match="missing must be 'listwise'"):
-        sq.invariance(HS, GOLD["model"]["hs"], group="school", missing="fiml")
+    with pytest.raises(ValueError, match="missing must be 'listwise' or 'fiml'"):
+        sq.invariance(HS, GOLD["model"]["hs"], group="school", missing="pairwise")
     with pytest.raises(ValueError, match="at least two groups"):
         sq.invariance(HS.assign(school="one"), GOLD["model"]["hs"], group="school")
     with pytest.raises(ValueError, match="not an item of the model"):

@@ -22,6 +22,7 @@ SCRIPTS = {
     "linkage.R": (["jsonlite", "lme4"], ["linkage.json"]),
     "invariance.R": (["jsonlite", "lavaan"], ["invariance.json"]),
     "polychoric.R": (["jsonlite", "psych", "polycor"], ["polychoric.json"]),
+    "fiml.R": (["jsonlite", "lavaan"], ["fiml.json"]),
 }
 
 
