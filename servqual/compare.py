@@ -150,6 +150,8 @@ def _welch(x: np.ndarray, y: np.ndarray) -> dict[str, float]:
     diff = x.mean() - y.mean()
     se = math.sqrt(sx + sy)
     pooled = math.sqrt(((nx - 1) * vx + (ny - 1) * vy) / (nx + ny - 2))
+    if se == 0:
+        return {"diff": diff, "se": 0.0, "t": np.nan, "df": np.nan, "hedges_g": np.nan}
     return {"diff": diff, "se": se, "t": diff / se, "df": (sx + sy) ** 2 / (sx**2 / (nx - 1) + sy**2 / (ny - 1)),
             "hedges_g": diff / pooled * _hedges_correction(nx + ny)}
 
@@ -169,8 +171,9 @@ def gap_tests(
     adjust: str = "holm",
     family: str = "table",
     min_group_n: int | None = MIN_GROUP_N,
+    paired: bool = True,
 ) -> pd.DataFrame:
-    """Paired tests of performance against its standard for every gap, unit and group.
+    """Tests of performance against its standard for every gap, unit and group (paired by default).
 
     Parameters
     ----------
@@ -190,6 +193,14 @@ def gap_tests(
         ``"table"``: adjust across every test in the table; ``"group"``: within each group.
     min_group_n
         Groups smaller than this are suppressed (``None`` keeps every group).
+    paired
+        ``True``: each respondent's own gap (the same answers as the gap table).
+        ``False``: the two means as independent samples, each from everyone who rated
+        that measure — for cycles where expectations and perceptions came from different
+        respondents (two questionnaires, or a sampled design that showed some people only
+        one column); Welch's t, the Wilcoxon rank-sum (Mann–Whitney) test and Hedges' g
+        with the pooled sd.  ``n`` then counts respondents who rated either measure, and
+        ``n_performance`` / ``n_standard`` each.
 
     Returns
     -------
@@ -207,7 +218,11 @@ def gap_tests(
     table).  t and CI: ``t.test(performance, standard, paired = TRUE)``; Wilcoxon:
     ``wilcox.test(performance - standard)``; d_z = mean gap / sd of the gaps; Hedges' g
     = (mean_P − mean_E)/√((s_P² + s_E²)/2) · (1 − 3/(8n − 9)) (pingouin's paired
-    convention); adjustment: ``p.adjust``.
+    convention); adjustment: ``p.adjust``.  Unpaired: ``t.test(performance, standard)``
+    (Welch: df = (s_P²/n_P + s_E²/n_E)² / ((s_P²/n_P)²/(n_P − 1) + (s_E²/n_E)²/(n_E − 1))),
+    ``wilcox.test(performance, standard)`` (W, normal approximation with continuity and
+    tie corrections), g = (mean_P − mean_E)/s_pooled · (1 − 3/(4(n_P + n_E) − 9)); d_z and
+    sd (of the gaps) are left empty.
 
     Examples
     --------
@@ -229,7 +244,7 @@ def gap_tests(
     if family not in ("table", "group"):
         raise ValueError(f"family must be 'table' or 'group', got {family!r}")
     keys = group_keys(survey, by)
-    table = scores(survey, level, paired=True)
+    table = scores(survey, level, paired=paired)
     tcrit_level = (1 + ci) / 2
     rows = []
     for key, index in group_rows(survey, keys).items():
@@ -237,6 +252,10 @@ def gap_tests(
             for gap in chosen:
                 p = table[gap.minuend][unit].to_numpy()[index]
                 e = table[gap.subtrahend][unit].to_numpy()[index]
+                if not paired:
+                    rows.append({**dict(zip(keys, key)), "unit": unit, "gap": gap.name,
+                                 **_unpaired(p, e, tcrit_level)})
+                    continue
                 ok = ~np.isnan(p) & ~np.isnan(e)
                 p, e = p[ok], e[ok]
                 d = p - e
@@ -264,6 +283,8 @@ def gap_tests(
     out = pd.DataFrame(rows)
     stat_cols = ["performance", "standard", "mean_gap", "sd", "ci_low", "ci_high", "statistic", "df", "p",
                  "wilcoxon_statistic", "wilcoxon_p", "d_z", "hedges_g"]
+    if not paired:
+        stat_cols = ["n_performance", "n_standard", *stat_cols]
     out = out.reindex(columns=[*keys, "unit", "gap", "n", *stat_cols])
     testable = out["n"] >= (min_group_n or 0)
     for col in ("p", "wilcoxon_p"):
@@ -280,6 +301,28 @@ def gap_tests(
     if level == "item":
         out.insert(len(keys) + 1, "dimension", out["item"].map(inst.dimension_of))
     return _finish(out, min_group_n, "gap_tests", groups=keys)
+
+
+def _unpaired(p: np.ndarray, e: np.ndarray, tcrit_level: float) -> dict:
+    """Welch t, rank-sum test and Hedges' g of two independent samples of ratings."""
+    p, e = p[~np.isnan(p)], e[~np.isnan(e)]
+    n_p, n_e = len(p), len(e)
+    row = {"n": int(max(n_p, n_e)), "n_performance": n_p, "n_standard": n_e}
+    if n_p < 2 or n_e < 2:
+        return row
+    w = _welch(p, e)
+    mean, se, df = w["diff"], w["se"], w["df"]
+    t = mean / se if se > 0 else np.nan
+    half = stats.t.ppf(tcrit_level, df) * se if se > 0 else np.nan
+    rank = stats.mannwhitneyu(p, e, alternative="two-sided", use_continuity=True, method="asymptotic")
+    row.update({
+        "performance": p.mean(), "standard": e.mean(), "mean_gap": mean, "sd": np.nan,
+        "ci_low": mean - half, "ci_high": mean + half, "statistic": t, "df": df,
+        "p": 2 * stats.t.sf(abs(t), df) if not np.isnan(t) else np.nan,
+        "wilcoxon_statistic": float(rank.statistic), "wilcoxon_p": float(rank.pvalue), "d_z": np.nan,
+        "hedges_g": w["hedges_g"] if np.isfinite(w["hedges_g"]) else np.nan,
+    })
+    return row
 
 
 # --------------------------------------------------------------------------- segments

@@ -457,14 +457,17 @@ def alpha_report(
 
 
 # --------------------------------------------------------------------------- omega
-def omega_total_one_factor(frame: pd.DataFrame, *, correlation: str = "pearson") -> float:
+def omega_total_one_factor(frame: pd.DataFrame, *, correlation: str = "pearson", nan_policy: str = "pairwise") -> float:
     """McDonald's omega total of one scale from a one-factor maximum-likelihood model.
 
     ω = (Σ λᵢsᵢ)² / ((Σ λᵢsᵢ)² + Σ ψᵢsᵢ²), with standardised loadings λ and
     uniquenesses ψ from ``psych::fa(x, 1, fm = "ml")`` on the pairwise correlations and
     sᵢ the item standard deviations: the reliability of the raw item mean.
-    Needs three items or more (NaN otherwise).  R: ``psych::fa(x, 1, fm = "ml")`` and the
-    formula above (``psych::omega`` with one factor reports the same ω_t).
+    Needs three items or more (NaN otherwise).  ``nan_policy="listwise"`` uses only
+    respondents who rated every item (as :func:`alpha_report` does with it), so alpha and
+    omega describe the same people.  R: ``psych::fa(x, 1, fm = "ml")`` (``na.omit(x)``
+    for listwise) and the formula above (``psych::omega`` with one factor reports the
+    same ω_t).
 
     Examples
     --------
@@ -477,8 +480,10 @@ def omega_total_one_factor(frame: pd.DataFrame, *, correlation: str = "pearson")
 
     if correlation not in ("pearson", "polychoric"):
         raise ValueError(f"correlation must be 'pearson' or 'polychoric', got {correlation!r}")
+    if nan_policy not in ("pairwise", "listwise"):
+        raise ValueError(f"nan_policy must be 'pairwise' or 'listwise', got {nan_policy!r}")
     x = frame.to_numpy(dtype=float, na_value=np.nan)
-    x = x[~np.isnan(x).all(axis=1)]
+    x = x[~np.isnan(x).any(axis=1)] if nan_policy == "listwise" else x[~np.isnan(x).all(axis=1)]
     if x.shape[1] < 3 or len(x) < 3:
         return float("nan")
     if correlation == "polychoric":  # ordinal omega: on the latent scale, every item has unit variance
@@ -688,7 +693,8 @@ def reliability(
                     "alpha_ci_low": low,
                     "alpha_ci_high": high,
                     "std_alpha": rep.total["std_alpha"],
-                    "omega_total": omega_total_one_factor(block, correlation="polychoric" if ordinal else "pearson")
+                    "omega_total": omega_total_one_factor(block, correlation="polychoric" if ordinal else "pearson",
+                                                          nan_policy=nan_policy)
                     if dim != "all_items" else np.nan,
                     "average_r": rep.total["average_r"],
                     "flags": _flags(rep, flag_gain),
@@ -716,7 +722,8 @@ def _flags(rep: AlphaReport, gain: float) -> str:
     return "; ".join(notes)
 
 
-def gap_reliability(survey, gap: str | None = None, by: str | Sequence[str] | None = None) -> pd.DataFrame:
+def gap_reliability(survey, gap: str | None = None, by: str | Sequence[str] | None = None, *,
+                    nan_policy: str = "pairwise") -> pd.DataFrame:
     """How reliable each dimension's gap score is, beside the reliability of its parts.
 
     Parameters
@@ -727,6 +734,11 @@ def gap_reliability(survey, gap: str | None = None, by: str | Sequence[str] | No
         Gap name (default the first, e.g. ``gap`` or ``adequacy``).
     by
         Respondent column(s) to group by, or ``None``.
+    nan_policy
+        ``"pairwise"`` (default): each alpha from every answer (psych's default) and the
+        dimension scores under the at-least-half rule.  ``"listwise"``: per dimension only
+        respondents who rated all its items on both measures, for the alphas and the
+        scores alike, so every piece of the formula describes the same people.
 
     Returns
     -------
@@ -742,7 +754,8 @@ def gap_reliability(survey, gap: str | None = None, by: str | Sequence[str] | No
     -----
     All pieces use the same answers as the gap table (items rated on every measure);
     s and r_PE describe respondents' dimension scores (mean of answered items, at least
-    half of them).  Peter, Churchill & Brown (1993): a difference of two correlated,
+    half of them).  R: ``psych::alpha`` for each alpha (on ``na.omit`` rows with
+    listwise), ``sd`` and ``cor`` (tests/r/reliability.R).  Peter, Churchill & Brown (1993): a difference of two correlated,
     reliable scales can be much less reliable than either.
 
     Examples
@@ -758,6 +771,8 @@ def gap_reliability(survey, gap: str | None = None, by: str | Sequence[str] | No
         raise ValueError(f"instrument {inst.id!r} has no gaps; use reliability() for its measures")
     g = inst.gap(gap) if gap else inst.gaps[0]
     perf, std = g.minuend, g.subtrahend
+    if nan_policy not in ("pairwise", "listwise"):
+        raise ValueError(f"nan_policy must be 'pairwise' or 'listwise', got {nan_policy!r}")
     paired = _paired_ratings(survey, inst.measures)
     item_gaps = paired[perf] - paired[std]
     dim_p = dimension_means(survey, paired[perf], 0.5)
@@ -769,13 +784,16 @@ def gap_reliability(survey, gap: str | None = None, by: str | Sequence[str] | No
             cols = list(dim_items)
             row = dict(zip(keys, key))
             row["dimension"] = dim
+            take = rows_
+            if nan_policy == "listwise":  # the same respondents for every piece
+                take = rows_[paired[perf].iloc[rows_][cols].notna().all(axis=1).to_numpy()]
             try:
-                a_p = alpha_report(paired[perf].iloc[rows_][cols]).alpha
-                a_e = alpha_report(paired[std].iloc[rows_][cols]).alpha
-                a_g = alpha_report(item_gaps.iloc[rows_][cols]).alpha
+                a_p = alpha_report(paired[perf].iloc[take][cols]).alpha
+                a_e = alpha_report(paired[std].iloc[take][cols]).alpha
+                a_g = alpha_report(item_gaps.iloc[take][cols]).alpha
             except ValueError:
                 a_p = a_e = a_g = np.nan
-            both = pd.concat([dim_p[dim].iloc[rows_], dim_e[dim].iloc[rows_]], axis=1).dropna().to_numpy()
+            both = pd.concat([dim_p[dim].iloc[take], dim_e[dim].iloc[take]], axis=1).dropna().to_numpy()
             s_p, s_e = both.std(axis=0, ddof=1) if len(both) > 1 else (np.nan, np.nan)
             r_pe = np.corrcoef(both, rowvar=False)[0, 1] if len(both) > 2 else np.nan
             num = s_p**2 * a_p + s_e**2 * a_e - 2 * r_pe * s_p * s_e

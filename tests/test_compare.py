@@ -172,3 +172,20 @@ def test_lmg_with_uncorrelated_predictors_equals_squared_correlations():
 def test_drivers_need_overall(fixture_survey):
     with pytest.raises(ValueError, match="need the overall-satisfaction item"):
         sq.drivers(fixture_survey)
+
+
+@pytest.mark.parametrize("level", ["item", "dimension"])
+def test_unpaired_gap_tests_match_r(fixture_survey, level):
+    """paired=False: Welch t.test(p, e), wilcox.test(p, e) and pooled Hedges' g."""
+    gold = pd.DataFrame(GOLD["gap_tests"][f"{level}_unpaired"]).set_index(["group", "unit"])
+    ours = sq.gap_tests(fixture_survey, level, by="segment", min_group_n=None, paired=False)
+    ours = ours.set_index(["segment", "item" if level == "item" else "dimension"])
+    assert len(ours) == len(gold)
+    same = ["n_performance", "n_standard", "performance", "standard", "mean_gap", "ci_low", "ci_high", "df",
+            "hedges_g"]
+    assert_columns(ours, gold, [(c, c) for c in same] + [("statistic", "t"), ("p", "p_t"),
+                                                          ("wilcoxon_statistic", "w"), ("wilcoxon_p", "p_wilcoxon")])
+    assert ours["d_z"].isna().all() and ours["sd"].isna().all()
+    # more answers than the paired test uses wherever a respondent rated only one column
+    paired = sq.gap_tests(fixture_survey, level, by="segment", min_group_n=None)
+    assert (ours["n_performance"].to_numpy() >= paired["n"].to_numpy()).all()

@@ -43,7 +43,8 @@ def close(ours, theirs, what):
         assert ours == pytest.approx(theirs, rel=RTOL, abs=1e-12), what
 
 
-@pytest.mark.parametrize("case", list(GOLD.keys() - {"gap_reliability"}))
+@pytest.mark.parametrize("case", sorted(GOLD.keys() - {"gap_reliability", "gap_reliability_listwise", "omega_pairwise",
+                                                       "omega_listwise"}))
 def test_alpha_report_matches_psych(frames, case):
     frame, policy = frames[case]
     gold = GOLD[case]
@@ -146,6 +147,33 @@ def test_gap_reliability_matches_r(fixture_survey):
                 assert ours[key] == pytest.approx(value, rel=RTOL), (row["dimension"], key)
     # the difference is less reliable than the more reliable of its parts
     assert (table["r_difference"] < table[["alpha_expectation", "alpha_perception"]].max(axis=1)).all()
+
+
+def test_gap_reliability_listwise_matches_r(fixture_survey):
+    """nan_policy='listwise': the alphas, sds and r of the same respondents per dimension."""
+    table = gap_reliability(fixture_survey, nan_policy="listwise").set_index("dimension")
+    pairwise = gap_reliability(fixture_survey).set_index("dimension")
+    for row in GOLD["gap_reliability_listwise"]:
+        ours = table.loc[row["dimension"]]
+        for key, value in row.items():
+            if key != "dimension":
+                assert ours[key] == pytest.approx(value, rel=RTOL), (row["dimension"], key)
+    assert (table["n"] < pairwise["n"]).all()
+    with pytest.raises(ValueError, match="nan_policy must be 'pairwise' or 'listwise'"):
+        gap_reliability(fixture_survey, nan_policy="complete")
+
+
+def test_omega_follows_the_nan_policy_of_alpha(fixture_survey):
+    """reliability(nan_policy='listwise') no longer reports pairwise omega beside listwise alpha."""
+    perception = fixture_survey.ratings("perception")
+    dims = fixture_survey.instrument.dimensions
+    for policy in ("pairwise", "listwise"):
+        table = sq.reliability(fixture_survey, "perception", nan_policy=policy).set_index("dimension")
+        for dim, gold in GOLD[f"omega_{policy}"].items():
+            block = perception[list(dims[dim])]
+            assert sq.omega_total_one_factor(block, nan_policy=policy) == pytest.approx(gold, rel=1e-5), (policy, dim)
+            assert table.loc[dim, "omega_total"] == pytest.approx(gold, rel=1e-5), (policy, dim)
+    assert GOLD["omega_listwise"]["beta"] != pytest.approx(GOLD["omega_pairwise"]["beta"], rel=1e-3)
 
 
 def test_reliability_table(fixture_survey):

@@ -46,6 +46,32 @@ gap_tests <- list(
                            dimension_scores(paired$expectation, fx$dims), seg, "dimension")
 )
 
+# unpaired: each measure from everyone who rated it (Welch t.test, rank-sum wilcox.test)
+unpaired_tests <- function(perf, std, group) {
+  rows <- list()
+  for (g in sort(unique(group))) {
+    sel <- group == g
+    for (unit in colnames(perf)) {
+      p <- perf[sel, unit]; e <- std[sel, unit]
+      p <- p[!is.na(p)]; e <- e[!is.na(e)]
+      tt <- t.test(p, e)
+      w <- suppressWarnings(wilcox.test(p, e))
+      n1 <- length(p); n2 <- length(e)
+      pooled <- sqrt(((n1 - 1) * var(p) + (n2 - 1) * var(e)) / (n1 + n2 - 2))
+      rows[[length(rows) + 1]] <- data.frame(
+        group = g, unit = unit, n_performance = n1, n_standard = n2, performance = mean(p), standard = mean(e),
+        mean_gap = mean(p) - mean(e), ci_low = tt$conf.int[1], ci_high = tt$conf.int[2],
+        t = unname(tt$statistic), df = unname(tt$parameter), p_t = tt$p.value,
+        w = unname(w$statistic), p_wilcoxon = w$p.value,
+        hedges_g = (mean(p) - mean(e)) / pooled * (1 - 3 / (4 * (n1 + n2) - 9)), stringsAsFactors = FALSE)
+    }
+  }
+  do.call(rbind, rows)
+}
+gap_tests$item_unpaired <- unpaired_tests(fx$ratings$perception, fx$ratings$expectation, seg)
+gap_tests$dimension_unpaired <- unpaired_tests(dimension_scores(fx$ratings$perception, fx$dims),
+                                               dimension_scores(fx$ratings$expectation, fx$dims), seg)
+
 # ---------------------------------------------------------------- segments (psychometrics fixture)
 psy <- read_raw(file.path(data_dir, "fixture-psychometrics.csv"))
 sq_dims <- list(tangibles = paste0("T", 1:4), reliability = paste0("RL", 1:5), responsiveness = paste0("RS", 1:4),

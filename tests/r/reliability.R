@@ -87,6 +87,28 @@ gap_rel <- lapply(names(dims), function(d) {
        sd_expectation = s_e, sd_perception = s_p, r_perception_expectation = r_pe, r_difference = r_dd)
 })
 golden$gap_reliability <- gap_rel
+# listwise: per dimension only respondents who rated every item on both measures, for the
+# alphas and the dimension scores alike
+golden$gap_reliability_listwise <- lapply(names(dims), function(d) {
+  items <- dims[[d]]
+  keep <- complete.cases(p_keyed[, items]) & complete.cases(e_keyed[, items])
+  p <- p_keyed[keep, items]; e <- e_keyed[keep, items]
+  a_p <- raw_alpha(p); a_e <- raw_alpha(e); a_g <- raw_alpha(p - e)
+  sp <- rowMeans(p); se <- rowMeans(e)
+  s_p <- sd(sp); s_e <- sd(se); r_pe <- cor(sp, se)
+  r_dd <- (s_p^2 * a_p + s_e^2 * a_e - 2 * r_pe * s_p * s_e) / (s_p^2 + s_e^2 - 2 * r_pe * s_p * s_e)
+  list(dimension = d, n = sum(keep), alpha_expectation = a_e, alpha_perception = a_p, alpha_item_gaps = a_g,
+       sd_expectation = s_e, sd_perception = s_p, r_perception_expectation = r_pe, r_difference = r_dd)
+})
+# omega total of one factor (psych::fa(fm = "ml")), pairwise and listwise, per dimension
+omega_one <- function(x) {
+  f <- suppressWarnings(psych::fa(x, 1, fm = "ml", warnings = FALSE))
+  lam <- as.numeric(f$loadings[, 1]); lam <- lam * sign(sum(lam))
+  s <- apply(x, 2, sd, na.rm = TRUE)
+  (sum(lam * s))^2 / ((sum(lam * s))^2 + sum((1 - lam^2) * s^2))
+}
+golden$omega_pairwise <- lapply(dims, function(items) omega_one(drop_empty(p_keyed[, items])))
+golden$omega_listwise <- lapply(dims, function(items) omega_one(na.omit(p_keyed[, items])))
 
 path <- file.path(out_dir, "reliability.json")
 writeLines(toJSON(golden, digits = NA, na = "null", auto_unbox = TRUE, dataframe = "rows"), path)
