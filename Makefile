@@ -105,6 +105,8 @@ golden: $(STAMP) r-oracle ## regenerate the R golden values (Debian: r-base-core
 	Rscript tests/r/invariance.R
 	Rscript tests/r/polychoric.R
 	Rscript tests/r/fiml.R
+	Rscript tests/r/fiml_lite.R
+	Rscript tests/r/wlsmv.R
 
 sample-data: $(STAMP) ## rewrite the synthetic sample cycles in data/raw
 	$(VENV)/bin/servqual sample-data data/raw

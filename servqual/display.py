@@ -22,7 +22,8 @@ MINUS = "\u2212"
 DASH = "—"
 
 _HEADERS = {
-    "n": "n", "n_items": "Items", "share": "Share", "mean_gap": "Mean gap", "sd": "SD", "ci": "95% CI",
+    "n": "n", "n_items": "Items", "share": "Share", "shown": "Shown to", "share_shown": "Share shown",
+    "sampled": "Form", "mean_gap": "Mean gap", "sd": "SD", "ci": "95% CI",
     "raw_alpha": "Alpha", "std_alpha": "Standardised alpha", "omega_total": "Omega (total)",
     "average_r": "Mean inter-item r", "flags": "Items to check", "statistic": "Statistic", "df": "df",
     "df1": "df (groups)", "df2": "df (error)", "p": "p", "p_adj": "p (Holm)", "omega_sq": "ω²",
@@ -40,16 +41,16 @@ _HEADERS = {
     "performance": "Performance", "standard": "Standard", "change": "Change", "year_from": "From",
     "year_to": "To", "n_from": "n (from)", "n_to": "n (to)", "mean_from": "Mean (from)", "mean_to": "Mean (to)",
     "score": "Score", "sentence": "Why", "level": "Level", "compared_with": "Against", "delta_chisq": "Δχ²",
-    "delta_df": "Δdf", "delta_p": "p (Δχ²)", "delta_cfi": "ΔCFI", "delta_rmsea": "ΔRMSEA", "decision": "Decision",
+    "delta_df": "Δdf", "delta_p": "p (Δχ²)", "delta_cfi": "ΔCFI", "delta_rmsea": "ΔRMSEA", "delta_bic": "ΔBIC", "decision": "Decision",
 }
 _RULES = {"read": "Respondents read", "kept": "Respondents kept", "excluded (any rule)": "Excluded by any rule",
           "no_ratings": "No ratings at all", "incomplete": "A rating left blank",
           "not_applicable": "Too many N/A answers", "inversions": "Minimum rated above desired",
           "straight_lining": "The same answer to every item"}
 _COUNTS = re.compile(r"^(n|n_.*|.*_n|respondents|groups|npar|n_items|rank|importance_rank|year|year_from|year_to|"
-                     r"excluded|kruskal_df|items)$")
+                     r"excluded|kruskal_df|items|shown)$")
 _P = re.compile(r"^(p|p_adj|.*_p|.*_p_adj|p_value)$")
-_SHARES = re.compile(r"^(share|lmg_share|.*_share)$")
+_SHARES = re.compile(r"^(share|lmg_share|.*_share|share_.*)$")
 
 
 def _missing(value) -> bool:

@@ -176,6 +176,7 @@ class Item:
     number: int | str | None = None  # the study's own question number, when it differs from index
     scale: Scale | None = None  # this item's own scale, when it differs from the instrument's
     not_applicable: tuple[Any, ...] = ()  # this item's own "don't know" codes, besides the instrument's
+    sampled: bool = False  # shown to a random subset of respondents (LibQUAL-Lite); else a core item
 
 
 @dataclass(frozen=True)
@@ -395,6 +396,17 @@ class Instrument:
     def reverse_items(self) -> tuple[str, ...]:
         return tuple(i for i, item in self.items.items() if item.reverse)
 
+    @property
+    def sampled_items(self) -> tuple[str, ...]:
+        """Items shown to a random subset of respondents (``sampled: true``); a blank
+        answer to all their measures means "not shown", not "skipped"."""
+        return tuple(i for i, item in self.items.items() if item.sampled)
+
+    @property
+    def core_items(self) -> tuple[str, ...]:
+        """Items every respondent is shown."""
+        return tuple(i for i, item in self.items.items() if not item.sampled)
+
     def scale_of(self, item: str) -> Scale | None:
         """The scale an item is rated on: its own (mixed-scale forms), else the instrument's."""
         own = self.items[item].scale if item in self.items else None
@@ -434,6 +446,7 @@ class Instrument:
             f"measures: {', '.join(self.measures)}; gaps: {gaps}\n"
             f"  dimensions: {dims}\n"
             f"  reverse-keyed: {', '.join(self.reverse_items) or 'none'}"
+            + (f"\n  sampled (shown to a random subset): {', '.join(self.sampled_items)}" if self.sampled_items else "")
         )
 
 
@@ -442,7 +455,7 @@ _TOP_KEYS = (
     "id", "title", "description", "scale", "not_applicable", "measures", "gaps",
     "dimensions", "items", "screening", "weights", "overall", "gap_sign", "layout",
 )
-_ITEM_KEYS = ("text", "reverse", "number", "scale", "not_applicable")
+_ITEM_KEYS = ("text", "reverse", "number", "scale", "not_applicable", "sampled")
 _MEASURE_KEYS = ("role", "zone", "label")
 _SCALE_KEYS = ("min", "max", "labels", "step")
 _DIMENSION_KEYS = ("label", "items")
@@ -606,7 +619,7 @@ def _parse(raw: Any, source: str) -> Instrument:
     items_raw = raw["items"]
     if not isinstance(items_raw, Mapping) or not items_raw:
         fail("items must be a non-empty mapping of item id → {text, reverse}")
-    item_specs: dict[str, tuple[str, bool, Any]] = {}
+    item_specs: dict[str, tuple] = {}
     for item_id, spec in items_raw.items():
         if not isinstance(item_id, str) or not _ID_RE.match(item_id):
             fail(f"item id {item_id!r} must start with a letter and use letters, digits, _ or .")
@@ -631,7 +644,11 @@ def _parse(raw: Any, source: str) -> Instrument:
             item_scale = own_scale or scale
             if item_scale is not None and isinstance(code, (int, float)) and item_scale.min <= code <= item_scale.max:
                 fail(f"item {item_id}: not_applicable code {code!r} lies inside its scale {item_scale}")
-        item_specs[item_id] = (str(spec.get("text", "")), reverse, number, own_scale, tuple(own_na))
+        sampled = spec.get("sampled", False)
+        if not isinstance(sampled, bool):
+            fail(f"item {item_id}: sampled must be true (shown to a random subset of respondents) or false, "
+                 f"got {sampled!r}")
+        item_specs[item_id] = (str(spec.get("text", "")), reverse, number, own_scale, tuple(own_na), sampled)
 
     # dimensions
     dims_raw = raw["dimensions"]
@@ -671,9 +688,13 @@ def _parse(raw: Any, source: str) -> Instrument:
         )
 
     items = {
-        item_id: Item(item_id, text, owner[item_id], index, reverse, number, own_scale, own_na)
-        for index, (item_id, (text, reverse, number, own_scale, own_na)) in enumerate(item_specs.items(), start=1)
+        item_id: Item(item_id, text, owner[item_id], index, reverse, number, own_scale, own_na, sampled)
+        for index, (item_id, (text, reverse, number, own_scale, own_na, sampled)) in enumerate(item_specs.items(),
+                                                                                            start=1)
     }
+    if items and all(item.sampled for item in items.values()):
+        fail("every item is marked sampled: true; keep the core items (shown to everyone) unmarked, so "
+             "screening can tell an unanswered questionnaire from one that showed other items")
     numbers = [item.number for item in items.values() if item.number is not None]
     repeated = sorted({str(n) for n in numbers if numbers.count(n) > 1})
     if repeated:
@@ -790,8 +811,9 @@ def list_instruments() -> pd.DataFrame:  # noqa: F821 - pandas imported lazily
     Examples
     --------
     >>> import servqual as sq
-    >>> sq.list_instruments()['id'].tolist()
-    ['hpws-staff', 'importance-performance', 'library-core-22', 'servperf-22', 'servqual-22-1988', 'servqual-22']
+    >>> sq.list_instruments()['id'].tolist()  # doctest: +NORMALIZE_WHITESPACE
+    ['hpws-staff', 'importance-performance', 'library-core-22', 'library-lite-22', 'servperf-22', 'servqual-22-1988',
+     'servqual-22']
     """
     import pandas as pd
 

@@ -199,8 +199,10 @@ def invariance(
         ``.fits``: per level ``npar, chisq, df, p, cfi, tli, rmsea, rmsea_ci_low,
         rmsea_ci_high, srmr, aic, bic, n``.  ``.tests``: per level after the first,
         ``delta_chisq, delta_df, p`` (the likelihood-ratio test of ``lavTestLRT``),
-        ``delta_cfi, delta_rmsea`` and ``decision`` ("holds" when CFI drops by at most
-        .01 and RMSEA rises by at most .015, Chen 2007).  ``.groups``: per group n and
+        ``delta_cfi, delta_rmsea, delta_bic``, the ``criterion`` and the ``decision``
+        ("holds" when CFI drops by at most .01 and RMSEA rises by at most .015, Chen 2007;
+        where full-information ML has no saturated model to give CFI and RMSEA — small
+        groups of a sampled design — when the BIC does not rise).  ``.groups``: per group n and
         χ² contribution at each level.  ``.supported`` is the highest level that holds
         and ``.meaning`` says in one sentence what it allows.
 
@@ -230,7 +232,7 @@ def invariance(
     >>> int(result.fits.loc['metric', 'df'] - result.fits.loc['configural', 'df'])
     51
     """
-    from .sem import _missing_group, fit_ml, parse_model, singular_reason
+    from .sem import fit_ml, parse_model, saturated_moments, singular_reason
 
     if missing not in ("listwise", "fiml"):
         raise ValueError(f"missing must be 'listwise' or 'fiml', got {missing!r}")
@@ -260,8 +262,11 @@ def invariance(
             reasons[g] = f"fewer than {floor} {who} respondents"
             continue
         try:
-            cov = _missing_group(part, spec.indicators, "").cov if missing == "fiml" else np.cov(part, rowvar=False,
-                                                                                                    ddof=0)
+            if missing == "fiml":
+                moments = saturated_moments(part, spec.indicators)
+                cov = moments.cov if moments.h1 else np.diag(np.diag(moments.cov))
+            else:
+                cov = np.cov(part, rowvar=False, ddof=0)
         except ValueError as exc:
             reasons[g] = str(exc).split(";")[0]
             continue
@@ -277,28 +282,36 @@ def invariance(
                          f"respondents whose answers vary; found {len(labels)}")
     frames = [complete[complete[group].astype(str) == g] for g in labels]
     terms = _partial_terms(partial, spec)
-    rows, contributions = {}, {}
+    rows, contributions, logls = {}, {}, {}
     for level in levels:
         fitted = fit_ml(frames, spec, groups=labels, equal=LEVELS[level], partial=terms, means=True, missing=missing)
         fm = fitted.fit_measures()
         rows[level] = {k: fm[k] for k in ("npar", "chisq", "df", "p", "cfi", "tli", "rmsea", "rmsea_ci_low",
                                           "rmsea_ci_high", "srmr", "aic", "bic", "n")}
+        logls[level] = fm["logl"]
         contributions[level] = fitted.chisq_groups
     fits = pd.DataFrame(rows).T
     fits.index.name = "level"
     tests = []
     for before, after in zip(levels[:-1], levels[1:]):
-        d_chisq = fits.loc[after, "chisq"] - fits.loc[before, "chisq"]
+        # the likelihood-ratio statistic 2(logL_before − logL_after): the χ² difference, and
+        # defined even where the saturated model is not
+        d_chisq = 2 * (logls[before] - logls[after])
         d_df = fits.loc[after, "df"] - fits.loc[before, "df"]
         d_cfi = fits.loc[after, "cfi"] - fits.loc[before, "cfi"]
         d_rmsea = fits.loc[after, "rmsea"] - fits.loc[before, "rmsea"]
-        holds = d_cfi >= -DELTA_CFI and d_rmsea <= DELTA_RMSEA
+        if np.isfinite(d_cfi) and np.isfinite(d_rmsea):
+            holds, criterion = d_cfi >= -DELTA_CFI and d_rmsea <= DELTA_RMSEA, "ΔCFI, ΔRMSEA"
+        else:  # no saturated model (small groups of a sampled design): the BIC decides
+            holds, criterion = fits.loc[after, "bic"] <= fits.loc[before, "bic"], "BIC"
         tests.append({"level": after, "compared_with": before, "delta_chisq": d_chisq, "delta_df": d_df,
                       "p": float(stats.chi2.sf(max(d_chisq, 0.0), d_df)) if d_df > 0 else np.nan,
-                      "delta_cfi": d_cfi, "delta_rmsea": d_rmsea,
+                      "delta_cfi": d_cfi, "delta_rmsea": d_rmsea, "delta_bic": fits.loc[after, "bic"]
+                      - fits.loc[before, "bic"], "criterion": criterion,
                       "decision": "holds" if holds else "does not hold"})
     tests = pd.DataFrame(tests).set_index("level") if tests else pd.DataFrame(
-        columns=["compared_with", "delta_chisq", "delta_df", "p", "delta_cfi", "delta_rmsea", "decision"])
+        columns=["compared_with", "delta_chisq", "delta_df", "p", "delta_cfi", "delta_rmsea", "delta_bic", "criterion",
+                 "decision"])
     groups = pd.DataFrame({"group": labels, "n": [len(f) for f in frames]})
     for level, values in contributions.items():
         groups[f"chisq_{level}"] = values
@@ -312,5 +325,7 @@ def describe_tests(result: InvarianceResult) -> list[str]:
     for level, row in result.tests.iterrows():
         lines.append(f"{level} vs {row['compared_with']}: Δχ²({row['delta_df']:.0f}) = {number(row['delta_chisq'])}, "
                      f"{p_statement(row['p'])}; ΔCFI = {number(row['delta_cfi'], 3, signed=True)}, "
-                     f"ΔRMSEA = {number(row['delta_rmsea'], 3, signed=True)} ({row['decision']})")
+                     f"ΔRMSEA = {number(row['delta_rmsea'], 3, signed=True)}"
+                     + (f", ΔBIC = {number(row['delta_bic'], 1, signed=True)}, decided by the BIC"
+                        if row.get("criterion") == "BIC" else "") + f" ({row['decision']})")
     return lines

@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, special, stats
 
-__all__ = ["PolychoricResult", "polychoric", "polychoric_pair", "bivariate_normal_cdf", "smooth_correlation"]
+__all__ = ["PolychoricResult", "bivariate_normal_cdf", "pair_rho", "polychoric", "polychoric_pair",
+           "smooth_correlation"]
 
 _NODES, _WEIGHTS = np.polynomial.legendre.leggauss(40)
 
@@ -55,9 +56,20 @@ def _cell_probabilities(rho: float, tau_x: np.ndarray, tau_y: np.ndarray) -> np.
     return grid[1:, 1:] - grid[:-1, 1:] - grid[1:, :-1] + grid[:-1, :-1]
 
 
-def _pair_rho(table: np.ndarray, tau_x: np.ndarray, tau_y: np.ndarray) -> tuple[float, float]:
-    """The ρ maximising Σ p_ab log P_ab(ρ) for the table of shares p (cells with P ≤ 0 skipped,
-    as psych does)."""
+def pair_rho(table: np.ndarray, tau_x: np.ndarray, tau_y: np.ndarray) -> tuple[float, float]:
+    """The two-step polychoric ρ of one two-way table with the thresholds held fixed, and
+    the minimised −Σ p_ab log P_ab(ρ) (p the table's shares; cells with P ≤ 0 skipped, as
+    psych does), P_ab the bivariate-normal probability of the cell between the thresholds.
+    R: ``polycor::polychor(x, y, ML = FALSE)`` given the same table.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from servqual.polychoric import pair_rho
+    >>> rho, _ = pair_rho(np.array([[40, 10], [10, 40]]), np.array([0.0]), np.array([0.0]))
+    >>> round(rho, 4)  # a symmetric 2 × 2 table cut at 0: cos(π·10/50) = 0.809
+    0.809
+    """
     share = table / table.sum()
 
     def loss(rho: float) -> float:
@@ -173,7 +185,7 @@ def polychoric(frame: pd.DataFrame, *, smooth: bool = True) -> PolychoricResult:
             if n[i, j] == 0:
                 rho[i, j] = rho[j, i] = np.nan
                 continue
-            rho[i, j] = rho[j, i] = _pair_rho(table, tau[i], tau[j])[0]
+            rho[i, j] = rho[j, i] = pair_rho(table, tau[i], tau[j])[0]
         n[i, i] = int((codes[:, i] >= 0).sum())
     smoothed = False
     if smooth and not np.isnan(rho).any():
@@ -228,7 +240,7 @@ def polychoric_pair(x, y, *, ml: bool = True) -> dict:
     n = table.sum()
     tau_a = stats.norm.ppf(np.cumsum(table.sum(axis=1))[:-1] / n)
     tau_b = stats.norm.ppf(np.cumsum(table.sum(axis=0))[:-1] / n)
-    rho, _ = _pair_rho(table, tau_a, tau_b)
+    rho, _ = pair_rho(table, tau_a, tau_b)
     if ml:
         ka = len(tau_a)
 

@@ -75,16 +75,22 @@ def _min_count(k: int, min_answered: float) -> int:
     return max(1, math.ceil(k * min_answered - 1e-12))
 
 
-def _dimension_array(inst, x: np.ndarray, min_answered: float) -> np.ndarray:
-    """Respondent dimension scores from an items array in instrument order (half rule)."""
+def _dimension_array(inst, x: np.ndarray, min_answered: float, shown: np.ndarray | None = None) -> np.ndarray:
+    """Respondent dimension scores from an items array in instrument order (half rule).
+    With ``shown`` (sampled items), the rule counts the items each respondent was shown."""
     position = {item: j for j, item in enumerate(inst.items)}
     out = np.full((len(x), len(inst.dimensions)), np.nan)
     for d, items in enumerate(inst.dimensions.values()):
-        block = x[:, [position[i] for i in items]]
+        columns = [position[i] for i in items]
+        block = x[:, columns]
         present = ~np.isnan(block)
         count = present.sum(axis=1)
         total = np.where(present, block, 0.0).sum(axis=1)
-        ok = count >= _min_count(len(items), min_answered)
+        if shown is None:
+            ok = count >= _min_count(len(items), min_answered)
+        else:
+            k = shown[:, columns].sum(axis=1)
+            ok = (k > 0) & (count >= np.maximum(1, np.ceil(k * min_answered - 1e-12)))
         out[ok, d] = total[ok] / count[ok]
     return out
 
@@ -134,7 +140,8 @@ def _score_block(survey: Survey, rows: slice, level: str, paired: bool, min_answ
         items[gap.name] = arrays[gap.minuend] - arrays[gap.subtrahend]
     if level == "item":
         return items
-    dims = {q: _dimension_array(inst, a, min_answered) for q, a in items.items()}
+    shown = survey.shown_array()[rows] if inst.sampled_items else None
+    dims = {q: _dimension_array(inst, a, min_answered, shown) for q, a in items.items()}
     if level == "dimension":
         return dims
     weights = survey.weights
@@ -164,7 +171,9 @@ def scores(
         gap score equals the difference of the measure scores for every respondent.
     min_answered
         Share of a dimension's items (and, for the overall score, of the dimensions) a
-        respondent must have answered for a score; rounded up.  Default one half.
+        respondent must have answered for a score; rounded up.  Default one half.  With
+        sampled items (``sampled: true``) the share is of the items the respondent was
+        shown.
 
     Returns
     -------

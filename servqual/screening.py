@@ -17,11 +17,15 @@ straight_lining     the same answer to every answered item of a measure         
                     (at least three answers, and at least half the items)       flag/exclude/ignore
 no_ratings          no rating at all                                            flag
 ==================  ==========================================================  ==========
+
+Items the instrument marks ``sampled: true`` (LibQUAL-Lite: each respondent sees the core
+items and a random subset of the others) count only where they were shown: a sampled item
+left blank in every measure was not shown, so it is neither "blank" for ``incomplete`` nor
+part of the item count the other rules report against ("3 of 12 items shown N/A").
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import Any
 
@@ -29,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from .instrument import Instrument, ScreeningRules
-from .survey import RULES, SCREENING_COLUMNS, Survey
+from .survey import RULES, SCREENING_COLUMNS, Survey, shown_items
 
 __all__ = ["screen", "apply_rules"]
 
@@ -75,6 +79,9 @@ def apply_rules(
     arrays = {m: values[m].to_numpy(dtype=float) for m in measures}
     na = {m: not_applicable[m].to_numpy(dtype=bool) for m in measures}
     answered = {m: ~np.isnan(arrays[m]) | na[m] for m in measures}
+    shown = shown_items(instrument, answered, list(values[measures[0]].columns))
+    n_shown = shown.sum(axis=1)
+    sampled = bool(instrument.sampled_items)
 
     # no ratings at all: flagged (nothing to score), never silently ignored
     any_answer = np.zeros(n, dtype=bool)
@@ -83,21 +90,22 @@ def apply_rules(
     record(~any_answer, "no_ratings", "flagged", lambda i: "no rating given for any item")
 
     if rules.require_complete:
-        blank = sum(((~answered[m]).sum(axis=1) for m in measures), np.zeros(n, dtype=int))
-        total = n_items * len(measures)
+        blank = sum(((shown & ~answered[m]).sum(axis=1) for m in measures), np.zeros(n, dtype=int))
+        total = n_shown * len(measures)
         mask = blank > 0
+        of_what = " shown" if sampled else ""
 
         def incomplete(i: int, blank=blank) -> str:
-            if blank[i] == total:
-                return f"all {total} ratings blank"
+            if blank[i] == total[i]:
+                return f"all {total[i]}{of_what} ratings blank"
             names = [
                 f"{m} {item}"
                 for m in measures
-                for item, a in zip(values[m].columns, answered[m][i])
-                if not a
+                for item, a, s_ in zip(values[m].columns, answered[m][i], shown[i])
+                if s_ and not a
             ]
             listed = ", ".join(names[:3]) + (", …" if len(names) > 3 else "")
-            return f"{blank[i]} of {total} ratings blank ({listed})"
+            return f"{blank[i]} of {total[i]}{of_what} ratings blank ({listed})"
 
         record(mask, "incomplete", "excluded", incomplete)
         excluded |= mask
@@ -112,7 +120,8 @@ def apply_rules(
             mask,
             "not_applicable",
             "excluded",
-            lambda i, count=count: f"{count[i]} of {n_items} items N/A (more than {rules.max_not_applicable} allowed)",
+            lambda i, count=count: f"{count[i]} of {n_shown[i]} items{' shown' if sampled else ''} N/A "
+            f"(more than {rules.max_not_applicable} allowed)",
         )
         excluded |= mask
 
@@ -127,7 +136,8 @@ def apply_rules(
             mask,
             "inversions",
             "excluded",
-            lambda i, count=count: f"{count[i]} of {n_items} items rated {instrument.minimum} above {instrument.desired} "
+            lambda i, count=count: f"{count[i]} of {n_shown[i]} items{' shown' if sampled else ''} rated "
+            f"{instrument.minimum} above {instrument.desired} "
             f"(more than {rules.max_inversions} allowed)",
         )
         excluded |= mask
@@ -140,10 +150,10 @@ def apply_rules(
             # fmin/fmax skip NaN without copying; rows without answers fail the count anyway
             lo = np.fmin.reduce(x, axis=1)
             hi = np.fmax.reduce(x, axis=1)
-            mask = (count >= max(_MIN_STRAIGHT, math.ceil(n_items / 2))) & (lo == hi)
+            mask = (count >= np.maximum(_MIN_STRAIGHT, np.ceil(n_shown / 2))) & (lo == hi)
 
             def straight(i: int, m: str = m, count=count, lo=lo) -> str:
-                answered_word = "" if count[i] == n_items else " answered"
+                answered_word = "" if count[i] == n_shown[i] else " answered"
                 return f"all {count[i]}{answered_word} {m} ratings are {_fmt(lo[i])}"
 
             record(mask, "straight_lining", action, straight)

@@ -196,6 +196,18 @@ def _screening(c: Context, out: Sink) -> None:
     reasons = (log.groupby(["rule", "action", "detail"], sort=True).size().rename("respondents").reset_index()
                if len(log) else pd.DataFrame(columns=["rule", "action", "detail", "respondents"]))
     out.table("screening_reasons", reasons, caption="Screening reasons (counts only, no respondent rows)", show=False)
+    if c.inst.sampled_items:
+        coverage = s.item_coverage().reset_index()
+        sampled = coverage[coverage["sampled"]]
+        coverage["sampled"] = coverage["sampled"].map({True: "sampled", False: "core"})
+        out.note(f"Each respondent was shown the {len(coverage) - len(sampled)} core items and a random subset of the "
+                 f"other {len(sampled)}; each of those was seen by {sampled['shown'].min():,}–"
+                 f"{sampled['shown'].max():,} of the {s.n:,} respondents kept, so their means rest on fewer "
+                 "answers (the item tables give each item's n). Screening and dimension scores count only the "
+                 "items a respondent was shown.")
+        out.table("item_coverage", coverage, caption="How many respondents were shown and rated each item",
+                  digits=2, columns=["item", "dimension", "sampled", "shown", "share_shown",
+                                     *[f"n_{m}" for m in c.inst.measures]])
     out.summary["screening"] = {f"{r.rule} ({r.action})": int(r.respondents)
                                 for r in s.screening_summary().itertuples() if r.rule in RULES}
 
@@ -451,12 +463,15 @@ def _dimensionality(c: Context, out: Sink) -> None:
     out.note(f"Parallel analysis suggests **{pa.n_factors}** factors "
              f"(the instrument defines {len(c.inst.dimensions)} dimensions).")
     out.table("parallel_analysis", pa.eigenvalues.reset_index(), show=False, digits=3)
+    missing = "fiml" if c.inst.sampled_items else "listwise"
     try:
-        models = compare_models(frame, instrument_models(c.inst)).reset_index(names="model")
+        models = compare_models(frame, instrument_models(c.inst), missing=missing).reset_index(names="model")
     except (ValueError, np.linalg.LinAlgError) as exc:
         out.note(f"The confirmatory models could not be fitted: {exc}")
         return
-    out.table("cfa_models", models, caption="Confirmatory factor models compared (ML, complete respondents; the "
+    who = ("full-information ML: every respondent, with the items each was shown" if missing == "fiml"
+           else "ML, complete respondents")
+    out.table("cfa_models", models, caption=f"Confirmatory factor models compared ({who}; the "
               "CSV adds AIC, BIC and the number of parameters)", digits=3,
               columns=["model", "chisq", "df", "p", "cfi", "tli", "rmsea", "srmr", "n"])
     out.summary["dimensionality"] = {"kmo": adequacy.kmo, "parallel_analysis_factors": pa.n_factors,
@@ -471,24 +486,30 @@ def _invariance(c: Context, out: Sink) -> None:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # a group too small for its own CFA is named below
-            result = invariance(c.survey, group=c.by)
+            result = invariance(c.survey, group=c.by, missing="fiml" if c.inst.sampled_items else "listwise")
     except (ValueError, np.linalg.LinAlgError) as exc:
         out.note(f"Measurement invariance could not be tested across {c.by} groups: {exc}")
         return
     level = result.supported
     scalar = level in ("scalar", "strict")
+    by_bic = bool((result.tests.get("criterion") == "BIC").any())
     out.note(
         f"Comparisons of dimension means between {c.by} groups rest on **scalar invariance**, which "
         + ("holds" if scalar else "does not hold") + f" here (the highest level that holds: **{level or 'none'}**): "
         + result.meaning + "."
         + (f" Left out for too few complete respondents: {', '.join(result.excluded)}." if result.excluded else "")
+        + (" Some groups are too small for the unrestricted model of a sampled design, so χ², CFI and RMSEA are "
+           "not defined; each level is judged by the BIC (it holds when the BIC does not rise) and the "
+           "likelihood-ratio test is shown beside it." if by_bic else "")
     )
     table = result.to_frame().reset_index().rename(columns={"index": "level"})
+    who = ("full-information ML, every respondent with the items each was shown" if c.inst.sampled_items
+           else "ML, complete respondents")
     out.table("invariance", table, caption=f"Multi-group CFA of the {result.measure} ratings by {c.by} "
-              "(ML, complete respondents): each level against the one before; a level holds when CFI drops by "
+              f"({who}): each level against the one before; a level holds when CFI drops by "
               "at most .01 and RMSEA rises by at most .015 (the CSV adds SRMR, TLI, AIC and BIC)", digits=3,
               columns=["level", "chisq", "df", "cfi", "rmsea", "delta_chisq", "delta_df", "delta_p", "delta_cfi",
-                       "delta_rmsea", "decision"])
+                       "delta_rmsea", *(["bic", "delta_bic"] if by_bic else []), "decision"])
     out.summary["invariance"] = {"group": c.by, "measure": result.measure, "supported": level,
                                  "groups": [str(g) for g in result.groups["group"]]}
 

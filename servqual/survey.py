@@ -30,6 +30,20 @@ SCREENING_COLUMNS = ["id", "rule", "action", "detail"]
 RULES = ("no_ratings", "incomplete", "not_applicable", "inversions", "straight_lining")
 
 
+def shown_items(instrument: Instrument, answered: dict[str, np.ndarray], items: list[str]) -> np.ndarray:
+    """Respondents × items, True where the item was shown: always for core items; for
+    sampled items where any measure was answered (a rating or N/A)."""
+    n = len(next(iter(answered.values())))
+    shown = np.ones((n, len(items)), dtype=bool)
+    sampled = [j for j, item in enumerate(items) if item in set(instrument.sampled_items)]
+    if sampled:
+        any_answer = np.zeros((n, len(sampled)), dtype=bool)
+        for a in answered.values():
+            any_answer |= a[:, sampled]
+        shown[:, sampled] = any_answer
+    return shown
+
+
 class EmptySurveyError(ValueError):
     """Screening kept nobody, so there is nothing to analyse; the message says who was excluded and why."""
 
@@ -182,7 +196,59 @@ class Survey:
             return data.copy(deep=False)
         return data.loc[self.kept]
 
+    def shown_array(self) -> np.ndarray:
+        """Kept respondents × items (instrument order), True where the item was shown:
+        always for core items; for ``sampled: true`` items where any measure was answered."""
+        key = ("shown",)
+        if key not in self._cache:
+            inst = self.instrument
+            answered = {m: ~np.isnan(self.rating_array(m, keyed=False)) | self.not_applicable(m).to_numpy()
+                        for m in inst.measures}
+            shown = shown_items(inst, answered, list(inst.items))
+            shown.flags.writeable = False
+            self._cache[key] = shown
+        return self._cache[key]
+
     # ------------------------------------------------------------------ summaries
+    def item_coverage(self) -> pd.DataFrame:
+        """How many kept respondents were shown and answered each item.
+
+        A core item is shown to everyone; an item the instrument marks ``sampled: true``
+        (LibQUAL-Lite) counts as shown where any of its measures was answered (a rating or
+        N/A).  Reports print this next to the item table, so a reader sees that a sampled
+        item's mean rests on fewer respondents.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by item: ``dimension``, ``sampled``, ``shown`` (respondents),
+            ``share_shown`` (of the kept respondents), and per measure the respondents who
+            gave a rating (``n_<measure>``, N/A not counted).
+
+        Examples
+        --------
+        >>> import servqual as sq
+        >>> survey = sq.read_cycle("params/library-lite-2008.yaml")
+        >>> coverage = survey.item_coverage()
+        >>> bool(coverage.loc["AS1", "shown"] == survey.n), bool(coverage.loc["AS2", "sampled"])
+        (True, True)
+        """
+        def compute() -> pd.DataFrame:
+            inst = self.instrument
+            items = list(inst.items)
+            shown = self.shown_array().sum(axis=0)
+            table = pd.DataFrame({
+                "dimension": [inst.dimension_of(i) for i in items],
+                "sampled": [inst.items[i].sampled for i in items],
+                "shown": shown.astype(int),
+                "share_shown": shown / max(self.n, 1),
+            }, index=pd.Index(items, name="item"))
+            for m in inst.measures:
+                table[f"n_{m}"] = self.ratings(m).notna().sum().to_numpy().astype(int)
+            return table
+
+        return self.cached("item_coverage", compute)
+
     def screening_summary(self) -> pd.DataFrame:
         """Respondents per screening rule and action, with the totals read and kept.
 

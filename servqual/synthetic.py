@@ -118,6 +118,7 @@ def simulate_responses(
     effects: Effects | None = None,
     library_seed: int = 1,
     branch_effects: Mapping[str, float] | None = None,
+    sampled_shown: int | None = None,
 ) -> pd.DataFrame:
     """Simulate one cycle's raw export for an instrument.
 
@@ -144,6 +145,10 @@ def simulate_responses(
         Name of the respondent id column.
     defects, effects
         Rates of data defects and the segment/year effects (see the module docstring).
+    sampled_shown
+        With an instrument that marks items ``sampled: true`` (LibQUAL-Lite): how many of
+        them each respondent is shown, a random subset drawn afresh per respondent (default
+        a third, at least one); the others are left blank in every measure.
 
     Returns
     -------
@@ -243,12 +248,24 @@ def simulate_responses(
     frame["segment"] = seg
     frame["branch"] = branch
     mapping = resolve_columns(inst, columns)
+    hidden = np.zeros((n, len(items)), dtype=bool)
+    pool = [items.index(i) for i in inst.sampled_items]
+    if pool:  # its own generator, so instruments without sampled items keep their files
+        draw = np.random.default_rng([seed, 1])
+        k = sampled_shown if sampled_shown is not None else max(1, round(len(pool) / 3))
+        if not 1 <= k <= len(pool):
+            raise ValueError(f"sampled_shown must be between 1 and {len(pool)} (the sampled items), got {k}")
+        order = np.argsort(draw.random((n, len(pool))), axis=1)
+        hidden[:, pool] = True
+        rows = np.repeat(np.arange(n), k)
+        hidden[rows, np.asarray(pool)[order[:, :k].ravel()]] = False
     for m in measures:
         values = raw[m].copy()
         values[rng.random(values.shape) < defects.missing_cell] = np.nan
         values[abandoned[:, None] & (np.arange(len(items))[None, :] >= stop_at[:, None])] = np.nan
         if na_code is not None:
             values[na_mask] = na_code
+        values[hidden] = np.nan
         for j, item in enumerate(items):
             frame[mapping[m][item]] = pd.array(values[:, j], dtype="Float64").astype("Int64")
 
@@ -327,6 +344,10 @@ SAMPLES = {
         dict(n=1250, year=2007, seed=70, defects=Defects(missing_cell=0.0004, abandoned=0.015)),
     ),
     "client-ipa-2007.csv": ("importance-performance", dict(n=900, year=2007, seed=71)),
+    "library-lite-2008.csv": (
+        "library-lite-22",
+        dict(n=1400, year=2008, seed=80, sampled_shown=5, defects=Defects(missing_cell=0.0004, abandoned=0.015)),
+    ),
 }
 
 

@@ -60,7 +60,8 @@ def test_params_errors_are_one_line(tmp_path, capsys):
     assert "responses: file 'data/raw/nothing.csv' not found" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("name", ["2005", "2006", "2007", "library-core-2007", "ipa-2007", "staff-hpws-2007"])
+@pytest.mark.parametrize("name", ["2005", "2006", "2007", "library-core-2007", "library-lite-2008", "ipa-2007",
+                                  "staff-hpws-2007"])
 def test_every_params_file_reads(name):
     from servqual.params import load_params, read_cycle
 

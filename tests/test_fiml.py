@@ -87,11 +87,9 @@ def test_em_moments_reach_the_saturated_optimum():
     mu, sigma = em_moments(y)
     # at the optimum the observed-data log-likelihood's gradient vanishes: perturbing any
     # moment lowers it
-    from servqual.sem import _pattern_terms, _patterns
+    from servqual.sem import _patterns
 
-    pats = _patterns(y)
-    n = sum(p.n for p in pats)
-    f0, big, dmu = _pattern_terms(pats, n, sigma, mu)
+    f0, big, dmu = _patterns(y).terms(sigma, mu)
     assert np.abs(big).max() < 1e-8 and np.abs(dmu).max() < 1e-8
     # complete data: EM gives the sample moments in one step
     full = rng.normal(size=(50, 3))
@@ -105,3 +103,56 @@ def test_pairs_nobody_answered_together_are_named():
     frame.loc[frame["x3"].notna(), "x6"] = np.nan  # x3 and x6 never answered together
     with pytest.raises(ValueError, match=r"no respondent answered both items of 1 pair\(s\) \(x3 & x6\)"):
         sq.cfa(frame, MODEL, missing="fiml")
+
+
+# ---------------------------------------------------------------- the LibQUAL-Lite sample
+LITE_GOLD = json.loads((ROOT / "tests" / "golden" / "fiml_lite.json").read_text())
+LITE_ITEMS = [f"AS{k}" for k in range(1, 10)] + [f"IC{k}" for k in range(1, 9)] + [f"LP{k}" for k in range(1, 6)]
+
+
+def lite_frame() -> pd.DataFrame:
+    """Perceived ratings as R reads them: N/A (0) missing, everyone who rated an item."""
+    raw = pd.read_csv(ROOT / "data" / "raw" / "library-lite-2008.csv")
+    frame = raw[[f"perceived_{i}" for i in LITE_ITEMS]].set_axis(LITE_ITEMS, axis=1).astype(float)
+    frame = frame.where(frame != 0)
+    frame["segment"] = raw["segment"]
+    return frame[frame[LITE_ITEMS].notna().any(axis=1)].reset_index(drop=True)
+
+
+def test_lite_sample_nobody_answered_everything_and_fiml_matches_lavaan():
+    frame = lite_frame()
+    assert frame[LITE_ITEMS].notna().all(axis=1).sum() == 0  # listwise deletion would leave no one
+    with pytest.raises(ValueError, match="too few respondents"):
+        sq.cfa(frame[LITE_ITEMS], LITE_GOLD["model"])
+    gold = LITE_GOLD["single"]
+    result = sq.cfa(frame[LITE_ITEMS], LITE_GOLD["model"], missing="fiml")
+    check_fit(result.fit.to_dict(), gold["fit"], "Lite FIML")
+    assert result.fit["logl"] == pytest.approx(gold["fit"]["logl"], rel=1e-9)
+    theirs = pd.DataFrame(gold["loadings"])
+    np.testing.assert_allclose(result.loadings["std_all"], theirs["std_all"], atol=1e-5)
+    # each sampled item seen by about 5/14 of the respondents, each core item by everyone
+    assert result.item_n["AS1"] > 0.95 * len(frame) and 0.3 < result.item_n["AS2"] / len(frame) < 0.42
+
+
+def test_lite_by_segment_likelihoods_match_lavaan_where_the_saturated_model_has_no_estimate():
+    frame = lite_frame()
+    gold = LITE_GOLD["segment"]
+    groups = gold["configural"]["groups"]
+    frames = [frame[frame["segment"] == g] for g in groups]
+    for level, equal in (("configural", ()), ("metric", ("loadings",))):
+        fitted = fit_ml(frames, LITE_GOLD["model"], groups=groups, equal=equal, missing="fiml")
+        fm = fitted.fit_measures()
+        assert fm["logl"] == pytest.approx(gold[level]["logl"], rel=1e-8)
+        assert fm["bic"] == pytest.approx(gold[level]["bic"], rel=1e-8)
+        assert fm["npar"] == gold[level]["npar"]
+        np.testing.assert_allclose(fitted.standardized_loadings()["std_all"], gold[level]["std_all"], atol=1e-4)
+        # the smaller segments have no saturated estimate: no χ²-based measure is invented
+        assert not all(group.h1 for group in fitted.problem.groups)
+        assert np.isnan(fm["chisq"]) and np.isnan(fm["cfi"]) and np.isnan(fm["rmsea"]) and np.isnan(fm["srmr"])
+    result = sq.invariance(frame, LITE_GOLD["model"], group="segment", missing="fiml",
+                           levels=("configural", "metric"))
+    test = result.tests.loc["metric"]
+    assert test["criterion"] == "BIC"
+    assert test["delta_chisq"] == pytest.approx(2 * (gold["configural"]["logl"] - gold["metric"]["logl"]), rel=1e-6)
+    assert test["decision"] == ("holds" if gold["metric"]["bic"] <= gold["configural"]["bic"] else "does not hold")
+    assert "decided by the BIC" in str(result)

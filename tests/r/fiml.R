@@ -1,8 +1,7 @@
 # Golden values for full-information ML (lavaan missing = "ml"): one-group CFA and
 # multi-group invariance on a Holzinger–Swineford copy with values deleted at random
 # (planned: x3 and x6 each skipped by a third of the pupils; MCAR: 8% of every other cell;
-# MAR: x9 missing more often when x7 is high), and on the bundled LibQUAL-Lite-style sample
-# cycle where each respondent was shown the core items and a random subset of the others.
+# MAR: x9 missing more often when x7 is high).  The LibQUAL-Lite sample is in fiml_lite.R.
 #
 #   Rscript tests/r/fiml.R            (or `make golden`)
 #
@@ -28,29 +27,7 @@ if (Sys.getenv("SERVQUAL_GOLDEN_OUT") == "") {
 }
 hs_model <- "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nspeed =~ x7 + x8 + x9"
 
-measures <- c("npar", "chisq", "df", "pvalue", "cfi", "tli", "rmsea", "rmsea.ci.lower", "rmsea.ci.upper",
-              "srmr", "aic", "bic", "ntotal", "logl", "unrestricted.logl", "baseline.chisq", "baseline.df")
-
-describe <- function(fit) {
-  fm <- fitMeasures(fit, measures)
-  std <- standardizedSolution(fit)
-  est <- parameterEstimates(fit)
-  lo <- std[std$op == "=~", ]
-  group <- if ("group" %in% names(lo)) lo$group else rep(1L, nrow(lo))
-  e <- est[est$op == "~1" & est$lhs %in% lavNames(fit, "ov"), ]
-  h1 <- lavInspect(fit, "sampstat.h1")
-  if (!is.null(h1$cov)) h1 <- list(h1)
-  list(
-    fit = as.list(setNames(as.numeric(fm), names(fm))),
-    loadings = data.frame(group = group, factor = lo$lhs, item = lo$rhs, estimate = est[est$op == "=~", "est"],
-                          std_all = lo$est.std),
-    intercepts = data.frame(group = if ("group" %in% names(e)) e$group else 1L, item = e$lhs, estimate = e$est),
-    h1_mean = lapply(h1, function(x) as.numeric(x$mean)),
-    h1_cov = lapply(h1, function(x) unclass(x$cov)),
-    coverage = lapply(if (is.list(lavInspect(fit, "coverage")) && !is.matrix(lavInspect(fit, "coverage")))
-                        lavInspect(fit, "coverage") else list(lavInspect(fit, "coverage")), unclass)
-  )
-}
+source(file.path(here, "fiml_common.R"))
 
 out <- list()
 # lavaan's EM for the saturated moments stops at 1e-5 by default, which moves SRMR in the
