@@ -156,6 +156,94 @@ def r_psych_alpha(csv: Path, n_iter: int, reps: int) -> float | None:
         os.unlink(handle.name)
 
 
+_R_LAVAAN = """
+suppressPackageStartupMessages(library(lavaan))
+args <- commandArgs(trailingOnly = TRUE)
+root <- args[1]
+lite_too <- args[2] == "1"
+med <- function(f, reps = 3) median(sapply(seq_len(reps), function(i) system.time(f())["elapsed"]))
+raw <- read.csv(file.path(root, "data", "raw", "library-2005.csv"))
+items <- c(paste0("T", 1:4), paste0("RL", 1:5), paste0("RS", 1:4), paste0("A", 1:4), paste0("E", 1:5))
+x <- raw[, sprintf("P%02d", 1:22)]; colnames(x) <- items; x$segment <- raw$segment
+x <- x[complete.cases(x), ]
+m22 <- paste(c(paste("tangibles =~", paste(items[1:4], collapse = " + ")),
+               paste("reliability =~", paste(items[5:9], collapse = " + ")),
+               paste("responsiveness =~", paste(items[10:13], collapse = " + ")),
+               paste("assurance =~", paste(items[14:17], collapse = " + ")),
+               paste("empathy =~", paste(items[18:22], collapse = " + "))), collapse = "\n")
+out <- list()
+out$cfa_ml_22 <- med(function() cfa(m22, x))
+out$invariance_4_levels <- med(function() for (eq in list(NULL, "loadings", c("loadings", "intercepts"),
+                                                          c("loadings", "intercepts", "residuals")))
+  if (is.null(eq)) cfa(m22, x, group = "segment", se = "none") else
+    cfa(m22, x, group = "segment", group.equal = eq, se = "none"), 1)
+hs <- read.csv(file.path(root, "tests", "data", "holzinger-swineford-missing.csv"))
+mhs <- "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nspeed =~ x7 + x8 + x9"
+out$cfa_fiml_hs <- med(function() suppressWarnings(cfa(mhs, hs, missing = "ml")))
+o13 <- items[1:13]
+out$cfa_wlsmv_13 <- med(function() cfa(paste(strsplit(m22, "\n")[[1]][1:3], collapse = "\n"), x[, o13],
+                                       ordered = o13, estimator = "WLSMV"))
+if (lite_too) {
+  lite_raw <- read.csv(file.path(root, "data", "raw", "library-lite-2008.csv"))
+  li <- c(paste0("AS", 1:9), paste0("IC", 1:8), paste0("LP", 1:5))
+  lite <- lite_raw[, paste0("perceived_", li)]; colnames(lite) <- li
+  lite[lite == 0] <- NA
+  lite <- lite[rowSums(!is.na(lite)) > 0, ]
+  ml <- paste(c(paste("service_affect =~", paste(li[1:9], collapse = " + ")),
+                paste("information_control =~", paste(li[10:17], collapse = " + ")),
+                paste("library_as_place =~", paste(li[18:22], collapse = " + "))), collapse = "\n")
+  out$cfa_fiml_lite <- med(function() suppressWarnings(cfa(ml, lite, missing = "ml")), 1)
+}
+cat(jsonlite::toJSON(out, auto_unbox = TRUE), "\n")
+"""
+
+
+def psychometrics(with_r: bool, lite_too: bool, reps: int) -> dict:
+    """CFA, invariance, FIML and WLSMV: servqual's engine beside lavaan, on the same data."""
+    import pandas as pd
+
+    import servqual as sq
+
+    survey = sq.read_cycle(ROOT / "params" / "2005.yaml")
+    ratings = survey.ratings("perception")
+    model = sq.instrument_models(survey.instrument)["dimensions"]
+    out: dict = {"ours": {}, "lavaan": None}
+    ours = out["ours"]
+    ours["cfa_ml_22"], _ = timed(lambda: sq.cfa(ratings, model), reps)
+    ours["invariance_4_levels"], _ = timed(lambda: sq.invariance(survey, group="segment"), reps)
+    hs = pd.read_csv(ROOT / "tests" / "data" / "holzinger-swineford-missing.csv")
+    hs_model = "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nspeed =~ x7 + x8 + x9"
+    from servqual.sem import _MISSING_CACHE
+
+    def uncached(fn):  # time the EM too, not a remembered saturated model
+        def call():
+            _MISSING_CACHE.clear()
+            return fn()
+        return call
+
+    ours["cfa_fiml_hs"], _ = timed(uncached(lambda: sq.cfa(hs, hs_model, missing="fiml")), reps)
+    first13 = "\n".join(model.splitlines()[:3])
+    ours["cfa_wlsmv_13"], _ = timed(lambda: sq.cfa(ratings, first13, ordered=True), reps)
+    if lite_too:
+        lite = sq.read_cycle(ROOT / "params" / "library-lite-2008.yaml")
+        lite_model = sq.instrument_models(lite.instrument)["dimensions"]
+        lite_ratings = lite.ratings("perceived")
+        ours["cfa_fiml_lite"], _ = timed(uncached(lambda: sq.cfa(lite_ratings, lite_model, missing="fiml")), reps)
+    if with_r and shutil.which("Rscript") and subprocess.run(["Rscript", "-e", "library(lavaan)"],
+                                                             capture_output=True).returncode == 0:
+        with tempfile.NamedTemporaryFile("w", suffix=".R", delete=False) as handle:
+            handle.write(_R_LAVAAN)
+        try:
+            run_r = subprocess.run(["Rscript", handle.name, str(ROOT), "1" if lite_too else "0"], capture_output=True,
+                                   text=True, check=True, timeout=3600)
+            out["lavaan"] = json.loads(run_r.stdout.strip().splitlines()[-1])
+        finally:
+            os.unlink(handle.name)
+    if out["lavaan"]:
+        out["ratios"] = {k: out["lavaan"][k] / v for k, v in ours.items() if k in out["lavaan"] and v > 0}
+    return out
+
+
 def empty_notebook_run() -> float:
     import nbformat
     import papermill as pm
@@ -255,6 +343,8 @@ def run(sizes: list[int], reps: int, *, with_r: bool, with_reports: bool) -> dic
         boot["psych_n_iter_1000_s"] = r_psych_alpha(csv, 1000, 1)
     results["bootstrap_5000x22"] = boot
 
+    results["psychometrics"] = psychometrics(with_r, lite_too=with_reports, reps=max(reps, 1))
+
     if with_reports:
         results["notebooks"] = {"empty_papermill_s": statistics.median(empty_notebook_run() for _ in range(max(reps, 1))),
                                 "full_cycle_report_s": statistics.median(full_report() for _ in range(max(reps, 1)))}
@@ -329,6 +419,20 @@ def markdown(results: dict) -> str:
         ex = results["explorer"]
         lines += [f"Explorer: {ex['updates']} updates, median {ex['median_s']:.2f} s, slowest {ex['max_s']:.2f} s "
                   f"({ex['slowest']})."]
+    if "psychometrics" in results:
+        psy = results["psychometrics"]
+        theirs = psy.get("lavaan") or {}
+        labels = {"cfa_ml_22": "ML CFA, 22 items, 5 factors (2005 sample)",
+                  "invariance_4_levels": "invariance, 4 levels × 4 segments (lavaan: 4 fits, no SEs)",
+                  "cfa_fiml_hs": "FIML CFA, Holzinger–Swineford with blanks",
+                  "cfa_wlsmv_13": "WLSMV CFA, 13 ordered items",
+                  "cfa_fiml_lite": "FIML CFA, Lite sample (1,400 patterns)"}
+        lines += ["", "## Psychometrics beside lavaan (seconds, median)", "",
+                  "| fit | servqual | lavaan | lavaan / servqual |", "|---|---|---|---|"]
+        for key, value in psy["ours"].items():
+            other = theirs.get(key)
+            lines.append(f"| {labels.get(key, key)} | {value:.3f} | {'—' if other is None else f'{other:.3f}'} | "
+                         f"{'—' if other is None else f'{other / value:.1f}×'} |")
     lines += ["", "## Ratios and targets", "", "| measure | target | value | met |", "|---|---|---|---|"]
     for t in results["targets"].values():
         value = "—" if t["value"] is None else f"{t['value']:.3f}"

@@ -21,5 +21,7 @@ def test_quick_benchmark_runs_and_reports_every_measure(tmp_path):
     assert set(results["targets"]) == {"alpha_vs_pingouin_1m", "alpha_vs_psych_1m", "bootstrap_2000_5000x22_s",
                                        "pipeline_1m_s", "pipeline_memory_ratio_1m", "report_vs_empty_notebook",
                                        "explorer_update_max_s"}
+    assert set(results["psychometrics"]["ours"]) == {"cfa_ml_22", "invariance_4_levels", "cfa_fiml_hs",
+                                                     "cfa_wlsmv_13"}
     table = out.with_suffix(".md").read_text()
-    assert "| 10,000 |" in table and "Ratios and targets" in table and results["machine"]["cpus"] >= 1
+    assert "| 10,000 |" in table and "Ratios and targets" in table and "Psychometrics beside lavaan" in table and results["machine"]["cpus"] >= 1
