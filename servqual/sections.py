@@ -505,11 +505,16 @@ def _invariance(c: Context, out: Sink) -> None:
     table = result.to_frame().reset_index().rename(columns={"index": "level"})
     who = ("full-information ML, every respondent with the items each was shown" if c.inst.sampled_items
            else "ML, complete respondents")
+    if by_bic:  # no saturated model: only the likelihood-ratio test and the BIC are defined
+        rule, columns = "a level holds when the BIC does not rise (the CSV adds AIC)", [
+            "level", "npar", "df", "bic", "delta_chisq", "delta_df", "delta_p", "delta_bic", "decision"]
+    else:
+        rule, columns = ("a level holds when CFI drops by at most .01 and RMSEA rises by at most .015 (the CSV adds "
+                         "SRMR, TLI, AIC and BIC)"), [
+            "level", "chisq", "df", "cfi", "rmsea", "delta_chisq", "delta_df", "delta_p", "delta_cfi", "delta_rmsea",
+            "decision"]
     out.table("invariance", table, caption=f"Multi-group CFA of the {result.measure} ratings by {c.by} "
-              f"({who}): each level against the one before; a level holds when CFI drops by "
-              "at most .01 and RMSEA rises by at most .015 (the CSV adds SRMR, TLI, AIC and BIC)", digits=3,
-              columns=["level", "chisq", "df", "cfi", "rmsea", "delta_chisq", "delta_df", "delta_p", "delta_cfi",
-                       "delta_rmsea", *(["bic", "delta_bic"] if by_bic else []), "decision"])
+              f"({who}): each level against the one before; {rule}", digits=3, columns=columns)
     out.summary["invariance"] = {"group": c.by, "measure": result.measure, "supported": level,
                                  "groups": [str(g) for g in result.groups["group"]]}
 
