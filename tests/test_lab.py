@@ -73,6 +73,9 @@ def test_double_click_opens_the_template_as_a_notebook_and_it_runs(lab):
             listing.filter(has_text="survey_cycle.py").first.dblclick(timeout=30_000)
             page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=60_000)
             assert page.locator(".jp-FileEditor").count() == 0  # a notebook, not the text editor
+            # the cells render one after another (slowly on a loaded machine): wait for them
+            page.wait_for_function("() => document.querySelectorAll('.jp-NotebookPanel .jp-CodeCell').length >= 5",
+                                   timeout=90_000)
             cells = page.locator(".jp-NotebookPanel .jp-CodeCell")
             assert cells.count() >= 5
             started = r"""() => [...document.querySelectorAll('.jp-NotebookPanel .jp-CodeCell .jp-InputPrompt')]
