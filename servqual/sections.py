@@ -498,8 +498,8 @@ def _invariance(c: Context, out: Sink) -> None:
         + ("holds" if scalar else "does not hold") + f" here (the highest level that holds: **{level or 'none'}**): "
         + result.meaning + "."
         + (f" Left out for too few complete respondents: {', '.join(result.excluded)}." if result.excluded else "")
-        + (" Some groups are too small for the unrestricted model of a sampled design, so χ², CFI and RMSEA are "
-           "not defined; each level is judged by the BIC (it holds when the BIC does not rise) and the "
+        + (" In some groups too few respondents answered the items together for the unrestricted model to be "
+           "fitted, so χ², CFI and RMSEA cannot be computed; each level is judged by the BIC (it holds when the BIC does not rise) and the "
            "likelihood-ratio test is shown beside it." if by_bic else "")
     )
     table = result.to_frame().reset_index().rename(columns={"index": "level"})

@@ -300,7 +300,8 @@ def em_moments(values: np.ndarray, *, tol: float = 1e-9, max_iter: int = 150) ->
     Roland 2008) and stop when no estimate moves by more than ``tol`` (lavaan's plain EM
     stops at 1e-5; this goes to the optimum, typically in 10–70 accelerated steps).  An
     error when the estimates drift towards a singular matrix instead (too few respondents
-    answered the items together, so the saturated model has no optimum) or ``max_iter``
+    answered the items together, so the likelihood rises towards the edge of the positive
+    definite matrices, where EM only creeps) or ``max_iter``
     accelerated steps do not converge.
     R: ``lavInspect(cfa(model, data, missing = "ml"), "sampstat.h1")``.
 
@@ -318,7 +319,8 @@ def em_moments(values: np.ndarray, *, tol: float = 1e-9, max_iter: int = 150) ->
 
 def _em(patterns: _Patterns, *, tol: float = 1e-9, max_iter: int = 150, strict: bool = True):
     """SQUAREM-accelerated EM; returns (μ, Σ, converged).  Not converged: the estimates
-    diverged, drifted towards a singular matrix (the saturated model has no optimum inside,
+    diverged, drifted towards a singular matrix (the saturated likelihood rises towards the
+    edge of the positive definite matrices,
     as happens in small groups of a sampled design), or ran out of iterations; with
     ``strict`` that is an error."""
     p = patterns.p
@@ -395,7 +397,7 @@ class _Group:
     h1_f: float = 0.0  # with missing values: Σ n_k[log|S_oo| + tr(S_oo⁻¹W_k)]/n at the saturated optimum
     baseline_logl: float = np.nan  # with missing values: the independence model's log-likelihood
     coverage: np.ndarray | None = None  # share of respondents answering each pair of items
-    h1: bool = True  # False: the saturated model has no estimate (χ²-based fit measures undefined)
+    h1: bool = True  # False: the saturated maximum lies on the edge, EM cannot reach it (no χ²-based measure)
 
 
 _MISSING_CACHE: dict[bytes, _Group] = {}
