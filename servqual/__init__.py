@@ -15,7 +15,7 @@
 The methods, formulas and their R equivalents are in ``docs/methods.md``.
 """
 
-from . import linkage, questionnaire
+from . import linkage, questionnaire, synthetic
 from .compare import (
     DriversResult,
     adjust_pvalues,
@@ -48,6 +48,7 @@ from .intake import Draft, draft_params
 from .invariance import invariance
 from .io import SurveyError, read_survey
 from .ipa import importance_performance
+from .norms import consortium_add, norms, position
 from .params import load_params, read_cycle
 from .polychoric import polychoric
 from .priorities import action_plan, priorities
@@ -109,6 +110,7 @@ __all__ = [
     "cfa",
     "combine_small_groups",
     "compare_models",
+    "consortium_add",
     "draft_params",
     "drivers",
     "efa",
@@ -126,11 +128,13 @@ __all__ = [
     "load_params",
     "list_instruments",
     "load_instrument",
+    "norms",
     "omega",
     "omega_total_one_factor",
     "parallel_analysis",
     "plan",
     "polychoric",
+    "position",
     "priorities",
     "questionnaire",
     "read_cycle",
@@ -141,6 +145,7 @@ __all__ = [
     "screen",
     "segment_tests",
     "suppress_small_groups",
+    "synthetic",
     "trend_table",
     "wilcoxon_signed_rank",
     "year_changes",

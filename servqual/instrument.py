@@ -812,8 +812,8 @@ def list_instruments() -> pd.DataFrame:  # noqa: F821 - pandas imported lazily
     --------
     >>> import servqual as sq
     >>> sq.list_instruments()['id'].tolist()  # doctest: +NORMALIZE_WHITESPACE
-    ['hpws-staff', 'importance-performance', 'library-core-22', 'library-lite-22', 'servperf-22', 'servqual-22-1988',
-     'servqual-22']
+    ['hpws-staff', 'importance-performance', 'library-core-22', 'library-lite-22', 'library-revised-25',
+     'servperf-22', 'servqual-22-1988', 'servqual-22']
     """
     import pandas as pd
 

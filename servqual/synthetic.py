@@ -36,8 +36,8 @@ import pandas as pd
 
 from .instrument import Instrument, load_instrument
 
-__all__ = ["BRANCHES", "BRANCH_CLIMATE", "Defects", "SEGMENTS", "simulate_responses", "simulate_staff",
-           "write_sample_data"]
+__all__ = ["BRANCHES", "BRANCH_CLIMATE", "Defects", "SEGMENTS", "consortium_member", "simulate_responses",
+           "simulate_staff", "write_sample_data"]
 
 #: Client segments of a university library and their shares.
 SEGMENTS: Mapping[str, float] = {
@@ -284,6 +284,36 @@ def simulate_responses(
         satisfaction[rng.random(n) < defects.blank_overall] = np.nan
         frame[inst.overall.id] = pd.array(satisfaction, dtype="Float64").astype("Int64")
     return frame
+
+
+def consortium_member(instrument: str | Instrument, k: int, *, n: int = 300, year: int = 2024,
+                      folder: str | Path | None = None):
+    """One synthetic institution's screened cycle, for consortium tests and benchmarks.
+
+    Institution ``k`` has its own library profile (dimension levels and item offsets from
+    ``library_seed = 1000 + k``) and its own respondents; everything else is
+    :func:`simulate_responses`.  The raw file goes to ``folder`` (default a temporary
+    folder) and is read back with :func:`servqual.read_survey`, segments ``segment`` and
+    ``branch``.
+
+    Examples
+    --------
+    >>> from servqual.synthetic import consortium_member
+    >>> member = consortium_member("servqual-22", 3, n=50)
+    >>> member.year, member.n_read
+    (2024, 50)
+    """
+    import tempfile
+
+    from .io import read_survey
+
+    inst = load_instrument(instrument)
+    frame = simulate_responses(inst, n=n, year=year, seed=10_000 + 97 * k + year, library_seed=1000 + k)
+    folder = Path(folder) if folder is not None else Path(tempfile.mkdtemp(prefix="servqual-consortium-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"member-{k}-{year}.csv"
+    frame.to_csv(path, index=False, lineterminator="\n")
+    return read_survey(path, inst, id="respondent_id", segments=["segment", "branch"], year=year)
 
 
 def simulate_staff(

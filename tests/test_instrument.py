@@ -12,7 +12,7 @@ SERVQUAL_BLOCKS = {"tangibles": 4, "reliability": 5, "responsiveness": 4, "assur
 def test_builtin_ids_listed_and_loadable():
     table = sq.list_instruments()
     assert set(table["id"]) == {
-        "servqual-22", "servqual-22-1988", "servperf-22", "library-core-22", "library-lite-22",
+        "servqual-22", "servqual-22-1988", "servperf-22", "library-core-22", "library-lite-22", "library-revised-25",
         "importance-performance", "hpws-staff",
     }
     for inst_id in table["id"]:

@@ -1,0 +1,149 @@
+"""Consortium norms (DuckDB over Parquet) against a plain pandas computation."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import servqual as sq
+from servqual.norms import PERCENTILES, institution_means
+from servqual.synthetic import consortium_member
+
+
+@pytest.fixture(scope="module")
+def consortium(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("consortium")
+    raw = tmp_path_factory.mktemp("raw")
+    members = {}
+    for k in range(9):
+        for year in (2023, 2024):
+            survey = consortium_member("library-core-22", k, n=60 + 15 * k, year=year, folder=raw)
+            sq.consortium_add(survey, folder, institution=f"lib-{k}")
+            members[(f"lib-{k}", year)] = survey
+    pd.DataFrame({"institution": [f"lib-{k}" for k in range(9)],
+                  "type": ["university"] * 6 + ["college"] * 3,
+                  "shareable": ["yes"] * 2 + ["no"] * 7}).to_csv(folder / "institutions.csv", index=False)
+    return folder, members
+
+
+def pandas_means(members, quantity, by, min_group_n, level="dimension"):
+    """Stage 1 by hand: per institution-year (and user group) the mean of each score."""
+    rows = []
+    for (inst_id, year), survey in members.items():
+        inst = survey.instrument
+        x = {m: survey.ratings(m) for m in inst.measures}
+        if quantity in inst.measures:
+            items = x[quantity]
+        else:
+            gap = inst.gap(quantity)
+            items = x[gap.minuend] - x[gap.subtrahend]
+        if level == "dimension":
+            scores = {}
+            for dim, its in inst.dimensions.items():
+                block = items[list(its)]
+                count = block.notna().sum(axis=1)
+                scores[dim] = (block.sum(axis=1) / count).where(count >= math.ceil(len(its) / 2))
+            scores = pd.DataFrame(scores)
+        else:
+            scores = items
+        groups = survey.respondents["segment"].astype(str) if by else pd.Series("all", index=scores.index)
+        for label, part in scores.groupby(groups.to_numpy()):
+            for unit in scores.columns:
+                values = part[unit].dropna()
+                if len(values) >= min_group_n:
+                    rows.append({"institution": inst_id, "year": year, "user_group": label, "unit": unit,
+                                 "n": len(values), "mean": values.mean()})
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize("quantity", ["perceived", "adequacy"])
+def test_norms_equal_a_plain_pandas_computation(consortium, quantity):
+    folder, members = consortium
+    ours = sq.norms(folder, quantity=quantity, min_group_n=10)
+    means = pandas_means(members, quantity, True, 10)
+    assert len(ours) == means.groupby(["user_group", "unit"]).ngroups
+    for _, row in ours.iterrows():
+        values = means[(means["user_group"] == row["user_group"]) & (means["unit"] == row["dimension"])]["mean"]
+        assert row["institutions"] == len(values)
+        assert row["mean"] == pytest.approx(values.mean(), rel=1e-12)
+        assert row["sd"] == pytest.approx(values.std(ddof=1), rel=1e-10, nan_ok=True)
+        # R's type 7 = numpy's "linear"
+        expected = np.percentile(values, PERCENTILES, method="linear")
+        np.testing.assert_allclose(row[[f"p{q}" for q in PERCENTILES]].astype(float), expected, rtol=1e-12)
+    assert "institution" not in ours.columns
+
+
+def test_stage_one_and_items(consortium):
+    folder, members = consortium
+    ours = institution_means(folder, level="item", by=None, year=2024, min_group_n=10)
+    theirs = pandas_means({k: v for k, v in members.items() if k[1] == 2024}, "perceived", False, 10, level="item")
+    merged = ours.merge(theirs, on=["institution", "year", "unit"], suffixes=("", "_pd"))
+    assert len(merged) == len(theirs) == len(ours)
+    np.testing.assert_allclose(merged["mean"], merged["mean_pd"], rtol=1e-12)
+    assert (merged["n"] == merged["n_pd"]).all()
+
+
+def test_small_groups_peers_and_position(consortium):
+    folder, members = consortium
+    strict = sq.norms(folder, min_group_n=40)
+    loose = sq.norms(folder, min_group_n=1)
+    assert strict["institutions"].sum() < loose["institutions"].sum()  # small groups stay out
+    colleges = sq.norms(folder, by=None, peers={"type": "college"})
+    assert (colleges["institutions"] == 3 * 2).all()  # three institutions, two years each
+    listed = sq.norms(folder, by=None, peers=["lib-0", "lib-1"], year=2024)
+    assert (listed["institutions"] == 2).all()
+    ours = consortium_member("library-core-22", 42, n=300, year=2024)
+    table = sq.position(ours, folder, by=None)
+    peers = institution_means(folder, by=None, year=2024)
+    for _, row in table.iterrows():
+        values = peers[peers["unit"] == row["dimension"]]["mean"].to_numpy()
+        below = (values < row["mean"]).sum() + 0.5 * (values == row["mean"]).sum()
+        assert row["percentile_rank"] == pytest.approx(100 * below / len(values))
+        assert row["peers"] == 9
+        assert "of 9 peer libraries" in row["sentence"]
+    # the library itself never counts among its own peers
+    mine = sq.position(members[("lib-3", 2024)], folder, institution="lib-3", by=None)
+    assert (mine["peers"] == 8).all()
+
+
+def test_bad_input_is_named(consortium, tmp_path):
+    folder, members = consortium
+    with pytest.raises(ValueError, match="not a consortium dataset"):
+        sq.norms(tmp_path)
+    with pytest.raises(ValueError, match="institution must be a plain id"):
+        sq.consortium_add(members[("lib-0", 2023)], folder, institution="../etc")
+    with pytest.raises(ValueError, match="quantity must be one of"):
+        sq.norms(folder, quantity="expectation")
+    with pytest.raises(ValueError, match="peers: 'region' is not a column"):
+        sq.norms(folder, peers={"region": "north"})
+    # a second form in the dataset: the caller must choose
+    sq.consortium_add(consortium_member("servqual-22", 1, n=40, year=2024), folder, institution="lib-x")
+    with pytest.raises(ValueError, match="several forms"):
+        sq.norms(folder)
+    assert len(sq.norms(folder, form="servqual-22", by=None, min_group_n=10)) == 5
+
+
+def test_nothing_personal_is_written(consortium):
+    folder, _ = consortium
+    frame = pd.read_parquet(next(folder.glob("institution=lib-0/year=2023/form=*/*.parquet")))
+    assert "respondent_id" not in frame.columns and "branch" not in frame.columns
+    assert set(frame.columns) == {"user_group"} | {c for c in frame.columns if "__" in c}
+
+
+def test_the_revised_two_question_form_reads_scores_and_enters_norms(tmp_path):
+    inst = sq.load_instrument("library-revised-25")
+    assert inst.measures == ("importance", "current") and inst.performance == "current"
+    assert inst.importance == "importance" and inst.gaps[0].expression == "current - importance"
+    assert list(inst.dimensions) == ["service_quality", "information_control", "library_spaces",
+                                     "skills_development"]
+    assert not inst.has_zone_of_tolerance
+    survey = consortium_member(inst, 0, n=250, year=2025, folder=tmp_path / "raw")
+    table = sq.gap_table(survey, "dimension")
+    assert list(table["dimension"]) == list(inst.dimensions)
+    np.testing.assert_allclose(table["gap"], table["current"] - table["importance"], atol=1e-12)
+    for k in range(4):
+        sq.consortium_add(consortium_member(inst, k, n=80, year=2025, folder=tmp_path / "raw"), tmp_path / "c",
+                          institution=f"r{k}")
+    norms = sq.norms(tmp_path / "c", quantity="gap", by=None)
+    assert list(norms["dimension"]) == list(inst.dimensions) and (norms["institutions"] == 4).all()
