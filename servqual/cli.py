@@ -288,6 +288,31 @@ def cmd_init(args, out) -> int:
     return 0
 
 
+def cmd_consortium(args, out) -> int:
+    from .norms import consortium_add, norms
+    from .params import read_cycle
+
+    try:
+        if args.action == "add":
+            for path in args.params:
+                survey = read_cycle(load_params(path))
+                written = consortium_add(survey, args.to, institution=args.institution, user_group=args.user_group)
+                print(f"added {survey.n} respondents of {survey.year} ({survey.instrument.id}) as "
+                      f"{args.institution}: {written}", file=out)
+            return 0
+        table = norms(args.dataset, level=args.level, quantity=args.quantity,
+                      by=None if args.by == "none" else "user_group", form=args.form, min_group_n=args.min_group_n)
+    except ValueError as exc:  # a named problem with the dataset or the arguments
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if args.output:
+        table.to_csv(args.output, index=False, lineterminator="\n")
+        print(f"wrote {args.output}", file=out)
+    else:
+        print(table.to_string(index=False, float_format=lambda v: f"{v:.2f}"), file=out)
+    return 0
+
+
 def cmd_sample_data(args, out) -> int:
     from .synthetic import write_sample_data
 
@@ -391,6 +416,23 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument("--instrument", help="the instrument of --from (default: the built-in one that fits best)")
     init.set_defaults(func=cmd_init)
 
+    consortium = sub.add_parser("consortium", help="a consortium dataset: add a cycle, or print its norms")
+    actions = consortium.add_subparsers(dest="action", required=True)
+    add = actions.add_parser("add", help="add cycles (params files) of one institution to a consortium dataset")
+    add.add_argument("params", nargs="+", help="params YAML file(s) of the institution's cycles")
+    add.add_argument("--to", required=True, help="the consortium dataset folder (created when missing)")
+    add.add_argument("--institution", required=True, help="the institution's id in the consortium")
+    add.add_argument("--user-group", default=None, help="the segment column holding the user group "
+                     "(default the first segment)")
+    table = actions.add_parser("norms", help="the norms table of a consortium dataset")
+    table.add_argument("dataset")
+    table.add_argument("--level", choices=["dimension", "item"], default="dimension")
+    table.add_argument("--quantity", default=None, help="a measure or gap (default the performance rating)")
+    table.add_argument("--by", choices=["user_group", "none"], default="user_group")
+    table.add_argument("--form", default=None, help="the instrument, when the dataset holds several")
+    table.add_argument("--min-group-n", type=int, default=10)
+    table.add_argument("--output", default=None, help="write the table as CSV here")
+    consortium.set_defaults(func=cmd_consortium)
     sample = sub.add_parser("sample-data", help="rewrite the synthetic sample cycles")
     sample.add_argument("folder", nargs="?", default="data/raw")
     sample.set_defaults(func=cmd_sample_data)

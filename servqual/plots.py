@@ -57,6 +57,7 @@ __all__ = [
     "plot_ipa",
     "plot_likert",
     "plot_linkage",
+    "plot_peers",
     "plot_profile",
     "plot_radar",
     "plot_trend",
@@ -1745,4 +1746,84 @@ def plot_linkage(
     _titled(ax, title, r_text)  # the r in the subtitle: never struck through by the line
     _describe(ax, (f"Scatter of {n} units by staff climate and clients' {y.replace('client_', '')}; "
                    f"{r_text.replace(number(r), f'{r:.2f}', 1)}."))
+    return ax
+
+
+def plot_peers(
+    peers: pd.DataFrame,
+    own: pd.DataFrame,
+    *,
+    instrument: Instrument | None = None,
+    level: str = "dimension",
+    ax: Axes | None = None,
+    title: str | None = None,
+) -> Axes:
+    """The library among its peers: per dimension (or item) every peer institution's mean
+    as a grey dot, the peers' middle half as a bar, their median as a line, and the library
+    as a large blue diamond labelled with its percentile rank ("above 78% of peers").
+
+    Parameters
+    ----------
+    peers
+        Peer institutions' means (:func:`servqual.norms.institution_means`; columns
+        ``unit`` and ``mean``, one user group).
+    own
+        The library's position (:func:`servqual.position`, ``by=None``): ``dimension``
+        (or ``item``), ``mean``, ``percentile_rank``, ``peers``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from servqual.plots import plot_peers
+    >>> peers = pd.DataFrame({"unit": ["a"] * 5 + ["b"] * 5, "mean": [5, 5.5, 6, 6.2, 7, 4, 4.5, 5, 5.2, 6]})
+    >>> own = pd.DataFrame({"dimension": ["a", "b"], "mean": [6.5, 4.2], "percentile_rank": [80.0, 20.0],
+    ...                     "peers": [5, 5]})
+    >>> ax = plot_peers(peers, own)
+    >>> len(ax.collections[0].get_offsets())  # every peer's dot
+    10
+    >>> import matplotlib.pyplot as plt; plt.close('all')
+    """
+    units = list(own[level])
+    labels = [instrument.dimension_label(u) if instrument is not None and level == "dimension" else str(u)
+              for u in units]
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7.5, 0.55 * len(units) + 1.6))
+    rows = {u: k for k, u in enumerate(units)}
+    part = peers[peers["unit"].isin(rows)]
+    y = part["unit"].map(rows).to_numpy(dtype=float)
+    jitter = (np.arange(len(y)) % 7 - 3) * 0.035
+    ax.scatter(part["mean"], y + jitter, s=14, color="#8C8C8C", alpha=0.8, linewidths=0, label="peer libraries",
+               gid="peers", zorder=2)
+    for unit, k in rows.items():
+        values = part.loc[part["unit"] == unit, "mean"].to_numpy(dtype=float)
+        if len(values):
+            q1, med, q3 = np.percentile(values, [25, 50, 75])
+            ax.add_patch(plt.Rectangle((q1, k - 0.28), q3 - q1, 0.56, facecolor="#E6E6E6", edgecolor="none",
+                                       zorder=1, gid="middle_half"))
+            ax.plot([med, med], [k - 0.3, k + 0.3], color="#555555", lw=1.5, zorder=3, gid="median")
+    ax.scatter(own["mean"], np.arange(len(units)), s=90, marker="D", color=SERIES_COLORS[0], edgecolors="white",
+               linewidths=1.0, zorder=4, label="this library", gid="library")
+    for k, row in enumerate(own.itertuples(index=False)):
+        rank = getattr(row, "percentile_rank", np.nan)
+        if np.isfinite(rank):
+            ax.annotate(f"above {rank:.0f}% of peers", (row.mean, k), xytext=(0, 9), textcoords="offset points",
+                        ha="center", va="bottom", fontsize=8, color="#000000", gid="rank",
+                        bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.85})
+    ax.set_yticks(range(len(units)), [wrap_label(t, 24) for t in labels])
+    ax.set_ylim(len(units) - 0.5, -0.5)
+    ax.set_xlabel("mean rating")
+    ax.margins(x=0.1)  # room for the labels at the ends
+    ax.grid(axis="x", color="#DDDDDD", lw=0.6)
+    ax.set_axisbelow(True)
+    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, fontsize=8, frameon=False)
+    n_peers = int(own["peers"].max()) if "peers" in own and len(own) else 0
+    _titled(ax, title or "Where the library stands among its peers", f"{n_peers} peer libraries; grey bar: their "
+            "middle half, line: their median", legend_above=True)
+    best = own.loc[own["percentile_rank"].idxmax()] if "percentile_rank" in own and own["percentile_rank"].notna().any() \
+        else None
+    text = f"Strip chart of {len(units)} {level}s against {n_peers} peer libraries"
+    if best is not None:
+        label = labels[units.index(best[level])]
+        text += f"; the library stands highest on {label} (above {best['percentile_rank']:.0f}% of its peers)"
+    _describe(ax, text + ".")
     return ax

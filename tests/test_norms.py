@@ -147,3 +147,43 @@ def test_the_revised_two_question_form_reads_scores_and_enters_norms(tmp_path):
                           institution=f"r{k}")
     norms = sq.norms(tmp_path / "c", quantity="gap", by=None)
     assert list(norms["dimension"]) == list(inst.dimensions) and (norms["institutions"] == 4).all()
+
+
+def test_consortium_command(tmp_path, capsys):
+    from servqual.cli import main
+
+    from .conftest import ROOT
+
+    dataset = tmp_path / "consortium"
+    files = [str(ROOT / "params" / f"{y}.yaml") for y in (2005, 2006)]
+    assert main(["consortium", "add", *files, "--to", str(dataset), "--institution", "sample"]) == 0
+    out = capsys.readouterr().out
+    assert "added 1180 respondents of 2005 (servqual-22) as sample" in out
+    assert sorted(p.name for p in (dataset / "institution=sample").iterdir()) == ["year=2005", "year=2006"]
+    assert main(["consortium", "norms", str(dataset), "--by", "none", "--output", str(tmp_path / "n.csv")]) == 0
+    table = pd.read_csv(tmp_path / "n.csv")
+    assert (table["institutions"] == 2).all() and len(table) == 5
+    assert main(["consortium", "add", files[0], "--to", str(dataset), "--institution", "../x"]) == 1
+    assert "institution must be a plain id" in capsys.readouterr().err
+
+
+def test_peer_figure_shows_every_peer_and_the_library(consortium):
+    import matplotlib.pyplot as plt
+
+    from servqual.plots import alt_text, plot_peers
+
+    folder, _ = consortium
+    ours = consortium_member("library-core-22", 42, n=300, year=2024)
+    own = sq.position(ours, folder, by=None)
+    peers = institution_means(folder, by=None, year=2024, form="library-core-22")  # another test adds a form
+    ax = plot_peers(peers, own, instrument=ours.instrument)
+    dots = next(c for c in ax.collections if c.get_gid() == "peers")
+    assert len(dots.get_offsets()) == len(peers)
+    library = next(c for c in ax.collections if c.get_gid() == "library")
+    np.testing.assert_allclose(library.get_offsets()[:, 0], own["mean"])
+    ranks = [t.get_text() for t in ax.texts if t.get_gid() == "rank"]
+    assert ranks == [f"above {r:.0f}% of peers" for r in own["percentile_rank"]]
+    assert [t.get_text().replace("\n", " ") for t in ax.get_yticklabels()] == [
+        ours.instrument.dimension_label(d) for d in own["dimension"]]
+    assert "against 9 peer libraries" in alt_text(ax)
+    plt.close("all")
