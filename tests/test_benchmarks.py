@@ -25,3 +25,11 @@ def test_quick_benchmark_runs_and_reports_every_measure(tmp_path):
                                                      "cfa_wlsmv_13"}
     table = out.with_suffix(".md").read_text()
     assert "| 10,000 |" in table and "Ratios and targets" in table and "Psychometrics beside lavaan" in table and results["machine"]["cpus"] >= 1
+
+
+def test_norms_scale_harness_runs(tmp_path):
+    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "norms_scale.py"), "--institutions", "3",
+                          "--respondents", "40", "--folder", str(tmp_path / "c")],
+                         check=True, capture_output=True, text=True, cwd=ROOT)
+    result = json.loads(out.stdout)
+    assert result["respondents"] == 120 and result["dimension_rows"] == 12 and result["peak_mb"] > 0
