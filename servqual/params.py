@@ -48,6 +48,7 @@ class CycleParams:
     comments: str | None = None
     layout: str = "wide"
     long_columns: Any = None
+    consortium: Any = None  # {dataset: folder, institution: id, peers: […] or {attribute: value}}
     source: str = ""  # the params file (not a YAML key)
 
     def as_dict(self) -> dict[str, Any]:
@@ -131,6 +132,10 @@ _CHECKS: dict[str, tuple[Any, str]] = {
     "layout": (lambda v: v in ("wide", "long"), "'wide' (one row per respondent) or 'long'"),
     "long_columns": (lambda v: v is None or isinstance(v, Mapping),
                      "a mapping {respondent: …, question: …, answer: …}"),
+    "consortium": (lambda v: v is None or (isinstance(v, Mapping) and _is_text(v.get("dataset"))
+                                           and _is_text(v.get("institution"))
+                                           and set(v) <= {"dataset", "institution", "peers"}),
+                   "a mapping {dataset: <consortium folder>, institution: <this library's id>, peers: …}"),
 }
 
 
@@ -218,6 +223,14 @@ def params_from_mapping(raw: Any, path: str | Path) -> CycleParams:
         )
     values["responses"] = str(responses)
     values["instrument"] = _instrument_ref(values["instrument"], path)
+    if values.get("consortium"):
+        consortium = dict(values["consortium"])
+        folder = _resolve(str(consortium["dataset"]), path)
+        if not folder.is_dir():
+            raise ParamsError(f"{path}: consortium: dataset folder {consortium['dataset']!r} not found (looked beside "
+                              f"the params file and in the project folder {project_root(path)})")
+        consortium["dataset"] = str(folder)
+        values["consortium"] = consortium
     return CycleParams(**values, source=str(path))
 
 

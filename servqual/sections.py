@@ -84,6 +84,7 @@ class Context:
     cycles: Sequence | None = None
     seed: int = 2005
     previous: Any = None  # the survey of the cycle before, for "change since last time"
+    consortium: Any = None  # {dataset, institution, peers}: where the library stands among its peers
 
     def __post_init__(self) -> None:
         if self.by is None and self.survey.segments:
@@ -175,6 +176,10 @@ def _has_overall(c: Context) -> str | None:
 
 def _has_scale(c: Context) -> str | None:
     return None if c.inst.scale is not None else f"instrument {c.inst.id!r} has no rating scale"
+
+
+def _has_consortium(c: Context) -> str | None:
+    return None if c.consortium else "the params name no consortium dataset (consortium: {dataset, institution})"
 
 
 def _has_cycles(c: Context) -> str | None:
@@ -527,6 +532,35 @@ def _likert(c: Context, out: Sink) -> None:
                                      title=f"How clients answered{c.year}"))
 
 
+def _peers(c: Context, out: Sink) -> None:
+    from .norms import institution_means, position
+    from .plots import plot_peers
+
+    cons = c.consortium
+    common = {"institution": cons["institution"], "peers": cons.get("peers"), "min_group_n": c.min_group_n}
+    overall = position(c.survey, cons["dataset"], by=None, **common)
+    if overall.empty or "percentile_rank" not in overall or overall["percentile_rank"].isna().all():
+        out.note(f"No peer library in {cons['dataset']} has this cycle's year and form yet.")
+        return
+    lines = [f"- {s}." for s in overall["sentence"].dropna()]
+    out.note(f"Compared with the peer libraries of the consortium ({int(overall['peers'].max())} with enough "
+             f"respondents in {c.survey.year}, same form; no other library is named):\n\n" + "\n".join(lines))
+    peers = institution_means(cons["dataset"], by=None, year=c.survey.year, form=c.inst.id,
+                              min_group_n=c.min_group_n)
+    peers = peers[peers["institution"] != str(cons["institution"])]
+    if cons.get("peers") is not None and not isinstance(cons["peers"], dict):
+        peers = peers[peers["institution"].isin([str(p) for p in cons["peers"]])]
+    out.figure("peers", plot_peers(peers, overall, instrument=c.inst,
+                                   title=f"Where the library stands among its peers{c.year}"))
+    out.table("peers", overall.drop(columns="sentence"), caption="The library's dimension means among its peers: "
+              "percentile rank = share of peer libraries below (ties count half)", digits=2)
+    by_group = position(c.survey, cons["dataset"], by="user_group", **common)
+    if len(by_group):
+        out.table("peers_by_user_group", by_group.drop(columns="sentence"), show=False)
+    out.summary["peers"] = {"peers": int(overall["peers"].max()),
+                            "percentile_rank": dict(zip(overall["dimension"], overall["percentile_rank"]))}
+
+
 def _trend(c: Context, out: Sink) -> None:
     from .compare import trend_table
     from .plots import plot_trend
@@ -563,6 +597,8 @@ REGISTRY: tuple[Section, ...] = (
             "All respondents' ratings around the circle, items grouped by dimension; then each segment's as small "
             "multiples on one figure.",
             _always, _radar, figures=("radar-all", "radar-by-segment", "profile-all"), explorer=("radar", "Radar chart")),
+    Section("peers", "Among the peer libraries", "Where the library stands in its consortium: each dimension "
+            "against the other libraries' means.", _has_consortium, _peers, figures=("peers",)),
     Section("trend", "Trend across cycles", "Dimension gaps per cycle.", _has_cycles, _trend, figures=("trend",),
             explorer=("trend", "Trend across cycles")),
     Section("respondents", "Respondents by segment",

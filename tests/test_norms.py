@@ -187,3 +187,37 @@ def test_peer_figure_shows_every_peer_and_the_library(consortium):
         ours.instrument.dimension_label(d) for d in own["dimension"]]
     assert "against 9 peer libraries" in alt_text(ax)
     plt.close("all")
+
+
+def test_the_cycle_report_places_the_library_among_its_peers(consortium, tmp_path):
+    import matplotlib.pyplot as plt
+
+    from servqual.params import ParamsError, load_params
+    from servqual.report import CycleReport
+
+    from .conftest import ROOT
+
+    folder, members = consortium
+    survey = members[("lib-4", 2024)]
+    report = CycleReport(survey, tmp_path / "report",
+                         consortium={"dataset": str(folder), "institution": "lib-4"})
+    report.show("results")
+    plt.close("all")
+    assert "peers" in report.shown and not report.out.summary.get("failed_sections")
+    table = pd.read_csv(tmp_path / "report" / "tables" / "peers.csv")
+    assert (table["peers"] == 8).all()  # the library itself is not its own peer
+    assert (tmp_path / "report" / "figures" / "peers.png").exists()
+    assert "institution" not in table.columns
+    plain = CycleReport(survey, tmp_path / "plain")
+    plain.show("results")
+    plt.close("all")
+    assert "peers" not in plain.shown
+    # params: the dataset folder resolves beside the params file, and a missing one is named
+    params = tmp_path / "p.yaml"
+    params.write_text(f"year: 2005\ninstrument: servqual-22\nresponses: {ROOT / 'data/raw/library-2005.csv'}\n"
+                      f"consortium: {{dataset: {folder}, institution: lib-4}}\n")
+    assert load_params(params).consortium["dataset"] == str(folder)
+    params.write_text(f"year: 2005\ninstrument: servqual-22\nresponses: {ROOT / 'data/raw/library-2005.csv'}\n"
+                      "consortium: {dataset: nowhere, institution: lib-4}\n")
+    with pytest.raises(ParamsError, match="consortium: dataset folder 'nowhere' not found"):
+        load_params(params)

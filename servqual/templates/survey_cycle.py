@@ -33,6 +33,7 @@ layout = "wide"
 long_columns = None
 output_dir = "reports/2005"
 previous = None  # params file of the cycle before (servqual report finds it beside this one)
+consortium = None  # {dataset: …, institution: …, peers: …}: where the library stands among its peers
 
 # %%
 import servqual as sq
@@ -46,7 +47,8 @@ survey = sq.read_survey(
     header_rows=header_rows, value_labels=value_labels, recode=recode, comments=comments, layout=layout,
     long_columns=long_columns,
 )
-report = CycleReport(survey, output_dir, min_group_n=min_group_n, title=title, previous=previous)
+report = CycleReport(survey, output_dir, min_group_n=min_group_n, title=title, previous=previous,
+                     consortium=consortium)
 report.header()
 
 # %%
