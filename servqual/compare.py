@@ -536,6 +536,99 @@ def trend_table(
     return pd.concat(parts, ignore_index=True)
 
 
+def linked_trend(
+    surveys,
+    by: str | Sequence[str] | None = None,
+    *,
+    level: str = "dimension",
+    ci: float = 0.95,
+    min_group_n: int | None = MIN_GROUP_N,
+) -> pd.DataFrame:
+    """The performance rating across cycles that changed form (three-column → two-question).
+
+    Only what both forms ask is compared: each cycle's performance measure (perceived,
+    current service), on the items with the same id in every form, and on the dimensions
+    whose items are the same in every form (named as the latest form names them).  The
+    standards are never put on one line: desired is not importance, and the minimum has no
+    counterpart.  ``.attrs["note"]`` says in one sentence what was linked and what left out.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Per cycle, group and unit: ``year``, ``form``, ``measure`` (its name in that
+        form), the ``by`` columns, ``item``/``dimension``, ``n``, ``mean``, ``sd``,
+        ``ci_low``, ``ci_high`` (t interval), and the suppression columns.
+
+    Notes
+    -----
+    mean ± t(1 − α/2, n − 1)·sd/√n of the respondents' scores (dimension scores by the
+    at-least-half rule), as :func:`servqual.gap_table`; R: ``t.test(x)$conf.int``.
+
+    Examples
+    --------
+    >>> import servqual as sq
+    >>> core = sq.read_cycle("params/library-core-2007.yaml")
+    >>> revised = sq.synthetic.consortium_member("library-revised-25", 0, n=200, year=2025)
+    >>> trend = sq.linked_trend([core, revised])
+    >>> sorted(set(trend["measure"])), list(dict.fromkeys(trend["dimension"]))
+    (['current', 'perceived'], ['service_quality', 'information_control', 'library_spaces'])
+    """
+    from .scoring import check_level
+
+    check_level(level)
+    if level == "overall":
+        raise ValueError("linked_trend compares items or dimensions; the overall score mixes dimensions the forms "
+                         "do not share")
+    items = sorted(((s.year, s) for s in surveys), key=lambda kv: kv[0])
+    if any(y is None for y, _ in items):
+        raise ValueError("every survey needs a year to compare cycles")
+    forms = [s.instrument for _, s in items]
+    latest = forms[-1]
+    if level == "item":
+        shared = [i for i in latest.items if all(i in f.items for f in forms)]
+        names = [{i: i for i in shared} for _ in forms]
+    else:
+        shared, names = [], [dict() for _ in forms]
+        for dim, dim_items in latest.dimensions.items():
+            matches = [next((d for d, its in f.dimensions.items() if set(its) == set(dim_items)), None) for f in forms]
+            if all(m is not None for m in matches):
+                shared.append(dim)
+                for k, m in enumerate(matches):
+                    names[k][m] = dim
+    if not shared:
+        raise ValueError(f"the forms ({', '.join(dict.fromkeys(f.id for f in forms))}) share no {level} "
+                         "(the same item ids), so nothing can be compared across them")
+    keys = group_keys(items[0][1], by)
+    rows = []
+    for (year, survey), inst, rename in zip(items, forms, names):
+        perf = inst.performance
+        table = scores(survey, level, paired=False)[perf].rename(columns=rename)[shared]
+        for key, index in group_rows(survey, keys).items():
+            for unit in shared:
+                x = table[unit].to_numpy()[index]
+                x = x[~np.isnan(x)]
+                n = len(x)
+                row = {"year": year, "form": inst.id, "measure": perf, **dict(zip(keys, key)), "unit": unit, "n": n}
+                if n >= 2:
+                    mean, sd = x.mean(), x.std(ddof=1)
+                    half = stats.t.ppf((1 + ci) / 2, n - 1) * sd / math.sqrt(n)
+                    row.update({"mean": mean, "sd": sd, "ci_low": mean - half, "ci_high": mean + half})
+                elif n == 1:
+                    row.update({"mean": x[0]})
+                rows.append(row)
+    out = pd.DataFrame(rows).reindex(columns=["year", "form", "measure", *keys, "unit", "n", "mean", "sd", "ci_low",
+                                              "ci_high"])
+    out = _finish(out, min_group_n, "linked_trend", groups=["year", *keys])
+    out = out.rename(columns={"unit": level})
+    left_out = [d for d in (latest.items if level == "item" else latest.dimensions) if d not in shared]
+    measures = " ↔ ".join(dict.fromkeys(f"{f.performance} ({f.id})" for f in forms))
+    out.attrs["note"] = (f"Compared across the change of form: {measures}, on the {len(shared)} {level}s asked in "
+                         "every form" + (f" ({', '.join(left_out)} left out)" if left_out else "")
+                         + "; the standards (desired, minimum, importance) are different questions and are not "
+                         "compared.")
+    return out
+
+
 def year_changes(
     surveys,
     by: str | Sequence[str] | None = None,

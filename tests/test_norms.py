@@ -221,3 +221,26 @@ def test_the_cycle_report_places_the_library_among_its_peers(consortium, tmp_pat
                       "consortium: {dataset: nowhere, institution: lib-4}\n")
     with pytest.raises(ParamsError, match="consortium: dataset folder 'nowhere' not found"):
         load_params(params)
+
+
+def test_linked_trend_compares_only_what_both_forms_ask(tmp_path):
+    from .conftest import ROOT
+
+    core = sq.read_cycle(ROOT / "params" / "library-core-2007.yaml")
+    revised = consortium_member("library-revised-25", 0, n=300, year=2025, folder=tmp_path)
+    trend = sq.linked_trend([revised, core], min_group_n=None)  # any order: sorted by year
+    assert list(dict.fromkeys(trend["year"])) == [2007, 2025]
+    assert list(dict.fromkeys(trend["measure"])) == ["perceived", "current"]
+    assert list(dict.fromkeys(trend["dimension"])) == ["service_quality", "information_control", "library_spaces"]
+    assert "skills_development left out" in trend.attrs["note"] and "not compared" in trend.attrs["note"]
+    assert not {"desired", "importance", "minimum"} & set(trend.columns)
+    # the 2007 row of "service_quality" is the three-column form's service affect, scored as usual
+    affect = sq.scores(core, "dimension", paired=False)["perceived"]["service_affect"].dropna()
+    row = trend[(trend["year"] == 2007) & (trend["dimension"] == "service_quality")].iloc[0]
+    assert row["n"] == len(affect) and row["mean"] == pytest.approx(affect.mean(), rel=1e-12)
+    items = sq.linked_trend([core, revised], level="item", min_group_n=None)
+    assert items["item"].nunique() == 22
+    by_segment = sq.linked_trend([core, revised], by="segment")
+    assert {"segment", "suppressed"} <= set(by_segment.columns)
+    with pytest.raises(ValueError, match="share no dimension"):
+        sq.linked_trend([sq.read_cycle(ROOT / "params" / "2005.yaml"), revised])
