@@ -1575,7 +1575,9 @@ def plot_trend(
         ax.axhline(0, color="black", linewidth=0.8, gid="zero")
     ax.set_ylabel(_trend_label(inst, value), fontsize=9)
     ax.set_xticks(years)
-    ax.set_xlim(years[0] - 0.3 * max(1, len(years) - 1) / 2, years[-1] + 0.3 * max(1, len(years) - 1) / 2)
+    # room for the dodged points and their caps, however far apart the cycles are
+    pad = dodge * (len(levels) - 1) / 2 + 0.05 * max(1, years[-1] - years[0]) + 0.15
+    ax.set_xlim(years[0] - pad, years[-1] + pad)
     ax.set_xlabel(x)
     ax.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0), title=hue, title_fontsize=8)
     ax.grid(alpha=0.3)

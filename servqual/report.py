@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .instrument import load_instrument
 from .params import CycleParams, ParamsError, load_params, read_cycle
 from .project import project_root, template_path
 from .sections import Context
@@ -350,11 +351,19 @@ class TrendsReport:
 
     def __init__(self, surveys: Sequence, output_dir, *, min_group_n: int = MIN_GROUP_N, by: str | None = None,
                  title: str | None = None):
-        from .compare import order_cycles
+        from .compare import linked_trend, order_cycles
 
-        self.cycles = order_cycles(list(surveys))
+        surveys = list(surveys)
+        self.linked = len({s.instrument.id for s in surveys}) > 1
+        if self.linked:  # a change of form: only what both forms ask is compared (linked_trend)
+            if any(s.year is None for s in surveys):
+                raise ValueError("every survey needs a year to compare cycles")
+            self.cycles = sorted(((s.year, s) for s in surveys), key=lambda kv: kv[0])
+            linked_trend([s for _, s in self.cycles], level="dimension", min_group_n=None)  # names what cannot link
+        else:
+            self.cycles = order_cycles(surveys)
         self.surveys = [s for _, s in self.cycles]
-        self.inst = self.surveys[0].instrument
+        self.inst = self.surveys[-1].instrument if self.linked else self.surveys[0].instrument
         self.by = by or (self.surveys[0].segments[0] if self.surveys[0].segments else None)
         self.min_group_n = min_group_n
         self.out = _Output(Path(output_dir), self.inst)
@@ -375,10 +384,24 @@ class TrendsReport:
                       f"{self.min_group_n} respondents are not shown.")
 
     def trends(self) -> None:
-        from .compare import trend_table
+        from .compare import linked_trend, trend_table
         from .plots import plot_trend
 
         by = [self.by] if self.by else None
+        if self.linked:
+            table = linked_trend(self.surveys, by=by, level="dimension", min_group_n=self.min_group_n)
+            overall = linked_trend(self.surveys, level="dimension", min_group_n=self.min_group_n)
+            self.out.note(overall.attrs["note"])
+            self.out.table("trend_table", table, show=False)
+            self.out.table("trend_table_all", overall, caption="All respondents: the performance rating of the "
+                           "dimensions both forms ask, every cycle")
+            plotted = {t: d.rename(columns={"mean": "performance", "ci_low": "performance_ci_low",
+                                            "ci_high": "performance_ci_high"}) for t, d in
+                       (("by", table[~table["suppressed"]]), ("all", overall))}
+            # one panel: all respondents (the groups are in the table); two distant cycles make narrow facets
+            self.out.figure("trend", plot_trend(plotted["all"], instrument=self.inst, value="performance",
+                                                title="Performance across the change of form"))
+            return
         table = trend_table(self.surveys, by=by, level="dimension", min_group_n=self.min_group_n)
         self.out.table("trend_table", table, show=False)
         overall = trend_table(self.surveys, by=None, level="dimension", min_group_n=self.min_group_n)
@@ -389,6 +412,13 @@ class TrendsReport:
 
     def changes(self) -> None:
         from .compare import year_changes
+
+        if self.linked:
+            self.out.note("The forms changed between these cycles, so cycle-to-cycle tests are not run: a change in "
+                          "the rating can be a change in the question. The levels above compare the performance "
+                          "rating only, on the dimensions both forms ask.")
+            self.out.summary["significant_changes"] = 0
+            return
 
         changes = year_changes(self.surveys, by=self.by, level="dimension", min_group_n=self.min_group_n)
         self.out.table("year_changes", changes, show=False)
@@ -753,8 +783,13 @@ def run_trends(
     out = out or sys.stdout
     params = [load_params(p) for p in params_files]
     ids = {p.instrument for p in params}
-    if len(ids) > 1:
-        raise ParamsError(f"trends need cycles of one instrument; got {', '.join(sorted(ids))}")
+    if len(ids) > 1:  # a change of form links only through dimensions with the same items
+        linked = [load_instrument(i) for i in sorted(ids)]
+        shared = [d for d, its in linked[-1].dimensions.items()
+                  if all(any(set(o) == set(its) for o in f.dimensions.values()) for f in linked)]
+        if not shared:
+            raise ParamsError(f"trends need cycles of one instrument, or of forms that share dimensions (the same "
+                              f"items); got {', '.join(sorted(ids))}")
     _validate(params)
     parameters = {"cycles": [str(Path(p).resolve()) for p in params_files],
                   "min_group_n": max(p.min_group_n for p in params)}

@@ -244,3 +244,27 @@ def test_linked_trend_compares_only_what_both_forms_ask(tmp_path):
     assert {"segment", "suppressed"} <= set(by_segment.columns)
     with pytest.raises(ValueError, match="share no dimension"):
         sq.linked_trend([sq.read_cycle(ROOT / "params" / "2005.yaml"), revised])
+
+
+def test_trends_report_across_the_change_of_form(tmp_path):
+    import json
+
+    from servqual.report import run_trends
+
+    from .conftest import ROOT
+
+    raw = tmp_path / "raw"
+    consortium_member("library-revised-25", 0, n=400, year=2025, folder=raw)
+    params = tmp_path / "revised-2025.yaml"
+    params.write_text(f"year: 2025\ninstrument: library-revised-25\nresponses: {raw / 'member-0-2025.csv'}\n"
+                      "id: respondent_id\nsegments: [segment]\n")
+    folder = run_trends([ROOT / "params" / "library-core-2007.yaml", params], reports_dir=tmp_path / "reports",
+                        progress=False, out=open("/dev/null", "w"))
+    summary = json.loads((folder / "summary.json").read_text())
+    assert summary["years"] == [2007, 2025] and summary["significant_changes"] == 0
+    table = pd.read_csv(folder / "tables" / "trend_table_all.csv")
+    assert set(table["measure"]) == {"perceived", "current"}
+    assert list(dict.fromkeys(table["dimension"])) == ["service_quality", "information_control", "library_spaces"]
+    html = (folder / "report.html").read_text()
+    assert "Compared across the change of form" in html and "cycle-to-cycle tests are not run" in html
+    assert (folder / "figures" / "trend.png").exists()
