@@ -23,7 +23,7 @@ import pandas as pd
 from .instrument import Instrument, load_instrument
 from .survey import MIN_GROUP_N
 
-__all__ = ["PERCENTILES", "consortium_add", "institution_means", "norms", "position"]
+__all__ = ["PERCENTILES", "consortium_add", "institution_means", "norms", "peer_table", "position"]
 
 #: The percentiles of a norms table (R's type 7, ``quantile``'s default).
 PERCENTILES = (5, 10, 25, 50, 75, 90, 95)
@@ -367,3 +367,66 @@ def _own_means(survey, level: str, quantity: str, by: str | None) -> pd.DataFram
                          "mean": values.mean() if len(values) else np.nan})
     out = pd.DataFrame(rows)
     return out if by else out.drop(columns="user_group")
+
+
+def _truthy(value) -> bool:
+    return str(value).strip().lower() in ("yes", "true", "1", "y")
+
+
+def peer_table(
+    dataset: str | Path,
+    *,
+    year: int,
+    form: str,
+    institution: str | None = None,
+    level: str = "dimension",
+    quantity: str | None = None,
+    institutions: pd.DataFrame | str | Path | None = None,
+    min_group_n: int = MIN_GROUP_N,
+) -> pd.DataFrame:
+    """Peer libraries' means side by side, named only where the consortium allows it.
+
+    An institution is named when the institutions table (``<dataset>/institutions.csv``
+    or ``institutions=``) marks it ``shareable`` (yes/true/1); every other one appears as
+    "a peer library", so no output names a library that has not agreed to it.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per peer: ``peer`` (the id when shareable, else "a peer library"), then one
+        column per unit with its mean; shareable peers first, by id.
+
+    Examples
+    --------
+    >>> import tempfile, pandas as pd, servqual as sq
+    >>> folder = tempfile.mkdtemp()
+    >>> for k in range(3):
+    ...     _ = sq.consortium_add(sq.synthetic.consortium_member("servqual-22", k, n=60), folder,
+    ...                           institution=f"lib{k}")
+    >>> pd.DataFrame({"institution": ["lib0"], "shareable": ["yes"]}).to_csv(f"{folder}/institutions.csv",
+    ...                                                                      index=False)
+    >>> from servqual.norms import peer_table
+    >>> list(peer_table(folder, year=2024, form="servqual-22")["peer"])
+    ['lib0', 'a peer library', 'a peer library']
+    """
+    means = institution_means(dataset, level=level, quantity=quantity, by=None, year=year, form=form,
+                              min_group_n=min_group_n)
+    if institution is not None:
+        means = means[means["institution"] != str(institution)]
+    table = institutions
+    if table is None:
+        path = Path(dataset) / "institutions.csv"
+        table = pd.read_csv(path, dtype=str) if path.exists() else pd.DataFrame(columns=["institution", "shareable"])
+    elif not isinstance(table, pd.DataFrame):
+        table = pd.read_csv(table, dtype=str)
+    shareable = set(table.loc[table.get("shareable", pd.Series(dtype=str)).map(_truthy).fillna(False).astype(bool),
+                              "institution"].astype(str)) if "shareable" in table else set()
+    wide = means.pivot_table(index="institution", columns="unit", values="mean", sort=False)
+    wide = wide.reindex(columns=list(dict.fromkeys(means["unit"])))
+    named = wide.index.isin(list(shareable))
+    order = np.lexsort((wide.index.to_numpy(dtype=str), ~named))
+    wide = wide.iloc[order]
+    out = wide.reset_index(drop=True)
+    out.insert(0, "peer", np.where(named[order], wide.index.to_numpy(dtype=str), "a peer library"))
+    out.columns.name = None
+    return out

@@ -533,7 +533,7 @@ def _likert(c: Context, out: Sink) -> None:
 
 
 def _peers(c: Context, out: Sink) -> None:
-    from .norms import institution_means, position
+    from .norms import institution_means, peer_table, position
     from .plots import plot_peers
 
     cons = c.consortium
@@ -554,6 +554,12 @@ def _peers(c: Context, out: Sink) -> None:
                                    title=f"Where the library stands among its peers{c.year}"))
     out.table("peers", overall.drop(columns="sentence"), caption="The library's dimension means among its peers: "
               "percentile rank = share of peer libraries below (ties count half)", digits=2)
+    named = peer_table(cons["dataset"], year=c.survey.year, form=c.inst.id, institution=cons["institution"],
+                       min_group_n=c.min_group_n)
+    if (named["peer"] != "a peer library").any():  # only libraries the consortium marks shareable are named
+        out.table("peers_named", named.rename(columns={u: c.inst.dimension_label(u) for u in named.columns[1:]}),
+                  caption="Peer libraries' dimension means (named where the consortium marks them shareable)",
+                  digits=2)
     by_group = position(c.survey, cons["dataset"], by="user_group", **common)
     if len(by_group):
         out.table("peers_by_user_group", by_group.drop(columns="sentence"), show=False)

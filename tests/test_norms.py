@@ -208,6 +208,13 @@ def test_the_cycle_report_places_the_library_among_its_peers(consortium, tmp_pat
     assert (table["peers"] == 8).all()  # the library itself is not its own peer
     assert (tmp_path / "report" / "figures" / "peers.png").exists()
     assert "institution" not in table.columns
+    # only the libraries marked shareable (lib-0, lib-1) are named, anywhere in the outputs
+    named = pd.read_csv(tmp_path / "report" / "tables" / "peers_named.csv")
+    assert list(named["peer"][:2]) == ["lib-0", "lib-1"] and set(named["peer"][2:]) == {"a peer library"}
+    for path in (tmp_path / "report").rglob("*"):
+        if path.is_file() and path.suffix in (".csv", ".json", ".html", ".md", ".svg"):
+            text = path.read_text(errors="replace")
+            assert not any(f"lib-{k}" in text for k in range(2, 9)), path
     plain = CycleReport(survey, tmp_path / "plain")
     plain.show("results")
     plt.close("all")
