@@ -129,10 +129,15 @@ def institution_means(
     year: int | Sequence[int] | None = None,
     form: str | None = None,
     min_group_n: int = MIN_GROUP_N,
+    peers: Mapping[str, object] | Sequence[str] | None = None,
+    institutions: pd.DataFrame | str | Path | None = None,
+    exclude: str | None = None,
 ) -> pd.DataFrame:
     """Each institution's mean score per unit (and user group): the first stage of
     :func:`norms`.  Groups with fewer than ``min_group_n`` respondents with a score are
-    left out.  Columns: institution, year, [user_group], unit, n, mean."""
+    left out; ``peers`` / ``institutions`` choose institutions as in :func:`norms`;
+    ``exclude`` leaves one out (the library being placed among its peers).
+    Columns: institution, year, [user_group], unit, n, mean."""
     if level not in ("dimension", "item"):
         raise ValueError(f"level must be 'dimension' or 'item', got {level!r}")
     if by not in (None, "user_group"):
@@ -172,7 +177,9 @@ def institution_means(
     table = con.execute(sql).df().drop(columns="position")
     table["institution"] = table["institution"].astype(str)
     table["n"] = table["n"].astype(int)
-    return table
+    if exclude is not None:
+        table = table[table["institution"] != str(exclude)]
+    return _filter_peers(table, peers, institutions, dataset).reset_index(drop=True)
 
 
 def norms(
@@ -237,8 +244,7 @@ def norms(
     (['dimension', 'institutions', 'mean', 'sd'], 12)
     """
     means = institution_means(dataset, level=level, quantity=quantity, by=by, year=year, form=form,
-                              min_group_n=min_group_n)
-    means = _filter_peers(means, peers, institutions, dataset)
+                              min_group_n=min_group_n, peers=peers, institutions=institutions)
     keys = (["user_group"] if by else []) + ["unit"]
     order = {u: k for k, u in enumerate(dict.fromkeys(means["unit"]))}
     rows = []
@@ -258,18 +264,23 @@ def norms(
     return out.rename(columns={"unit": level}).reset_index(drop=True)
 
 
+def _institutions_table(institutions, dataset) -> pd.DataFrame | None:
+    """The institutions table: ``institutions=`` (a DataFrame or CSV path), else
+    ``<dataset>/institutions.csv``, else None."""
+    if institutions is None:
+        path = Path(dataset) / "institutions.csv"
+        return pd.read_csv(path, dtype=str) if path.exists() else None
+    return institutions if isinstance(institutions, pd.DataFrame) else pd.read_csv(institutions, dtype=str)
+
+
 def _filter_peers(means: pd.DataFrame, peers, institutions, dataset) -> pd.DataFrame:
     if peers is None:
         return means
     if isinstance(peers, Mapping):
-        table = institutions
+        table = _institutions_table(institutions, dataset)
         if table is None:
-            path = Path(dataset) / "institutions.csv"
-            if not path.exists():
-                raise ValueError(f"peers by attribute need an institutions table ({path} or institutions=)")
-            table = path
-        if not isinstance(table, pd.DataFrame):
-            table = pd.read_csv(table, dtype=str)
+            raise ValueError(f"peers by attribute need an institutions table ({Path(dataset) / 'institutions.csv'} "
+                             "or institutions=)")
         chosen = table.copy()
         for column, wanted in peers.items():
             if column not in chosen.columns:
@@ -300,6 +311,8 @@ def position(
     The library's own means come from ``survey`` (same definitions as :func:`norms`); the
     peers are the dataset's institutions in the survey's year and form, other than
     ``institution``.  Percentile rank = 100·(peers below + ½·peers equal)/peers.
+    The peers' own means (:func:`institution_means`) ride along in
+    ``.attrs["peer_means"]``, for :func:`servqual.plots.plot_peers`.
 
     Returns
     -------
@@ -323,10 +336,8 @@ def position(
     inst = survey.instrument
     quantity = quantity or inst.performance
     peers_means = institution_means(dataset, level=level, quantity=quantity, by=by, year=survey.year, form=inst.id,
-                                    min_group_n=min_group_n)
-    if institution is not None:
-        peers_means = peers_means[peers_means["institution"] != str(institution)]
-    peers_means = _filter_peers(peers_means, peers, institutions, dataset)
+                                    min_group_n=min_group_n, peers=peers, institutions=institutions,
+                                    exclude=institution)
     own = _own_means(survey, level, quantity, by)
     own = own[own["n"] >= min_group_n]
     keys = (["user_group"] if by else []) + ["unit"]
@@ -346,13 +357,15 @@ def position(
             out["sentence"] = (f"{who} {label.lower() if level == 'dimension' else label} higher than "
                                f"{rank:.0f}% of {len(values)} peer librar{'y' if len(values) == 1 else 'ies'}")
         rows.append(out)
-    return pd.DataFrame(rows).rename(columns={"unit": level})
+    table = pd.DataFrame(rows).rename(columns={"unit": level})
+    table.attrs["peer_means"] = peers_means
+    return table
 
 
 def _own_means(survey, level: str, quantity: str, by: str | None) -> pd.DataFrame:
     from .scoring import scores
 
-    table = scores(survey, level, paired=True)[quantity]
+    table = scores(survey, level, paired=False)[quantity]  # as stage 1: measures unpaired, gaps per item
     if by:
         group = survey.segments[0] if survey.segments else None
         labels = (survey.respondents[group].astype("string").fillna("all") if group
@@ -381,6 +394,7 @@ def peer_table(
     institution: str | None = None,
     level: str = "dimension",
     quantity: str | None = None,
+    peers: Mapping[str, object] | Sequence[str] | None = None,
     institutions: pd.DataFrame | str | Path | None = None,
     min_group_n: int = MIN_GROUP_N,
 ) -> pd.DataFrame:
@@ -410,17 +424,10 @@ def peer_table(
     ['lib0', 'a peer library', 'a peer library']
     """
     means = institution_means(dataset, level=level, quantity=quantity, by=None, year=year, form=form,
-                              min_group_n=min_group_n)
-    if institution is not None:
-        means = means[means["institution"] != str(institution)]
-    table = institutions
-    if table is None:
-        path = Path(dataset) / "institutions.csv"
-        table = pd.read_csv(path, dtype=str) if path.exists() else pd.DataFrame(columns=["institution", "shareable"])
-    elif not isinstance(table, pd.DataFrame):
-        table = pd.read_csv(table, dtype=str)
-    shareable = set(table.loc[table.get("shareable", pd.Series(dtype=str)).map(_truthy).fillna(False).astype(bool),
-                              "institution"].astype(str)) if "shareable" in table else set()
+                              min_group_n=min_group_n, peers=peers, institutions=institutions, exclude=institution)
+    table = _institutions_table(institutions, dataset)
+    shareable = (set(table.loc[table["shareable"].map(_truthy), "institution"].astype(str))
+                 if table is not None and "shareable" in table else set())
     wide = means.pivot_table(index="institution", columns="unit", values="mean", sort=False)
     wide = wide.reindex(columns=list(dict.fromkeys(means["unit"])))
     named = wide.index.isin(list(shareable))

@@ -533,7 +533,7 @@ def _likert(c: Context, out: Sink) -> None:
 
 
 def _peers(c: Context, out: Sink) -> None:
-    from .norms import institution_means, peer_table, position
+    from .norms import peer_table, position
     from .plots import plot_peers
 
     cons = c.consortium
@@ -544,18 +544,13 @@ def _peers(c: Context, out: Sink) -> None:
         return
     lines = [f"- {s}." for s in overall["sentence"].dropna()]
     out.note(f"Compared with the peer libraries of the consortium ({int(overall['peers'].max())} with enough "
-             f"respondents in {c.survey.year}, same form; no other library is named):\n\n" + "\n".join(lines))
-    peers = institution_means(cons["dataset"], by=None, year=c.survey.year, form=c.inst.id,
-                              min_group_n=c.min_group_n)
-    peers = peers[peers["institution"] != str(cons["institution"])]
-    if cons.get("peers") is not None and not isinstance(cons["peers"], dict):
-        peers = peers[peers["institution"].isin([str(p) for p in cons["peers"]])]
-    out.figure("peers", plot_peers(peers, overall, instrument=c.inst,
+             f"respondents in {c.survey.year}, same form; a library is named only where the consortium marks it "
+             "shareable):\n\n" + "\n".join(lines))
+    out.figure("peers", plot_peers(overall.attrs["peer_means"], overall, instrument=c.inst,
                                    title=f"Where the library stands among its peers{c.year}"))
     out.table("peers", overall.drop(columns="sentence"), caption="The library's dimension means among its peers: "
               "percentile rank = share of peer libraries below (ties count half)", digits=2)
-    named = peer_table(cons["dataset"], year=c.survey.year, form=c.inst.id, institution=cons["institution"],
-                       min_group_n=c.min_group_n)
+    named = peer_table(cons["dataset"], year=c.survey.year, form=c.inst.id, **common)
     if (named["peer"] != "a peer library").any():  # only libraries the consortium marks shareable are named
         out.table("peers_named", named.rename(columns={u: c.inst.dimension_label(u) for u in named.columns[1:]}),
                   caption="Peer libraries' dimension means (named where the consortium marks them shareable)",
