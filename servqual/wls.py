@@ -30,7 +30,7 @@ import pandas as pd
 from scipy import optimize, special, stats
 
 from .polychoric import bivariate_normal_cdf, pair_rho
-from .sem import MeasurementModel, parse_model
+from .sem import MeasurementModel, incremental_fit, parse_model
 
 __all__ = ["OrdinalStats", "WLSFit", "fit_wlsmv", "ordinal_stats"]
 
@@ -288,21 +288,14 @@ def fit_wlsmv(frame: pd.DataFrame, model: str | MeasurementModel) -> WLSFit:
     u_base[:nth, :nth] = 0
     t_base_scaled, _, _ = _scaled(t_base, df_base, u_base @ st.gamma)
 
-    def cfi(tm, dm, tb, db):
-        denom = max(tb - db, tm - dm, 0.0)
-        return 1 - max(tm - dm, 0.0) / denom if denom > 0 else 1.0
-
-    def tli(tm, dm, tb, db):
-        return ((tb / db) - (tm / dm)) / ((tb / db) - 1) if dm > 0 else np.nan
-
+    plain = incremental_fit(t, df, t_base, df_base)
+    scaled = incremental_fit(t_scaled, df, t_base_scaled, df_base)
     sigma = lam @ phi @ lam.T
     srmr = math.sqrt(((r - sigma[rows_i, rows_j]) ** 2).sum() / (p * (p + 1) / 2))
     fit = {
         "npar": float(npar), "chisq": t, "df": float(df), "p": float(stats.chi2.sf(t, df)),
         "chisq_scaled": t_scaled, "p_scaled": float(stats.chi2.sf(t_scaled, df)), "scaling_factor": 1 / a,
-        "shift": b, "cfi": cfi(t, df, t_base, df_base), "tli": tli(t, df, t_base, df_base),
-        "cfi_scaled": cfi(t_scaled, df, t_base_scaled, df_base), "tli_scaled": tli(t_scaled, df, t_base_scaled,
-                                                                                   df_base),
+        "shift": b, "cfi": plain[0], "tli": plain[1], "cfi_scaled": scaled[0], "tli_scaled": scaled[1],
         "rmsea": math.sqrt(max(t - df, 0.0) / (df * (n - 1))),
         "rmsea_scaled": math.sqrt(max(t_scaled - df, 0.0) / (df * (n - 1))),
         "srmr": srmr, "baseline_chisq": t_base, "baseline_chisq_scaled": t_base_scaled, "n": float(n),
