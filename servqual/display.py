@@ -48,7 +48,7 @@ _RULES = {"read": "Respondents read", "kept": "Respondents kept", "excluded (any
           "not_applicable": "Too many N/A answers", "inversions": "Minimum rated above desired",
           "straight_lining": "The same answer to every item"}
 _COUNTS = re.compile(r"^(n|n_.*|.*_n|respondents|groups|npar|n_items|rank|importance_rank|year|year_from|year_to|"
-                     r"excluded|kruskal_df|items|shown)$")
+                     r"excluded|kruskal_df|items|shown|peers|percentile_rank|institutions)$")
 _P = re.compile(r"^(p|p_adj|.*_p|.*_p_adj|p_value)$")
 _SHARES = re.compile(r"^(share|lmg_share|.*_share|share_.*)$")
 
