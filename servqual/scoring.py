@@ -23,7 +23,6 @@ expectation, exactly).  ``paired=False`` uses every available answer for each me
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -71,8 +70,9 @@ def check_level(level: str) -> None:
         raise ValueError(f"level must be one of {', '.join(map(repr, LEVELS))}, got {level!r}")
 
 
-def _min_count(k: int, min_answered: float) -> int:
-    return max(1, math.ceil(k * min_answered - 1e-12))
+def _min_count(k, min_answered: float):
+    """Answers needed for a score out of k (a number, or an array of per-respondent counts)."""
+    return np.maximum(1, np.ceil(np.asarray(k) * min_answered - 1e-12))
 
 
 def _dimension_array(inst, x: np.ndarray, min_answered: float, shown: np.ndarray | None = None) -> np.ndarray:
@@ -90,7 +90,7 @@ def _dimension_array(inst, x: np.ndarray, min_answered: float, shown: np.ndarray
             ok = count >= _min_count(len(items), min_answered)
         else:
             k = shown[:, columns].sum(axis=1)
-            ok = (k > 0) & (count >= np.maximum(1, np.ceil(k * min_answered - 1e-12)))
+            ok = (k > 0) & (count >= _min_count(k, min_answered))
         out[ok, d] = total[ok] / count[ok]
     return out
 

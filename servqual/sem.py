@@ -469,7 +469,6 @@ class _Problem:
             by_group[s.group].setdefault(s.kind, []).append(s)
         self.by_group = by_group
         self.logdet_s = [np.linalg.slogdet(g.cov)[1] for g in groups]
-        self.missing = any(g.patterns is not None for g in groups)
 
     def matrices(self, theta: np.ndarray, g: int):
         p, m = self.p, self.m
