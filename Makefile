@@ -14,6 +14,10 @@ export MPLBACKEND := Agg
 R_PACKAGES := r-base-core r-cran-psych r-cran-gparotation r-cran-lavaan r-cran-sandwich r-cran-lme4 r-cran-jsonlite r-cran-polycor
 R_CHECK := library(psych); library(lavaan); library(GPArotation); library(sandwich); library(lme4); library(jsonlite); library(polycor)
 
+# the sample consortium (derived, not committed): synthetic peer libraries plus the sample cycles whose params name it
+CONSORTIUM := data/consortium/institutions.csv
+CONSORTIUM_CYCLES := $(shell grep -l '^consortium:' params/*.yaml)
+
 PORT ?= 8866
 LAB_PORT ?= 8888
 
@@ -47,10 +51,10 @@ pdf-tools: ## install Pango (WeasyPrint's PDF rendering) and poppler-utils (pdft
 	    || echo "pdf-tools: could not install them; report.pdf needs libpango-1.0-0"; \
 	else echo "pdf-tools: not available (needs root and apt-get); report.pdf needs libpango-1.0-0"; fi
 
-report: $(STAMP) fonts pdf-tools ## the newest cycle's report (HTML and PDF) into reports/<year>/ (YEAR=2005 or PARAMS=… for another)
+report: $(STAMP) fonts pdf-tools $(CONSORTIUM) ## the newest cycle's report (HTML and PDF) into reports/<year>/ (YEAR=2005 or PARAMS=… for another)
 	$(VENV)/bin/servqual report $(PARAMS) --pdf
 
-reports: $(STAMP) ## every params file's report, the trends over the yearly cycles, the staff–client linkage
+reports: $(STAMP) $(CONSORTIUM) ## every params file's report, the trends over the yearly cycles, the staff–client linkage
 	$(VENV)/bin/servqual report params/*.yaml
 	$(VENV)/bin/servqual trends $(CYCLES)
 	$(VENV)/bin/servqual linkage params/staff-hpws-2007.yaml params/2007.yaml
@@ -69,10 +73,10 @@ r-oracle: ## install R with psych, GPArotation, lavaan, jsonlite from Debian (fo
 figures: $(STAMP) ## draw every figure of the 2005 sample cycle into docs/img (SVG and PNG)
 	$(VENV)/bin/servqual figures params/2005.yaml --cycles params/2006.yaml params/2007.yaml --output docs/img
 
-explore: $(STAMP) ## serve the gap explorer with Voilà on http://127.0.0.1:$(PORT)/ (PORT=… to change; Ctrl-C stops)
+explore: $(STAMP) $(CONSORTIUM) ## serve the gap explorer with Voilà on http://127.0.0.1:$(PORT)/ (PORT=… to change; Ctrl-C stops)
 	$(VENV)/bin/servqual explore $(CYCLES) --port $(PORT)
 
-lab: $(STAMP) ## open this project in JupyterLab on http://127.0.0.1:$(LAB_PORT)/lab (the .py notebooks open as notebooks)
+lab: $(STAMP) $(CONSORTIUM) ## open this project in JupyterLab on http://127.0.0.1:$(LAB_PORT)/lab (the .py notebooks open as notebooks)
 	$(VENV)/bin/servqual lab . --port $(LAB_PORT)
 
 gallery: $(STAMP) fonts ## redraw every figure of the sample cycles into docs/gallery/ and docs/gallery.md
@@ -89,7 +93,7 @@ browser: ## install Debian's Chromium for the browser tests when it is missing (
 	    || echo "browser: could not install chromium"; \
 	else echo "browser: chromium not available (needs root and apt-get)"; fi
 
-test: $(STAMP) r-oracle browser fonts pdf-tools ## run the test suite (installs R and Chromium for the oracle and browser tests)
+test: $(STAMP) r-oracle browser fonts pdf-tools $(CONSORTIUM) ## run the test suite (installs R and Chromium for the oracle and browser tests)
 	$(PY) -m pytest -q
 
 lint: $(STAMP) ## ruff
@@ -108,8 +112,12 @@ golden: $(STAMP) r-oracle ## regenerate the R golden values (Debian: r-base-core
 	Rscript tests/r/fiml_lite.R
 	Rscript tests/r/wlsmv.R
 
-sample-data: $(STAMP) ## rewrite the synthetic sample cycles in data/raw
+sample-data: $(STAMP) ## rewrite the synthetic sample cycles in data/raw and the sample consortium in data/consortium
 	$(VENV)/bin/servqual sample-data data/raw
+	rm -f $(CONSORTIUM) && $(MAKE) --no-print-directory $(CONSORTIUM)
+
+$(CONSORTIUM): $(STAMP)
+	$(VENV)/bin/servqual consortium sample data/consortium --add $(CONSORTIUM_CYCLES)
 
 clean: ## remove the virtual environment and caches
-	rm -rf $(VENV) .pytest_cache build test-artifacts *.egg-info
+	rm -rf $(VENV) .pytest_cache build test-artifacts *.egg-info data/consortium

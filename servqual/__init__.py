@@ -86,7 +86,7 @@ def explorer(surveys, **kwargs):
     >>> import servqual as sq
     >>> ex = sq.explorer(['params/2005.yaml'])
     >>> [label for label, _ in ex.figure_choice.options]
-    ['Gap bars', 'Importance–performance', 'Radar chart']
+    ['Gap bars', 'Importance–performance', 'Radar chart', 'Among the peer libraries']
     >>> import matplotlib.pyplot as plt; plt.close('all')
     """
     from . import widgets  # ipywidgets loads only when an explorer is built

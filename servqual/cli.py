@@ -8,11 +8,17 @@
     servqual init mysurvey                     scaffold a survey project (params/, data/raw/, reports/)
     servqual report params/2005.yaml           the cycle's report into <project>/reports/2005/
     servqual sample-data [FOLDER]              rewrite the synthetic sample cycles
+    servqual consortium add params/2007.yaml --to DATASET --institution ID
+                                               add a cycle to a consortium dataset
+    servqual consortium norms DATASET          the norms table across its institutions
+    servqual consortium sample DATASET --add params/2007.yaml …
+                                               the synthetic sample consortium
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import warnings
 from collections.abc import Sequence
@@ -40,7 +46,7 @@ def _parse_columns(pairs: Sequence[str]) -> dict[str, str] | None:
 
 
 def _read(args) -> tuple:
-    """Read a survey from --params or FILE + options; returns (survey, min_group_n, title).
+    """Read a survey from --params or FILE + options; returns (survey, params).
     The options are validated exactly as a params file's keys are (``--set KEY=VALUE``
     takes any other key, its value written as in YAML)."""
     from pathlib import Path
@@ -51,7 +57,7 @@ def _read(args) -> tuple:
 
     if args.params:
         params = load_params(args.params)
-        return read_cycle(params), params.min_group_n, params.title or f"{params.instrument} {params.year or ''}"
+        return read_cycle(params), params
     if not args.file or not args.instrument:
         raise SystemExit("servqual: give --params PARAMS.yaml, or FILE with --instrument ID")
     values = {"responses": str(Path(args.file).absolute()), "instrument": args.instrument,
@@ -69,7 +75,9 @@ def _read(args) -> tuple:
         except yaml.YAMLError as exc:
             raise SystemExit(f"servqual: --set {key}: the value {text!r} is not valid YAML ({exc})") from None
     params = params_from_mapping(values, Path.cwd() / "command line")
-    return read_cycle(params), params.min_group_n, f"{params.instrument} ({args.file})"
+    if not params.title:
+        params = dataclasses.replace(params, title=f"{params.instrument} ({args.file})")
+    return read_cycle(params), params
 
 
 def _print_table(frame: pd.DataFrame, out) -> None:
@@ -126,7 +134,8 @@ def cmd_show(args, out) -> int:
 
 
 def cmd_validate(args, out) -> int:
-    survey, _, title = _read(args)
+    survey, params = _read(args)
+    title = params.title or f"{params.instrument} {params.year or ''}"
     print(f"{title}: {survey.n_read} respondents read, {survey.n} kept, {survey.n_excluded} excluded.", file=out)
     if survey.encoding and survey.encoding != "utf-8":
         print(f"Encoding: {survey.encoding}", file=out)
@@ -170,13 +179,14 @@ class _TerminalSink:
 def cmd_score(args, out) -> int:
     from .sections import Context, applicable
 
-    survey, min_n, title = _read(args)
+    survey, params = _read(args)
+    min_n, title = params.min_group_n, params.title or f"{params.instrument} {params.year or ''}"
     survey.require_respondents()
     by = args.by[0] if args.by else None
     print(f"{title}\n{'=' * len(title)}", file=out)
     print(f"{survey.n} of {survey.n_read} respondents kept. Gap = performance − standard: negative is a shortfall.", file=out)
     print(f"Groups with fewer than {min_n} respondents are suppressed.", file=out)
-    context = Context(survey, by=by, min_group_n=min_n)
+    context = Context(survey, by=by, min_group_n=min_n, consortium=params.consortium)
     sink = _TerminalSink(out, args.level)
     for sec in applicable(context):
         if not sec.terminal:
@@ -289,16 +299,40 @@ def cmd_init(args, out) -> int:
 
 
 def cmd_consortium(args, out) -> int:
-    from .norms import consortium_add, norms
+    from .norms import consortium_add, norms, set_institutions
     from .params import read_cycle
 
     try:
+        if args.action == "sample":
+            from .synthetic import write_sample_consortium
+
+            table = write_sample_consortium(args.dataset)  # the peers first: the params files name the folder
+            for path in args.add:
+                survey = read_cycle(load_params(path))
+                consortium_add(survey, args.dataset, institution=args.institution)
+            if args.add:
+                table = set_institutions(args.dataset, pd.DataFrame([{
+                    "institution": args.institution, "type": "university", "size_band": "large",
+                    "region": "north", "shareable": "yes"}]))
+            print(f"wrote the sample consortium {args.dataset}: {len(table)} institutions", file=out)
+            return 0
         if args.action == "add":
+            attributes = {}
+            for pair in args.attribute:
+                key, sep, value = pair.partition("=")
+                if not sep or not key.strip() or key.strip() == "institution":
+                    raise ValueError(f"--attribute expects NAME=VALUE (e.g. type=university, shareable=yes), "
+                                     f"got {pair!r}")
+                attributes[key.strip()] = value.strip()
             for path in args.params:
                 survey = read_cycle(load_params(path))
                 written = consortium_add(survey, args.to, institution=args.institution, user_group=args.user_group)
                 print(f"added {survey.n} respondents of {survey.year} ({survey.instrument.id}) as "
                       f"{args.institution}: {written}", file=out)
+            if attributes:
+                set_institutions(args.to, pd.DataFrame([{"institution": args.institution, **attributes}]))
+                print(f"{args.institution} in {args.to}/institutions.csv: "
+                      + ", ".join(f"{k}={v}" for k, v in attributes.items()), file=out)
             return 0
         table = norms(args.dataset, level=args.level, quantity=args.quantity,
                       by=None if args.by == "none" else "user_group", form=args.form, min_group_n=args.min_group_n)
@@ -424,6 +458,9 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--institution", required=True, help="the institution's id in the consortium")
     add.add_argument("--user-group", default=None, help="the segment column holding the user group "
                      "(default the first segment)")
+    add.add_argument("--attribute", action="append", default=[], metavar="NAME=VALUE",
+                     help="the institution's attributes in institutions.csv, for peers= (type=university, "
+                     "size_band=large) and consent to be named (shareable=yes); repeatable")
     table = actions.add_parser("norms", help="the norms table of a consortium dataset")
     table.add_argument("dataset")
     table.add_argument("--level", choices=["dimension", "item"], default="dimension")
@@ -432,6 +469,11 @@ def build_parser() -> argparse.ArgumentParser:
     table.add_argument("--form", default=None, help="the instrument, when the dataset holds several")
     table.add_argument("--min-group-n", type=int, default=10)
     table.add_argument("--output", default=None, help="write the table as CSV here")
+    build = actions.add_parser("sample", help="write the synthetic sample consortium: peer libraries, then "
+                                "this project's own cycles (--add)")
+    build.add_argument("dataset")
+    build.add_argument("--add", nargs="*", default=[], help="params files of the library's own cycles")
+    build.add_argument("--institution", default="sample-library", help="the library's id (default sample-library)")
     consortium.set_defaults(func=cmd_consortium)
     sample = sub.add_parser("sample-data", help="rewrite the synthetic sample cycles")
     sample.add_argument("folder", nargs="?", default="data/raw")

@@ -21,9 +21,11 @@ import numpy as np
 import pandas as pd
 
 from .instrument import Instrument, load_instrument
+from .scoring import suppress_small_groups
 from .survey import MIN_GROUP_N
 
-__all__ = ["PERCENTILES", "consortium_add", "institution_means", "norms", "peer_table", "position"]
+__all__ = ["PERCENTILES", "consortium_add", "institution_means", "norms", "peer_table", "position",
+           "set_institutions"]
 
 #: The percentiles of a norms table (R's type 7, ``quantile``'s default).
 PERCENTILES = (5, 10, 25, 50, 75, 90, 95)
@@ -82,8 +84,18 @@ def consortium_add(survey, dataset: str | Path, *, institution: str, user_group:
     folder = Path(dataset) / f"institution={institution}" / f"year={int(survey.year)}" / f"form={inst.id}"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "part-0.parquet"
-    frame.to_parquet(path, index=False)
+    _write_parquet(frame, path)
     return path
+
+
+def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
+    """Plain Parquet any engine reads: no pandas schema metadata (half of a small file),
+    zstd-compressed."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    pq.write_table(table.replace_schema_metadata(None), path, compression="zstd")
 
 
 def _connect():
@@ -179,7 +191,10 @@ def institution_means(
     table["n"] = table["n"].astype(int)
     if exclude is not None:
         table = table[table["institution"] != str(exclude)]
-    return _filter_peers(table, peers, institutions, dataset).reset_index(drop=True)
+    table = _filter_peers(table, peers, institutions, dataset).reset_index(drop=True)
+    table.attrs.update({"form": form, "quantity": quantity, "level": level,
+                        "year": None if year is None else years})
+    return table
 
 
 def norms(
@@ -258,10 +273,53 @@ def norms(
             row[f"p{q}"] = v
         rows.append(row)
     out = pd.DataFrame(rows)
-    if out.empty:
-        return out
-    out = out.sort_values(keys, key=lambda c: c.map(order) if c.name == "unit" else c, kind="stable")
-    return out.rename(columns={"unit": level}).reset_index(drop=True)
+    if not out.empty:
+        out = out.sort_values(keys, key=lambda c: c.map(order) if c.name == "unit" else c, kind="stable")
+        out = out.rename(columns={"unit": level}).reset_index(drop=True)
+    out.attrs.update(means.attrs)  # what was summarised: form, quantity, years
+    return out
+
+
+def set_institutions(dataset: str | Path, rows: pd.DataFrame) -> pd.DataFrame:
+    """Add or update institutions in the dataset's ``institutions.csv`` (one row per
+    ``institution``: attributes for ``peers=`` such as type, size band and region, and
+    ``shareable`` — yes where the library agrees to be named in other libraries' reports).
+
+    For an institution already in the file, the columns given replace its values and the
+    others stay; new institutions and new columns are added (blank where not given).  Returns the whole table,
+    sorted by institution.
+
+    Examples
+    --------
+    >>> import tempfile, pandas as pd
+    >>> from servqual.norms import set_institutions
+    >>> folder = tempfile.mkdtemp()
+    >>> _ = set_institutions(folder, pd.DataFrame({"institution": ["b", "a"], "type": ["college", "university"]}))
+    >>> table = set_institutions(folder, pd.DataFrame({"institution": ["b"], "shareable": ["yes"]}))
+    >>> table.values.tolist()
+    [['a', 'university', ''], ['b', 'college', 'yes']]
+    """
+    if "institution" not in rows.columns:
+        raise ValueError("set_institutions: the rows need an 'institution' column")
+    rows = rows.astype(str)
+    bad = [i for i in rows["institution"] if not _SAFE.match(i)]
+    if bad:
+        raise ValueError(f"institution must be a plain id (letters, digits, space, '-', '_', '.'), got {bad[0]!r}")
+    path = Path(dataset) / "institutions.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists():  # update the given columns of known institutions, add the others
+        table = pd.read_csv(path, dtype=str, keep_default_na=False).set_index("institution")
+        given = rows.set_index("institution")
+        for column in given.columns:
+            if column not in table.columns:
+                table[column] = ""
+        new = given.index.difference(table.index)
+        table = pd.concat([table, pd.DataFrame("", index=new, columns=table.columns)])
+        table.loc[given.index, given.columns] = given
+        rows = table.rename_axis("institution").reset_index()
+    table = rows.fillna("").sort_values("institution", kind="stable").reset_index(drop=True)
+    table.to_csv(path, index=False, lineterminator="\n")
+    return table
 
 
 def _institutions_table(institutions, dataset) -> pd.DataFrame | None:
@@ -296,7 +354,7 @@ def _filter_peers(means: pd.DataFrame, peers, institutions, dataset) -> pd.DataF
 
 def position(
     survey,
-    dataset: str | Path,
+    dataset: str | Path | pd.DataFrame,
     *,
     institution: str | None = None,
     level: str = "dimension",
@@ -313,6 +371,13 @@ def position(
     ``institution``.  Percentile rank = 100·(peers below + ½·peers equal)/peers.
     The peers' own means (:func:`institution_means`) ride along in
     ``.attrs["peer_means"]``, for :func:`servqual.plots.plot_peers`.
+
+    ``dataset`` may also be a published norms table (:func:`norms`' layout: p5 … p95 per
+    unit), for a library that has the table and not the data: the percentile rank is then
+    read off the table by linear interpolation between its percentiles (R:
+    ``approx(c(p5, …, p95), c(5, …, 95), xout = mean, rule = 2)``), so it is approximate,
+    and outside p5–p95 it says only "at most 5" or "at least 95" (``percentile_rank`` 5 or
+    95, ``beyond_table`` True).  ``level``, ``quantity`` and ``by`` follow the table.
 
     Returns
     -------
@@ -332,14 +397,24 @@ def position(
     >>> table = sq.position(ours, folder, by=None)
     >>> int(table["peers"].iloc[0])
     12
+    >>> published = sq.norms(folder, by=None)          # a norms table, without the data behind it
+    >>> approx = sq.position(ours, published)
+    >>> bool((approx["percentile_rank"] - table["percentile_rank"]).abs().max() < 15)
+    True
     """
     inst = survey.instrument
+    if isinstance(dataset, pd.DataFrame):
+        return _position_in_table(survey, dataset, quantity=quantity, min_group_n=min_group_n)
     quantity = quantity or inst.performance
     peers_means = institution_means(dataset, level=level, quantity=quantity, by=by, year=survey.year, form=inst.id,
                                     min_group_n=min_group_n, peers=peers, institutions=institutions,
                                     exclude=institution)
     own = _own_means(survey, level, quantity, by)
-    own = own[own["n"] >= min_group_n]
+    if by:  # small groups left out, and with them enough others that none is recovered from the total
+        shown = ~suppress_small_groups(own, min_group_n, groups=["user_group"])["suppressed"].to_numpy()
+        own = own[shown]
+    else:
+        own = own[own["n"] >= min_group_n]
     keys = (["user_group"] if by else []) + ["unit"]
     rows = []
     for _, row in own.iterrows():
@@ -357,9 +432,50 @@ def position(
             out["sentence"] = (f"{who} {label.lower() if level == 'dimension' else label} higher than "
                                f"{rank:.0f}% of {len(values)} peer librar{'y' if len(values) == 1 else 'ies'}")
         rows.append(out)
-    table = pd.DataFrame(rows).rename(columns={"unit": level})
+    columns = [*keys, "n", "mean", "peers", "peer_median", "percentile_rank", "sentence"]
+    table = pd.DataFrame(rows, columns=columns).rename(columns={"unit": level})
     table.attrs["peer_means"] = peers_means
     return table
+
+
+def _position_in_table(survey, table: pd.DataFrame, *, quantity: str | None, min_group_n: int) -> pd.DataFrame:
+    """:func:`position` against a published norms table (interpolated percentile ranks)."""
+    inst = survey.instrument
+    level = "item" if "item" in table.columns else "dimension"
+    needed = [level, "institutions", *(f"p{q}" for q in PERCENTILES)]
+    missing = [c for c in needed if c not in table.columns]
+    if missing:
+        raise ValueError(f"not a norms table: no column {', '.join(map(repr, missing))} "
+                         "(expected the layout of sq.norms: dimension or item, institutions, p5 … p95)")
+    form, quantity = table.attrs.get("form"), quantity or table.attrs.get("quantity") or inst.performance
+    if form is not None and form != inst.id:
+        raise ValueError(f"the norms table is for the {form} form; this survey uses {inst.id}")
+    if quantity not in inst.quantities:
+        raise ValueError(f"quantity must be one of {', '.join(inst.quantities)}, got {quantity!r}")
+    by = "user_group" if "user_group" in table.columns else None
+    own = _own_means(survey, level, quantity, by)
+    if by:
+        own = own[~suppress_small_groups(own, min_group_n, groups=["user_group"])["suppressed"].to_numpy()]
+    else:
+        own = own[own["n"] >= min_group_n]
+    keys = (["user_group"] if by else []) + [level]
+    lookup = table.set_index(keys)
+    rows = []
+    for _, row in own.iterrows():
+        key = tuple(str(row[k]) if k == "user_group" else row["unit" if k == level else k] for k in keys)
+        key = key if len(key) > 1 else key[0]
+        out = {k: row["unit" if k == level else k] for k in keys}
+        out.update({"n": int(row["n"]), "mean": row["mean"]})
+        if key in lookup.index:
+            norm = lookup.loc[key]
+            points = norm[[f"p{q}" for q in PERCENTILES]].to_numpy(dtype=float)
+            rank = float(np.interp(row["mean"], points, PERCENTILES))
+            out.update({"peers": int(norm["institutions"]), "peer_median": float(norm["p50"]),
+                        "percentile_rank": rank,
+                        "beyond_table": bool(row["mean"] < points[0] or row["mean"] > points[-1])})
+        rows.append(out)
+    return pd.DataFrame(rows, columns=[*keys, "n", "mean", "peers", "peer_median", "percentile_rank",
+                                       "beyond_table"])
 
 
 def _own_means(survey, level: str, quantity: str, by: str | None) -> pd.DataFrame:

@@ -1759,6 +1759,7 @@ def plot_peers(
     level: str = "dimension",
     ax: Axes | None = None,
     title: str | None = None,
+    xlabel: str = "mean rating",
 ) -> Axes:
     """The library among its peers: per dimension (or item) every peer institution's mean
     as a grey dot, the peers' middle half as a bar, their median as a line, and the library
@@ -1772,6 +1773,8 @@ def plot_peers(
     own
         The library's position (:func:`servqual.position`, ``by=None``): ``dimension``
         (or ``item``), ``mean``, ``percentile_rank``, ``peers``.
+    xlabel
+        The x axis label (what the means are: a rating, or a gap).
 
     Examples
     --------
@@ -1808,12 +1811,14 @@ def plot_peers(
     for k, row in enumerate(own.itertuples(index=False)):
         rank = getattr(row, "percentile_rank", np.nan)
         if np.isfinite(rank):
-            ax.annotate(f"above {rank:.0f}% of peers", (row.mean, k), xytext=(0, 9), textcoords="offset points",
+            words = ("above all peers" if rank >= 100 else "below all peers" if rank <= 0
+                     else f"above {rank:.0f}% of peers")
+            ax.annotate(words, (row.mean, k), xytext=(0, 9), textcoords="offset points",
                         ha="center", va="bottom", fontsize=8, color="#000000", gid="rank",
                         bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.85})
     ax.set_yticks(range(len(units)), [wrap_label(t, 24) for t in labels])
     ax.set_ylim(len(units) - 0.5, -0.5)
-    ax.set_xlabel("mean rating")
+    ax.set_xlabel(xlabel)
     ax.margins(x=0.1)  # room for the labels at the ends
     ax.grid(axis="x", color="#DDDDDD", lw=0.6)
     ax.set_axisbelow(True)

@@ -90,6 +90,7 @@ class Context:
         if self.by is None and self.survey.segments:
             self.by = self.survey.segments[0]
         self._tables: dict = {}
+        self.peer_problem: str | None = None
 
     def gap_table(self, level: str, by: str | None = None):
         """:func:`servqual.gap_table` at this context's ``min_group_n``, computed once per
@@ -100,6 +101,29 @@ class Context:
         if key not in self._tables:
             self._tables[key] = gap_table(self.survey, level, by=by, min_group_n=self.min_group_n)
         return self._tables[key].copy()
+
+    def peer_position(self, by: str | None = None):
+        """:func:`servqual.position` of this cycle in :attr:`consortium` (``by`` None or
+        ``"user_group"``), computed once; ``None`` when no peer library has this cycle's year
+        and form, or the dataset cannot be read (the reason in :attr:`peer_problem`)."""
+        from .norms import position
+
+        key = ("peers", by)
+        if key not in self._tables:
+            cons = self.consortium
+            try:
+                table = position(self.survey, cons["dataset"], institution=cons["institution"], by=by,
+                                 peers=cons.get("peers"), min_group_n=self.min_group_n)
+            except ValueError as exc:  # no such form in the dataset, or not a dataset at all
+                self.peer_problem, table = str(exc), None
+            else:
+                if table.empty or "percentile_rank" not in table or table["percentile_rank"].isna().all():
+                    self.peer_problem = (f"no peer library in {cons['dataset']} has {self.survey.year} "
+                                         f"cycles on the {self.inst.id} form with at least {self.min_group_n} "
+                                         "respondents")
+                    table = None
+            self._tables[key] = table
+        return self._tables[key]
 
     @property
     def inst(self):
@@ -410,6 +434,7 @@ def _summary(c: Context, out: Sink) -> None:
     out.note("\n\n".join(lines))
     out.summary["headline"] = headline
     if not inst.gaps:
+        _peer_note(c, out)
         return
     plan = action_plan(s, top=3, min_group_n=c.min_group_n)
     out.table("action_plan", plan.to_frame(), show=False)
@@ -422,9 +447,39 @@ def _summary(c: Context, out: Sink) -> None:
     if len(plan.exceptions):
         out.note("### Where a group's own priority differs\n\n" + "\n".join(
             f"- {text}" for text in plan.exceptions["sentence"]))
+    _peer_note(c, out)
     out.summary["actions"] = list(plan.actions["sentence"])
     out.summary["action_items"] = list(plan.actions["item"])
     out.summary["exceptions"] = list(plan.exceptions["sentence"])
+
+
+def _peer_note(c: Context, out: Sink) -> None:
+    """The first screen's line on the peers: the library's strongest and weakest dimension
+    among them, by percentile rank (the peers section has the whole picture)."""
+    table = c.peer_position() if c.consortium else None
+    if table is None:
+        return
+    table = table.dropna(subset=["percentile_rank"])
+    n = int(table["peers"].max())
+    best, worst = table.loc[table["percentile_rank"].idxmax()], table.loc[table["percentile_rank"].idxmin()]
+
+    def name(row):
+        return c.inst.dimension_label(row["dimension"]).lower()
+
+    def share(rank, only=""):
+        return ("higher than at all of them" if rank >= 100 else "lower than at all of them" if rank <= 0
+                else f"higher than at {only}{rank:.0f}% of them")
+
+    head = (f"Compared with {n} peer librar{'y' if n == 1 else 'ies'} of the consortium ({c.survey.year}, same form), "
+            f"clients rate the library's {c.inst.measure_label(c.inst.performance).lower()} ")
+    if best["percentile_rank"] - worst["percentile_rank"] < 1e-9:
+        text = head + f"alike in every dimension: {share(best['percentile_rank'])}."
+    else:
+        text = head + (f"on **{name(best)}** {share(best['percentile_rank'])}, and on **{name(worst)}** "
+                       f"{share(worst['percentile_rank'], 'only ')}. The section *Among the peer libraries* "
+                       "shows every dimension.")
+    out.note(f"### Among the peer libraries\n\n{text}")
+    out.summary["peer_headline"] = text
 
 
 def _at_a_glance(c: Context, out: Sink) -> None:
@@ -533,14 +588,14 @@ def _likert(c: Context, out: Sink) -> None:
 
 
 def _peers(c: Context, out: Sink) -> None:
-    from .norms import peer_table, position
+    from .norms import peer_table
     from .plots import plot_peers
 
     cons = c.consortium
     common = {"institution": cons["institution"], "peers": cons.get("peers"), "min_group_n": c.min_group_n}
-    overall = position(c.survey, cons["dataset"], by=None, **common)
-    if overall.empty or "percentile_rank" not in overall or overall["percentile_rank"].isna().all():
-        out.note(f"No peer library in {cons['dataset']} has this cycle's year and form yet.")
+    overall = c.peer_position()
+    if overall is None:
+        out.note(f"Not compared with peers: {c.peer_problem}.")
         return
     lines = [f"- {s}." for s in overall["sentence"].dropna()]
     out.note(f"Compared with the peer libraries of the consortium ({int(overall['peers'].max())} with enough "
@@ -555,8 +610,8 @@ def _peers(c: Context, out: Sink) -> None:
         out.table("peers_named", named.rename(columns={u: c.inst.dimension_label(u) for u in named.columns[1:]}),
                   caption="Peer libraries' dimension means (named where the consortium marks them shareable)",
                   digits=2)
-    by_group = position(c.survey, cons["dataset"], by="user_group", **common)
-    if len(by_group):
+    by_group = c.peer_position("user_group")
+    if by_group is not None:
         out.table("peers_by_user_group", by_group.drop(columns="sentence"), show=False)
     out.summary["peers"] = {"peers": int(overall["peers"].max()),
                             "percentile_rank": dict(zip(overall["dimension"], overall["percentile_rank"]))}
@@ -599,7 +654,8 @@ REGISTRY: tuple[Section, ...] = (
             "multiples on one figure.",
             _always, _radar, figures=("radar-all", "radar-by-segment", "profile-all"), explorer=("radar", "Radar chart")),
     Section("peers", "Among the peer libraries", "Where the library stands in its consortium: each dimension "
-            "against the other libraries' means.", _has_consortium, _peers, figures=("peers",)),
+            "against the other libraries' means.", _has_consortium, _peers, figures=("peers",),
+            explorer=("peers", "Among the peer libraries")),
     Section("trend", "Trend across cycles", "Dimension gaps per cycle.", _has_cycles, _trend, figures=("trend",),
             explorer=("trend", "Trend across cycles")),
     Section("respondents", "Respondents by segment",

@@ -36,8 +36,8 @@ import pandas as pd
 
 from .instrument import Instrument, load_instrument
 
-__all__ = ["BRANCHES", "BRANCH_CLIMATE", "Defects", "SEGMENTS", "consortium_member", "simulate_responses",
-           "simulate_staff", "write_sample_data"]
+__all__ = ["BRANCHES", "BRANCH_CLIMATE", "Defects", "SEGMENTS", "consortium_member", "simulate_consortium",
+           "simulate_responses", "simulate_staff", "write_sample_consortium", "write_sample_data"]
 
 #: Client segments of a university library and their shares.
 SEGMENTS: Mapping[str, float] = {
@@ -117,6 +117,7 @@ def simulate_responses(
     defects: Defects | None = None,
     effects: Effects | None = None,
     library_seed: int = 1,
+    library_sd: float = 0.0,
     branch_effects: Mapping[str, float] | None = None,
     sampled_shown: int | None = None,
 ) -> pd.DataFrame:
@@ -133,6 +134,10 @@ def simulate_responses(
     library_seed
         Seed of the library's own profile (dimension levels, item offsets), shared by
         all cycles of one library so that only the year effects move between cycles.
+    library_sd
+        Spread of libraries' overall performance level (latent 1–7 metric): a level drawn
+        with this sd from ``library_seed`` shifts every dimension (0: none).  A consortium's
+        libraries differ as a whole, not only dimension by dimension.
     branch_effects
         Branch → offset of its clients' performance ratings (latent 1–7 metric); by
         default ``CLIMATE_TO_PERFORMANCE`` × the branch's staff climate.
@@ -144,7 +149,9 @@ def simulate_responses(
     id_column
         Name of the respondent id column.
     defects, effects
-        Rates of data defects and the segment/year effects (see the module docstring).
+        Rates of data defects and the segment/year effects (see the module docstring);
+        by default few blank cells where the instrument requires complete answers (the
+        survey tool makes people answer, as the library forms' tools do).
     sampled_shown
         With an instrument that marks items ``sampled: true`` (LibQUAL-Lite): how many of
         them each respondent is shown, a random subset drawn afresh per respondent (default
@@ -161,7 +168,9 @@ def simulate_responses(
 
     inst = load_instrument(instrument)
     rng = np.random.default_rng(seed)
-    defects = defects or Defects()
+    if defects is None:  # a form that requires complete answers is one the survey tool makes people complete
+        complete = inst.screening is not None and inst.screening.require_complete
+        defects = Defects(missing_cell=0.0004, abandoned=0.015) if complete else Defects()
     effects = effects or Effects()
     segments = dict(segments or SEGMENTS)
     branches = dict(branches or BRANCHES)
@@ -182,6 +191,8 @@ def simulate_responses(
     # the library itself (dimension levels, item offsets) stays the same across cycles
     library = np.random.default_rng(library_seed)
     dim_base = 5.0 + library.uniform(-0.5, 0.35, size=n_dims)
+    if library_sd:  # the library's overall level, its own stream so that profiles stay as they were
+        dim_base = dim_base + np.random.default_rng([library_seed, 1]).normal(0, library_sd)
     item_offset = library.normal(0, 0.25, size=len(items))
     # what clients expect varies by item independently of how the library performs
     standard_offset = library.normal(0, 0.12, size=len(items)) + np.array(
@@ -287,12 +298,13 @@ def simulate_responses(
 
 
 def consortium_member(instrument: str | Instrument, k: int, *, n: int = 300, year: int = 2024,
-                      folder: str | Path | None = None):
+                      folder: str | Path | None = None, base_year: int | None = None):
     """One synthetic institution's screened cycle, for consortium tests and benchmarks.
 
-    Institution ``k`` has its own library profile (dimension levels and item offsets from
-    ``library_seed = 1000 + k``) and its own respondents; everything else is
-    :func:`simulate_responses`.  The raw file goes to ``folder`` (default a temporary
+    Institution ``k`` has its own library profile (an overall level with sd 0.3, dimension
+    levels and item offsets, all from ``library_seed = 1000 + k``) and its own respondents; everything else is
+    :func:`simulate_responses` (``base_year``: the year its trend starts from, default
+    :class:`Effects`' 2005).  The raw file goes to ``folder`` (default a temporary
     folder) and is read back with :func:`servqual.read_survey`, segments ``segment`` and
     ``branch``.
 
@@ -308,12 +320,112 @@ def consortium_member(instrument: str | Instrument, k: int, *, n: int = 300, yea
     from .io import read_survey
 
     inst = load_instrument(instrument)
-    frame = simulate_responses(inst, n=n, year=year, seed=10_000 + 97 * k + year, library_seed=1000 + k)
+    effects = Effects(base_year=base_year) if base_year is not None else None
+    frame = simulate_responses(inst, n=n, year=year, seed=10_000 + 97 * k + year, library_seed=1000 + k,
+                               library_sd=0.3, effects=effects)
     folder = Path(folder) if folder is not None else Path(tempfile.mkdtemp(prefix="servqual-consortium-"))
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"member-{k}-{year}.csv"
     frame.to_csv(path, index=False, lineterminator="\n")
     return read_survey(path, inst, id="respondent_id", segments=["segment", "branch"], year=year)
+
+
+#: Attributes of synthetic consortium members (value → share), for peer selection.
+INSTITUTION_TYPES: Mapping[str, float] = {"university": 0.55, "college": 0.25, "research": 0.12, "public": 0.08}
+REGIONS: Mapping[str, float] = {"north": 0.3, "south": 0.3, "east": 0.2, "west": 0.2}
+
+
+def simulate_consortium(
+    folder: str | Path,
+    *,
+    institutions: int = 30,
+    years: Sequence[int] = (2022, 2023, 2024),
+    forms: Sequence[str] = ("library-core-22", "library-revised-25"),
+    respondents: tuple[int, int] = (80, 600),
+    participation: float = 0.75,
+    shareable: float = 0.3,
+    first: int = 0,
+    prefix: str = "lib-",
+    seed: int = 1,
+) -> pd.DataFrame:
+    """Write a synthetic consortium dataset: many libraries, several years, a change of form.
+
+    Each institution ``k`` (ids ``f"{prefix}{k:03d}"``, ``k`` from ``first``) has its own
+    profile (:func:`consortium_member`: dimension levels and item offsets of its own, the
+    year trend starting at ``years[0]``), a size (respondents per cycle, log-uniform in
+    ``respondents``), attributes drawn from :data:`INSTITUTION_TYPES` and :data:`REGIONS`,
+    and a ``shareable`` flag (``"yes"`` with probability ``shareable``).  It surveys in a
+    year with probability ``participation`` (at least once).  With two ``forms`` it moves
+    from the first to the second once, in a year drawn from ``years[1:]`` or never (the
+    three-column form to the revised two-question form, as the programme did), so every
+    year after its switch uses the new form.  Every cycle is simulated as a raw export,
+    read and screened by :func:`servqual.read_survey` and added with
+    :func:`servqual.consortium_add`, exactly as a member's own cycle would be.
+
+    ``<folder>/institutions.csv`` gets one row per institution: ``institution``, ``type``,
+    ``size_band`` (small < 200 ≤ medium < 500 ≤ large respondents per cycle), ``region``,
+    ``shareable``, ``switched`` (the year of the change of form, blank when none), by
+    :func:`servqual.norms.set_institutions` (rows of other institutions are kept).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per cycle written: institution, year, form, respondents (kept), and the
+        institution's attributes.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from servqual.synthetic import simulate_consortium
+    >>> cycles = simulate_consortium(tempfile.mkdtemp(), institutions=4, respondents=(40, 60))
+    >>> sorted(cycles["form"].unique())
+    ['library-core-22', 'library-revised-25']
+    >>> bool((cycles.groupby("institution")["year"].count() >= 1).all())
+    True
+    """
+    import tempfile
+
+    from .norms import consortium_add, set_institutions
+
+    if not 1 <= len(forms) <= 2:
+        raise ValueError(f"forms: one form, or two (before and after the change), got {list(forms)}")
+    years = sorted(int(y) for y in years)
+    root = Path(folder)
+    rng = np.random.default_rng(seed)
+    rows, cycles = [], []
+    with tempfile.TemporaryDirectory(prefix="servqual-consortium-") as raw:
+        for k in range(first, first + institutions):
+            size = int(round(np.exp(rng.uniform(np.log(respondents[0]), np.log(respondents[1])))))
+            kind = rng.choice(list(INSTITUTION_TYPES), p=_shares(INSTITUTION_TYPES))
+            region = rng.choice(list(REGIONS), p=_shares(REGIONS))
+            share = "yes" if rng.random() < shareable else "no"
+            switch = None
+            if len(forms) == 2 and len(years) > 1:
+                options = [*years[1:], None]
+                switch = options[rng.integers(len(options))]
+            taking = rng.random(len(years)) < participation
+            if not taking.any():
+                taking[rng.integers(len(years))] = True
+            ident = f"{prefix}{k:03d}"
+            band = "small" if size < 200 else "medium" if size < 500 else "large"
+            rows.append({"institution": ident, "type": str(kind), "size_band": band, "region": str(region),
+                         "shareable": share, "switched": "" if switch is None else str(switch)})
+            for year, take in zip(years, taking):
+                if not take:
+                    continue
+                form = forms[1] if switch is not None and year >= switch else forms[0]
+                n = max(20, int(rng.normal(size, 0.1 * size)))
+                survey = consortium_member(form, k, n=n, year=year, folder=raw, base_year=years[0])
+                consortium_add(survey, root, institution=ident)
+                cycles.append({"institution": ident, "year": year, "form": form, "respondents": survey.n})
+    table = pd.DataFrame(rows)
+    set_institutions(root, table)
+    return pd.DataFrame(cycles).merge(table, on="institution", how="left")
+
+
+def _shares(mapping: Mapping[str, float]) -> np.ndarray:
+    p = np.array(list(mapping.values()), dtype=float)
+    return p / p.sum()
 
 
 def simulate_staff(
@@ -374,6 +486,10 @@ SAMPLES = {
         dict(n=1250, year=2007, seed=70, defects=Defects(missing_cell=0.0004, abandoned=0.015)),
     ),
     "client-ipa-2007.csv": ("importance-performance", dict(n=900, year=2007, seed=71)),
+    "library-revised-2009.csv": (
+        "library-revised-25",
+        dict(n=1300, year=2009, seed=90, defects=Defects(missing_cell=0.0004, abandoned=0.015)),
+    ),
     "library-lite-2008.csv": (
         "library-lite-22",
         dict(n=1400, year=2008, seed=80, sampled_shown=5, defects=Defects(missing_cell=0.0004, abandoned=0.015)),
@@ -394,6 +510,32 @@ def write_sample_data(folder: str | Path = "data/raw") -> list[Path]:
     staff.to_csv(folder / "staff-hpws-2007.csv", index=False, lineterminator="\n")
     written.append(folder / "staff-hpws-2007.csv")
     return written
+
+
+#: The sample consortium's peer libraries: (prefix, keyword arguments of simulate_consortium).
+SAMPLE_PEERS = (
+    ("peer-sq-", dict(institutions=24, years=(2005, 2006, 2007), forms=("servqual-22",), respondents=(60, 400),
+                      seed=5)),
+    ("peer-lq-", dict(institutions=30, years=(2007, 2008, 2009), forms=("library-core-22", "library-revised-25"),
+                      respondents=(60, 400), seed=7)),
+)
+
+
+def write_sample_consortium(folder: str | Path = "data/consortium") -> pd.DataFrame:
+    """(Re)write the sample consortium's peer libraries (:data:`SAMPLE_PEERS`: SERVQUAL-22
+    libraries 2005–2007, and library-form libraries 2007–2009 that move from the
+    three-column to the revised form); returns the institutions table.  The folder is
+    derived data (not committed): ``servqual consortium sample DATASET --add PARAMS…``
+    (which ``make report`` runs when it is missing) writes it and adds the sample
+    library's own cycles."""
+    import shutil
+
+    root = Path(folder)
+    if root.exists():
+        shutil.rmtree(root)
+    for prefix, kwargs in SAMPLE_PEERS:
+        simulate_consortium(root, prefix=prefix, **kwargs)
+    return pd.read_csv(root / "institutions.csv", dtype=str, keep_default_na=False)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

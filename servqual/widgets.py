@@ -38,26 +38,28 @@ def _require_ipywidgets():
     return ipywidgets
 
 
-def _as_surveys(surveys) -> dict[str, object]:
-    """Label → Survey from a survey, a list of surveys or params files, or a mapping."""
-    from .params import read_cycle
+def _as_surveys(surveys) -> tuple[dict[str, object], dict[str, object]]:
+    """Label → Survey from a survey, a list of surveys or params files, or a mapping; and
+    label → the consortium its params name (``None`` for surveys given as objects)."""
+    from .params import load_params, read_cycle
     from .survey import Survey
 
     if isinstance(surveys, (Survey, str, Path)):
         surveys = [surveys]
-    if isinstance(surveys, Mapping):
-        items = list(surveys.items())
-    else:
-        loaded = [s if isinstance(s, Survey) else read_cycle(s) for s in surveys]
-        items = [(str(s.year) if s.year is not None else f"cycle {k + 1}", s) for k, s in enumerate(loaded)]
+    items = list(surveys.items()) if isinstance(surveys, Mapping) else [(None, s) for s in surveys]
     if not items:
         raise ValueError("the explorer needs at least one survey")
-    out = {}
-    for label, survey in items:
+    out, consortia = {}, {}
+    for k, (label, survey) in enumerate(items):
+        consortium = None
         if not isinstance(survey, Survey):
-            survey = read_cycle(survey)
+            params = load_params(survey)
+            survey, consortium = read_cycle(params), params.consortium
+        if label is None:
+            label = str(survey.year) if survey.year is not None else f"cycle {k + 1}"
         out[str(label)] = survey
-    return out
+        consortia[str(label)] = consortium
+    return out, consortia
 
 
 #: Show-menu entry for the radar's default picture: every measure, the gap or zone shaded.
@@ -92,9 +94,12 @@ class Explorer:
     multiples (zone, grid, trend).
     """
 
-    def __init__(self, surveys, *, segment: str | None = None, min_group_n: int = MIN_GROUP_N):
+    def __init__(self, surveys, *, segment: str | None = None, min_group_n: int = MIN_GROUP_N,
+                 consortium: Mapping | None = None):
         w = _require_ipywidgets()
-        self.surveys = _as_surveys(surveys)
+        self.surveys, self.consortia = _as_surveys(surveys)
+        if consortium is not None:
+            self.consortia = {label: dict(consortium) for label in self.surveys}
         first = next(iter(self.surveys.values()))
         self.instrument = first.instrument
         self.segment = segment or (first.segments[0] if first.segments else None)
@@ -146,9 +151,12 @@ class Explorer:
         return self.surveys[self.cycle.value]
 
     def _figure_available(self, key: str) -> bool:
-        """A figure is on the menu when its registry section applies to these surveys."""
+        """A figure is on the menu when its registry section applies to these surveys (the
+        peers: when a cycle names a consortium)."""
         surveys = list(self.surveys.values())
-        context = Context(surveys[-1], by=self.segment, cycles=surveys if len(surveys) > 1 else None)
+        consortium = next((c for c in self.consortia.values() if c), None)
+        context = Context(surveys[-1], by=self.segment, cycles=surveys if len(surveys) > 1 else None,
+                          consortium=consortium)
         return any(s.explorer and s.explorer[0] == key and s.applies_to(context) for s in REGISTRY)
 
     def _quantities(self, key: str) -> list:
@@ -162,6 +170,9 @@ class Explorer:
             return [(ALL_MEASURES, ALL_MEASURES), *gaps, *measures]
         if key == "trend":
             return [*gaps, *measures]
+        if key == "peers":  # the performance rating first: what peers are usually compared on
+            first = [m for m in measures if m[1] == inst.performance]
+            return [*first, *[m for m in measures if m[1] != inst.performance], *gaps]
         return [("(fixed by the figure)", "")]
 
     def _sync_controls(self) -> None:
@@ -182,9 +193,12 @@ class Explorer:
 
     # ---- computing -------------------------------------------------------------------
     def table_for(self) -> pd.DataFrame:
-        """The table shown: gap_table rows of the chosen groups, small groups suppressed."""
+        """The table shown: gap_table rows of the chosen groups, small groups suppressed
+        (for the peers figure: the library's position among its peers per group)."""
         from .scoring import gap_table, suppress_small_groups
 
+        if self.figure_choice.value == "peers":
+            return self._peer_table()
         survey, level, min_n = self.survey, self._level(), self.min_n.value
         parts = []
         for group in self.selected_groups():
@@ -211,6 +225,8 @@ class Explorer:
         from . import plots
 
         inst, key, quantity = self.instrument, self.figure_choice.value, self.quantity.value
+        if key == "peers":
+            return self._peer_figure(table)
         shown = table[~table["suppressed"]]
         groups = list(pd.unique(shown["group"]))
         several = len(groups) > 1
@@ -290,6 +306,106 @@ class Explorer:
             return pd.DataFrame()
         return pd.concat(parts, ignore_index=True)  # keeps the tables' attrs (how the crosshairs were set)
 
+    # ---- peers -----------------------------------------------------------------------
+    def _peer_table(self) -> pd.DataFrame:
+        """:func:`servqual.position` per chosen group, in the cycle's own consortium: "All
+        respondents" against the peers' all-user means, a group against the same user group
+        of the peers.  A group under the minimum size (here or at too few peers) is a
+        suppressed row with the reason; the peers' means ride along in ``attrs``."""
+        from .norms import position
+
+        consortium = self.consortia.get(self.cycle.value)
+        columns = ["group", self._level(), "n", "mean", "peers", "peer_median", "percentile_rank",
+                   "suppressed", "suppressed_reason"]
+        if not consortium:
+            table = pd.DataFrame(columns=columns)
+            table.attrs["problem"] = (f"The {self.cycle.value} cycle names no consortium dataset "
+                                      "(consortium: {dataset, institution} in its params).")
+            return table
+        survey, level, min_n = self.survey, self._level(), self.min_n.value
+        first = survey.segments[0] if survey.segments else None
+        common = {"institution": consortium.get("institution"), "peers": consortium.get("peers"),
+                  "min_group_n": min_n, "level": level, "quantity": self.quantity.value or None}
+        parts, peer_means = [], {}
+        try:
+            for group in self.selected_groups():
+                if group == ALL:
+                    part = position(survey, consortium["dataset"], by=None, **common)
+                elif self.segment != first:
+                    part = pd.DataFrame({"suppressed_reason": [
+                        f"peers are compared by user group ({first}), not by {self.segment}"]})
+                else:
+                    part = position(survey, consortium["dataset"], by="user_group", **common)
+                    means = part.attrs["peer_means"]
+                    part = part[part["user_group"].astype(str) == group].drop(columns="user_group")
+                    part.attrs["peer_means"] = means[means["user_group"].astype(str) == group]
+                ranked = "percentile_rank" in part and part["percentile_rank"].notna().any()
+                if ranked:
+                    peer_means[group] = part.attrs["peer_means"]
+                    part = part.assign(suppressed=False, suppressed_reason="")
+                else:
+                    reason = (part["suppressed_reason"].iloc[0] if "suppressed_reason" in part else
+                              f"fewer than {min_n} respondents here, or no peer library with {min_n} in this group")
+                    part = pd.DataFrame({"suppressed": [True], "suppressed_reason": [reason]})
+                part = part.assign(group=group)
+                part.attrs = {}  # the peers' means are kept per group, not concatenated
+                parts.append(part)
+        except ValueError as exc:  # the dataset has no such form, or is not a dataset
+            table = pd.DataFrame(columns=columns)
+            table.attrs["problem"] = f"Not compared with peers: {exc}."
+            return table
+        table = pd.concat(parts, ignore_index=True).reindex(columns=columns)
+        table["suppressed"] = table["suppressed"].astype(bool)
+        table.attrs["peer_means"] = peer_means
+        return table
+
+    def _peer_figure(self, table: pd.DataFrame):
+        import matplotlib.pyplot as plt
+
+        from . import plots
+
+        if "problem" in table.attrs:
+            return None, table.attrs["problem"]
+        shown = table[~table["suppressed"]]
+        if shown.empty:
+            reasons = "; ".join(dict.fromkeys(table["suppressed_reason"].astype(str)))
+            return None, f"Nothing to compare: {reasons}."
+        inst, level, quantity = self.instrument, self._level(), self.quantity.value
+        groups = list(pd.unique(shown["group"]))
+        units = shown[level].nunique()
+        fig, axes = plt.subplots(len(groups), 1, figsize=(7.5, len(groups) * (0.55 * units + 1.6)), squeeze=False)
+        label = inst.measure_label(quantity) if quantity in inst.measures else quantity
+        for ax, group in zip(axes[:, 0], groups):
+            own = shown[shown["group"] == group]
+            plots.plot_peers(table.attrs["peer_means"][group], own, instrument=inst, level=level, ax=ax,
+                             title=f"{group}: {label.lower()} among the peers {self.cycle.value}",
+                             xlabel="mean gap" if quantity not in inst.measures else "mean rating")
+        fig.tight_layout()
+        return fig, " ".join(plots.alt_text(ax) for ax in axes[:, 0])
+
+    def _peer_table_html(self, table: pd.DataFrame) -> str:
+        from .display import number
+
+        inst, level = self.instrument, self._level()
+        head = ["Group", "Item" if level == "item" else "Dimension", "n", "Library mean", "Peers", "Peer median",
+                "Percentile rank"]
+        rows = []
+        for _, r in table.iterrows():
+            if r["suppressed"]:
+                rows.append(f"<td>{html.escape(str(r['group']))}</td>"
+                            f'<td colspan="{len(head) - 1}">{html.escape(str(r["suppressed_reason"]))}</td>')
+                continue
+            unit = r[level]
+            name = inst.dimension_label(unit) if level == "dimension" else f"{unit} {inst.items[unit].text}"
+            cells = [html.escape(str(r["group"])), html.escape(name)]
+            rows.append("".join(f"<td>{c}</td>" for c in cells) + "".join(
+                f'<td class="num">{v}</td>' for v in (number(r["n"], 0), number(r["mean"]), number(r["peers"], 0),
+                                                      number(r["peer_median"]), number(r["percentile_rank"], 0))))
+        body = "".join(f"<tr>{row}</tr>" for row in rows)
+        header = "".join(f"<th>{html.escape(h)}</th>" for h in head)
+        return (f'<div class="table-scroll"><table class="gap-table-values"><thead><tr>{header}</tr></thead>'
+                f"<tbody>{body}</tbody></table></div>")
+
     def _trend_table(self) -> pd.DataFrame:
         from .compare import trend_table
 
@@ -330,7 +446,8 @@ class Explorer:
                                 f'src="data:image/png;base64,{base64.b64encode(image).decode()}">')
         self.image_png = image or b""
         self.message.value = f"<p>{html.escape(text)}</p>"
-        self.table.value = self._table_html(table)
+        self.table.value = (self._peer_table_html(table) if self.figure_choice.value == "peers"
+                            else self._table_html(table))
         csv = table.to_csv(index=False).encode()
         name = f"servqual-{self.cycle.value}-{self._level()}.csv"
         self.download.value = (
@@ -390,7 +507,8 @@ class Explorer:
         display(self.widget)
 
 
-def explorer(surveys, *, segment: str | None = None, min_group_n: int = MIN_GROUP_N) -> Explorer:
+def explorer(surveys, *, segment: str | None = None, min_group_n: int = MIN_GROUP_N,
+             consortium: Mapping | None = None) -> Explorer:
     """Build the interactive gap explorer for one cycle or several.
 
     Parameters
@@ -401,13 +519,16 @@ def explorer(surveys, *, segment: str | None = None, min_group_n: int = MIN_GROU
         The segment column (default the first segment of the first survey).
     min_group_n
         Initial minimum group size (a slider changes it).
+    consortium
+        ``{dataset, institution, peers}`` for the *Among the peer libraries* figure, for
+        every cycle; by default each params file's own ``consortium:`` key.
 
     Returns
     -------
     Explorer
         Display it in JupyterLab, or serve the notebook with Voilà (``make explore``).
     """
-    return Explorer(surveys, segment=segment, min_group_n=min_group_n)
+    return Explorer(surveys, segment=segment, min_group_n=min_group_n, consortium=consortium)
 
 
 def jupyter_data_dir() -> Path:

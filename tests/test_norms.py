@@ -165,6 +165,13 @@ def test_consortium_command(tmp_path, capsys):
     assert (table["institutions"] == 2).all() and len(table) == 5
     assert main(["consortium", "add", files[0], "--to", str(dataset), "--institution", "../x"]) == 1
     assert "institution must be a plain id" in capsys.readouterr().err
+    assert main(["consortium", "add", files[0], "--to", str(dataset), "--institution", "sample",
+                 "--attribute", "type=university", "--attribute", "shareable=yes"]) == 0
+    table = pd.read_csv(dataset / "institutions.csv", dtype=str)
+    assert table.to_dict("records") == [{"institution": "sample", "type": "university", "shareable": "yes"}]
+    assert main(["consortium", "add", files[0], "--to", str(dataset), "--institution", "sample",
+                 "--attribute", "university"]) == 1
+    assert "--attribute expects NAME=VALUE" in capsys.readouterr().err
 
 
 def test_peer_figure_shows_every_peer_and_the_library(consortium):
@@ -275,3 +282,139 @@ def test_trends_report_across_the_change_of_form(tmp_path):
     html = (folder / "report.html").read_text()
     assert "Compared across the change of form" in html and "cycle-to-cycle tests are not run" in html
     assert (folder / "figures" / "trend.png").exists()
+
+
+def test_the_synthetic_consortium_has_institutions_years_and_both_forms(tmp_path):
+    from servqual.synthetic import simulate_consortium
+
+    years = (2021, 2022, 2023, 2024)
+    cycles = simulate_consortium(tmp_path, institutions=12, years=years, respondents=(40, 90), seed=3)
+    table = pd.read_csv(tmp_path / "institutions.csv", dtype=str, keep_default_na=False)
+    assert list(table.columns) == ["institution", "type", "size_band", "region", "shareable", "switched"]
+    assert len(table) == 12 and set(cycles["institution"]) <= set(table["institution"])
+    # every cycle written is in the dataset, with its kept respondents
+    for row in cycles.itertuples():
+        frame = pd.read_parquet(tmp_path / f"institution={row.institution}" / f"year={row.year}" / f"form={row.form}")
+        assert len(frame) == row.respondents
+    assert len(list(tmp_path.glob("institution=*/year=*/form=*/*.parquet"))) == len(cycles)
+    # one change of form per institution, never back, from its switch year on
+    for ident, part in cycles.groupby("institution"):
+        switched = table.set_index("institution").loc[ident, "switched"]
+        expected = ["library-revised-25" if switched and y >= int(switched) else "library-core-22"
+                    for y in part["year"]]
+        assert list(part["form"]) == expected, ident
+    assert set(cycles["form"]) == {"library-core-22", "library-revised-25"} and cycles["year"].nunique() == 4
+    # institutions differ beyond sampling noise: their own effects (between-institution F test)
+    from scipy import stats
+
+    groups = [sq.scores(consortium_member("library-core-22", k, n=120, year=2021, folder=tmp_path / "raw",
+                                          base_year=2021), "overall", paired=False)["perceived"]["overall"].dropna()
+              for k in range(6)]
+    assert stats.f_oneway(*groups).pvalue < 0.01
+    # attributes choose peers, on either form
+    kind = table["type"].iloc[0]
+    chosen = set(table.loc[table["type"] == kind, "institution"])
+    means = institution_means(tmp_path, form="library-core-22", by=None, peers={"type": kind}, min_group_n=10)
+    assert set(means["institution"]) <= chosen and len(means)
+    # the same seed gives the same consortium
+    again = simulate_consortium(tmp_path / "again", institutions=12, years=years, respondents=(40, 90), seed=3)
+    pd.testing.assert_frame_equal(cycles, again)
+
+
+def test_position_hides_a_group_that_subtraction_would_reveal(consortium):
+    folder, _ = consortium
+    ours = consortium_member("library-core-22", 42, n=300, year=2024)
+    counts = ours.respondents["segment"].value_counts()
+    small = counts.index[-1]
+    min_n = int(counts.iloc[-1]) + 1  # exactly one group is too small
+    table = sq.position(ours, folder, by="user_group", min_group_n=min_n)
+    shown = set(table["user_group"])
+    assert small not in shown
+    assert len(shown) <= len(counts) - 2  # another group left out with it: the total cannot reveal it
+    hidden = [g for g in counts.index if g not in shown]
+    assert counts[hidden].sum() >= min_n
+
+
+def test_the_sample_consortium_and_the_first_screen(tmp_path):
+    import json
+
+    import matplotlib.pyplot as plt
+
+    from servqual.report import CycleReport
+
+    from .conftest import ROOT
+
+    dataset = ROOT / "data" / "consortium"
+    table = pd.read_csv(dataset / "institutions.csv", dtype=str, keep_default_na=False)
+    assert table.set_index("institution").loc["sample-library", "shareable"] == "yes"
+    forms = {p.name for p in dataset.glob("institution=*/year=*/form=*")}
+    assert forms == {"form=servqual-22", "form=library-core-22", "form=library-revised-25"}
+    survey = sq.read_cycle(ROOT / "params" / "library-revised-2009.yaml")
+    report = CycleReport(survey, tmp_path / "revised", consortium={"dataset": str(dataset),
+                                                                   "institution": "sample-library"})
+    report.show("summary")
+    report.show("results")
+    plt.close("all")
+    summary = report.out.summary
+    position = sq.position(survey, dataset, institution="sample-library", by=None)
+    best = position.loc[position["percentile_rank"].idxmax()]
+    worst = position.loc[position["percentile_rank"].idxmin()]
+    headline = summary["peer_headline"]
+    assert f"Compared with {int(position['peers'].max())} peer libraries" in headline
+    assert survey.instrument.dimension_label(best["dimension"]).lower() in headline
+    assert survey.instrument.dimension_label(worst["dimension"]).lower() in headline
+    assert "peers" in report.shown and not summary.get("failed_sections")
+    # the revised form end to end: its gap is current − importance, its peers the revised-form libraries
+    gaps = pd.read_csv(tmp_path / "revised" / "tables" / "gap_table_dimension.csv")
+    np.testing.assert_allclose(gaps["gap"], gaps["current"] - gaps["importance"], atol=0.011)
+    peers = pd.read_csv(tmp_path / "revised" / "tables" / "peers.csv")
+    assert list(peers["dimension"]) == list(survey.instrument.dimensions)
+    json.dumps(summary, default=str)
+
+
+def test_position_in_a_published_norms_table(consortium):
+    folder, _ = consortium
+    ours = consortium_member("library-core-22", 42, n=300, year=2024)
+    exact = sq.position(ours, folder, by=None)
+    published = sq.norms(folder, by=None, year=2024, form="library-core-22")  # another test adds a form
+    assert published.attrs["form"] == "library-core-22" and published.attrs["quantity"] == "perceived"
+    approx = sq.position(ours, published)
+    assert list(approx["dimension"]) == list(exact["dimension"])
+    np.testing.assert_allclose(approx["mean"], exact["mean"], rtol=1e-12)
+    assert (approx["peers"] == published["institutions"]).all()
+    # by hand: a table whose percentiles sit q/100 points above the library's mean minus ½
+    means = exact.set_index("dimension")["mean"]
+    table = pd.DataFrame({"dimension": means.index, "institutions": 40})
+    for q in PERCENTILES:
+        table[f"p{q}"] = means.to_numpy() - 0.5 + q / 100
+    got = sq.position(ours, table)
+    np.testing.assert_allclose(got["percentile_rank"], 50.0, atol=1e-9)  # mean = p50
+    table[[f"p{q}" for q in PERCENTILES]] += 0.02  # mean now 2 points of percentile below p50: 48
+    np.testing.assert_allclose(sq.position(ours, table)["percentile_rank"], 48.0, atol=1e-9)
+    table[[f"p{q}" for q in PERCENTILES]] += 5  # far above every percentile
+    beyond = sq.position(ours, table)
+    assert (beyond["percentile_rank"] == 5).all() and beyond["beyond_table"].all()
+    # by user group, and a table of another form is refused by name
+    grouped = sq.position(ours, sq.norms(folder, year=2024, form="library-core-22"))
+    assert set(grouped["user_group"]) <= set(ours.respondents["segment"].astype(str))
+    revised = consortium_member("library-revised-25", 1, n=100, year=2024)
+    with pytest.raises(ValueError, match="norms table is for the library-core-22 form; this survey uses "
+                                         "library-revised-25"):
+        sq.position(revised, published)
+    with pytest.raises(ValueError, match="not a norms table: no column 'p5'"):
+        sq.position(ours, published.drop(columns="p5"))
+
+
+def test_the_institutions_table_is_kept_and_checked(tmp_path):
+    from servqual.norms import set_institutions
+
+    set_institutions(tmp_path, pd.DataFrame({"institution": ["lib-a", "lib-b"], "type": ["college", "university"]}))
+    table = set_institutions(tmp_path, pd.DataFrame({"institution": ["lib-a"], "shareable": ["yes"]}))
+    assert table.to_dict("list") == {"institution": ["lib-a", "lib-b"], "type": ["college", "university"],
+                                     "shareable": ["yes", ""]}  # lib-a keeps its type
+    table = set_institutions(tmp_path, pd.DataFrame({"institution": ["lib-c"], "type": ["public"]}))
+    assert table.to_dict("list")["shareable"] == ["yes", "", ""]
+    with pytest.raises(ValueError, match=r"plain id .* got '\.\./x'"):
+        set_institutions(tmp_path, pd.DataFrame({"institution": ["../x"]}))
+    with pytest.raises(ValueError, match="need an 'institution' column"):
+        set_institutions(tmp_path, pd.DataFrame({"name": ["x"]}))

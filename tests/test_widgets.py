@@ -39,13 +39,16 @@ def test_controls_come_from_instrument_and_data(explorer):
     assert list(explorer.cycle.options) == ["2005", "2006", "2007"] and explorer.cycle.value == "2007"
     assert list(explorer.groups.options) == ["All respondents", "academic staff", "library staff", "postgraduate",
                                              "undergraduate"]
-    assert [v for _, v in explorer.figure_choice.options] == ["gaps", "ipa", "radar", "trend"]  # registry order
+    # registry order; the peers because the params name a consortium
+    assert [v for _, v in explorer.figure_choice.options] == ["gaps", "ipa", "radar", "peers", "trend"]
     explorer.figure_choice.value = "radar"
     assert [v for _, v in explorer.quantity.options] == ["all measures", "gap", "expectation", "perception"]
     explorer.figure_choice.value = "gaps"
     assert [v for _, v in explorer.quantity.options] == ["gap"]  # gap bars draw gaps only
     core = sq.explorer([ROOT / "params" / "library-core-2007.yaml"])
-    assert [v for _, v in core.figure_choice.options] == ["gaps", "ipa", "zone", "radar"]
+    assert [v for _, v in core.figure_choice.options] == ["gaps", "ipa", "zone", "radar", "peers"]
+    lite = sq.explorer([ROOT / "params" / "library-lite-2008.yaml"])  # its params name no consortium
+    assert "peers" not in [v for _, v in lite.figure_choice.options]
     assert [v for _, v in core.quantity.options][:2] == ["adequacy", "superiority"]
     core.figure_choice.value = "zone"
     assert core.quantity.disabled and not core.level.disabled
@@ -76,14 +79,16 @@ def test_every_control_changes_the_figure_or_is_disabled(explorer):
             assert e.image_png == before, (key, name)  # and back
             checked[(key, name)] = "changes"
         if not e.quantity.disabled:
-            for _, q in list(e.quantity.options)[1:]:
+            shown = e.quantity.value
+            for q in [v for _, v in e.quantity.options if v != shown]:
                 e.quantity.value = q
                 assert e.image_png != before, (key, q)
                 checked[(key, f"show {q}")] = "changes"
-            e.quantity.value = e.quantity.options[0][1]
+            e.quantity.value = shown
     assert checked[("trend", "level")] == "disabled" and checked[("trend", "cycle")] == "disabled"
     assert checked[("radar", "show perception")] == "changes"
     assert checked[("ipa", "level")] == "changes"
+    assert {checked[("peers", c)] for c in ("cycle", "level", "groups", "min_n", "show gap")} == {"changes"}
     e.groups.value = ("All respondents",)
 
 
@@ -143,6 +148,63 @@ def test_small_groups_are_suppressed(explorer):
     assert "fewer than 150 respondents" in explorer.table.value
     explorer.min_n.value = 10
     assert not explorer.current_table["suppressed"].any()
+
+
+def test_peer_view_is_the_position_among_peers(explorer):
+    e = explorer
+    e.cycle.value, e.level.value = "2007", "dimension"
+    e.figure_choice.value = "peers"
+    assert [v for _, v in e.quantity.options] == ["perception", "expectation", "gap"]
+    e.quantity.value = "perception"
+    e.groups.value = ("All respondents", "postgraduate")
+    e.min_n.value = 10
+    survey, dataset = e.survey, str(ROOT / "data" / "consortium")
+    table = e.current_table
+    overall = sq.position(survey, dataset, institution="sample-library", by=None)
+    by_group = sq.position(survey, dataset, institution="sample-library", by="user_group")
+    by_group = by_group[by_group["user_group"] == "postgraduate"]
+    for group, expected in (("All respondents", overall), ("postgraduate", by_group)):
+        got = table[table["group"] == group]
+        np.testing.assert_allclose(got["mean"], expected["mean"], rtol=1e-12)
+        np.testing.assert_allclose(got["percentile_rank"], expected["percentile_rank"], rtol=1e-12)
+        assert (got["peers"].to_numpy() == expected["peers"].to_numpy()).all()
+    # the figure: one panel per group, every peer a dot, the library's diamond at its mean
+    fig, text = e.figure_for(table)
+    assert len(fig.axes) == 2
+    peers = overall.attrs["peer_means"]
+    dots = next(c for c in fig.axes[0].collections if c.get_gid() == "peers")
+    assert len(dots.get_offsets()) == len(peers)
+    diamonds = next(c for c in fig.axes[1].collections if c.get_gid() == "library")
+    np.testing.assert_allclose(diamonds.get_offsets()[:, 0], by_group["mean"], rtol=1e-12)
+    assert "peer libraries" in text and "Percentile rank" in e.table.value and "Reliability" in e.table.value
+    # the sample library is not its own peer, and no peer is named in the explorer
+    assert "sample-library" not in e.table.value and "peer-" not in e.table.value
+    # a gap, at item level: position's numbers again
+    e.quantity.value, e.level.value = "gap", "item"
+    items = sq.position(survey, dataset, institution="sample-library", by=None, level="item", quantity="gap")
+    np.testing.assert_allclose(e.current_table.loc[e.current_table["group"] == "All respondents", "mean"],
+                               items["mean"], rtol=1e-12)
+    assert survey.instrument.items["E3"].text in e.table.value
+    # a group too small here is a reason, not a silent gap
+    e.level.value = "dimension"
+    e.min_n.value = 400
+    row = e.current_table[e.current_table["group"] == "postgraduate"].iloc[0]
+    assert row["suppressed"] and "fewer than 400" in row["suppressed_reason"]
+    e.min_n.value = 10
+    e.groups.value = ("All respondents",)
+    e.figure_choice.value = "gaps"
+
+
+def test_peer_view_says_why_it_cannot_compare():
+    lite = sq.read_cycle(ROOT / "params" / "library-lite-2008.yaml")
+    e = sq.explorer({"2008": lite}, consortium={"dataset": str(ROOT / "data" / "consortium"),
+                                                "institution": "sample-library"})
+    e.figure_choice.value = "peers"
+    assert e.image_png == b"" and "form 'library-lite-22' is not in" in html.unescape(e.message.value)
+    by_branch = sq.explorer([ROOT / "params" / "library-core-2007.yaml"], segment="branch")
+    by_branch.figure_choice.value = "peers"
+    by_branch.groups.value = ("Law",)
+    assert "compared by user group (segment), not by branch" in by_branch.message.value
 
 
 # ----------------------------------------------------------------------------- in a browser
@@ -228,6 +290,21 @@ def test_browser_click_changes_the_numbers(voila_url):
             seconds = float(page.inner_text(".explorer-status").split("in ")[1].split(" s")[0])
             assert seconds < 1.0  # measured inside the kernel; the benchmark reports it properly
             page.screenshot(path=str(ARTIFACTS / "explorer-radar.png"), full_page=True)
+            # the peers: the library among the consortium's libraries, with its percentile ranks
+            page.select_option(".segment-select select", label="All respondents")
+            page.select_option(".figure-select select", label="Among the peer libraries")
+            page.wait_for_function(
+                "document.querySelector('.explorer-message').innerText.includes('peer libraries')"
+                " && document.querySelector('.gap-table').innerText.includes('Percentile rank')", timeout=20_000)
+            peers = sq.position(survey, ROOT / "data" / "consortium", institution="sample-library", by=None,
+                                quantity="gap")  # the Show menu keeps the radar's gap
+            rows = {cells[1]: cells for cells in (line.split("\t") for line in page.inner_text(".gap-table")
+                                                  .splitlines()) if cells[0] == "All respondents"}
+            assert len(rows) == len(peers)
+            for row in peers.itertuples():
+                cells = rows[survey.instrument.dimension_label(row.dimension)]
+                assert float(cells[6]) == round(row.percentile_rank) and int(cells[4]) == row.peers
+            page.screenshot(path=str(ARTIFACTS / "explorer-peers.png"), full_page=True)
         finally:
             browser.close()
     outside = sorted({u for u in requests if not is_local(u)})
