@@ -39,6 +39,9 @@ TARGETS = {
     "report_vs_empty_notebook": ("full cycle report / empty papermill notebook", "<=", 3.0),
     "explorer_update_max_s": ("explorer: slowest update over every figure, level, Show choice and 1–3 groups (s)",
                               "<=", 0.5),
+    "norms_2_8m_s": ("consortium norms, 1,400 institutions × 2,000 respondents, slower of dimension/item (s)",
+                     "<=", 10.0),
+    "norms_peak_mb": ("consortium norms: peak memory of the process (MB)", "<=", 2048.0),
 }
 
 
@@ -345,6 +348,13 @@ def run(sizes: list[int], reps: int, *, with_r: bool, with_reports: bool) -> dic
 
     results["psychometrics"] = psychometrics(with_r, lite_too=with_reports, reps=max(reps, 1))
 
+    # consortium norms: 1,400 institutions × 2,000 respondents (a small consortium in quick mode)
+    import norms_scale
+
+    at_scale = max(sizes) >= 1_000_000
+    results["norms"] = norms_scale.measure(CACHE / ("consortium-gen" if at_scale else "consortium-quick"),
+                                           1400 if at_scale else 3, 2000 if at_scale else 200)
+
     if with_reports:
         results["notebooks"] = {"empty_papermill_s": statistics.median(empty_notebook_run() for _ in range(max(reps, 1))),
                                 "full_cycle_report_s": statistics.median(full_report() for _ in range(max(reps, 1)))}
@@ -381,6 +391,10 @@ def targets(results: dict) -> dict:
         "pipeline_memory_ratio_1m": r.get("pipeline_memory_ratio") if at_1m else None,
         "report_vs_empty_notebook": r.get("report_vs_empty_notebook"),
         "explorer_update_max_s": results.get("explorer", {}).get("max_s"),
+        "norms_2_8m_s": (max(results["norms"]["dimension_s"], results["norms"]["item_s"])
+                         if results.get("norms", {}).get("respondents", 0) >= 2_000_000 else None),
+        "norms_peak_mb": (results["norms"]["peak_mb"]
+                          if results.get("norms", {}).get("respondents", 0) >= 2_000_000 else None),
     }
     out = {}
     for key, (label, op, bound) in TARGETS.items():
@@ -433,6 +447,11 @@ def markdown(results: dict) -> str:
             other = theirs.get(key)
             lines.append(f"| {labels.get(key, key)} | {value:.3f} | {'—' if other is None else f'{other:.3f}'} | "
                          f"{'—' if other is None else f'{other / value:.1f}×'} |")
+    if "norms" in results:
+        no = results["norms"]
+        lines += ["", f"Consortium norms (DuckDB over Parquet, fresh process): {no['institutions']:,} institutions, "
+                  f"{no['respondents']:,} respondents, {no['dataset_mb']:.0f} MB of Parquet — dimension norms by user "
+                  f"group {no['dimension_s']:.2f} s, item norms {no['item_s']:.2f} s, peak {no['peak_mb']:.0f} MB."]
     lines += ["", "## Ratios and targets", "", "| measure | target | value | met |", "|---|---|---|---|"]
     for t in results["targets"].values():
         value = "—" if t["value"] is None else f"{t['value']:.3f}"

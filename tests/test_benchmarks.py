@@ -20,7 +20,8 @@ def test_quick_benchmark_runs_and_reports_every_measure(tmp_path):
     assert results["bootstrap_5000x22"]["ours_2000_s"] > 0
     assert set(results["targets"]) == {"alpha_vs_pingouin_1m", "alpha_vs_psych_1m", "bootstrap_2000_5000x22_s",
                                        "pipeline_1m_s", "pipeline_memory_ratio_1m", "report_vs_empty_notebook",
-                                       "explorer_update_max_s"}
+                                       "explorer_update_max_s", "norms_2_8m_s", "norms_peak_mb"}
+    assert results["norms"]["institutions"] == 3 and results["norms"]["dimension_rows"] > 0
     assert set(results["psychometrics"]["ours"]) == {"cfa_ml_22", "invariance_4_levels", "cfa_fiml_hs",
                                                      "cfa_wlsmv_13"}
     table = out.with_suffix(".md").read_text()
@@ -28,8 +29,12 @@ def test_quick_benchmark_runs_and_reports_every_measure(tmp_path):
 
 
 def test_norms_scale_harness_runs(tmp_path):
+    import pandas as pd
+
     out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "norms_scale.py"), "--institutions", "3",
-                          "--respondents", "40", "--folder", str(tmp_path / "c")],
+                          "--respondents", "150", "--folder", str(tmp_path / "c")],
                          check=True, capture_output=True, text=True, cwd=ROOT)
     result = json.loads(out.stdout)
-    assert result["respondents"] == 120 and result["dimension_rows"] == 12 and result["peak_mb"] > 0
+    kept = sum(len(pd.read_parquet(p)) for p in (tmp_path / "c").rglob("*.parquet"))
+    assert result["institutions"] == 3 and result["respondents"] == kept and 3 * 120 < kept < 3 * 180
+    assert result["dimension_rows"] == 12 and result["item_rows"] == 4 * 22 and result["peak_mb"] > 0
