@@ -418,3 +418,40 @@ def test_the_institutions_table_is_kept_and_checked(tmp_path):
         set_institutions(tmp_path, pd.DataFrame({"institution": ["../x"]}))
     with pytest.raises(ValueError, match="need an 'institution' column"):
         set_institutions(tmp_path, pd.DataFrame({"name": ["x"]}))
+
+
+def test_norms_equal_r_type_7_quantiles(consortium, tmp_path):
+    """R (base: aggregate by hand, quantile type 7) on the same rows, read from CSV."""
+    import json
+    import shutil
+    import subprocess
+
+    from .conftest import ROOT
+
+    if shutil.which("Rscript") is None:
+        pytest.skip("R is not installed (make r-oracle)")
+    folder, _ = consortium
+    inst = sq.load_instrument("library-core-22")
+    frames = []
+    for path in sorted(folder.glob("institution=*/year=*/form=library-core-22/*.parquet")):
+        frame = pd.read_parquet(path)
+        frame.insert(0, "institution", path.parts[-4].split("=", 1)[1])
+        frame.insert(1, "year", int(path.parts[-3].split("=", 1)[1]))
+        frames.append(frame)
+    rows = pd.concat(frames, ignore_index=True)
+    rows = rows[["institution", "year", "user_group", *[f"perceived__{i}" for i in inst.items]]]
+    rows.columns = [*rows.columns[:3], *inst.items]
+    rows.to_csv(tmp_path / "rows.csv", index=False)
+    (tmp_path / "spec.json").write_text(json.dumps({"dimensions": {d: list(i) for d, i in inst.dimensions.items()},
+                                                    "min_group_n": 10, "probs": [q / 100 for q in PERCENTILES]}))
+    subprocess.run(["Rscript", str(ROOT / "tests" / "r" / "norms.R"), str(tmp_path / "rows.csv"),
+                    str(tmp_path / "spec.json"), str(tmp_path / "out.json")], check=True, capture_output=True)
+    theirs = json.loads((tmp_path / "out.json").read_text())
+    ours = sq.norms(folder, form="library-core-22", min_group_n=10).set_index(["user_group", "dimension"])
+    assert len(theirs) == len(ours)
+    for row in theirs:
+        mine = ours.loc[(row["user_group"], row["dimension"])]
+        assert mine["institutions"] == row["institutions"]
+        assert mine["mean"] == pytest.approx(row["mean"], rel=1e-12)
+        assert mine["sd"] == pytest.approx(row["sd"], rel=1e-10)
+        np.testing.assert_allclose(mine[[f"p{q}" for q in PERCENTILES]].astype(float), row["quantiles"], rtol=1e-12)
