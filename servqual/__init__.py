@@ -16,6 +16,7 @@ The methods, formulas and their R equivalents are in ``docs/methods.md``.
 """
 
 from . import linkage, questionnaire, synthetic
+from .comments import code_comments, coder_agreement, comment_themes, theme_frequencies, theme_gaps
 from .compare import (
     DriversResult,
     adjust_pvalues,
@@ -137,6 +138,11 @@ __all__ = [
     "plan",
     "polychoric",
     "position",
+    "code_comments",
+    "coder_agreement",
+    "comment_themes",
+    "theme_frequencies",
+    "theme_gaps",
     "priorities",
     "questionnaire",
     "read_cycle",

@@ -58,7 +58,11 @@ _EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
 #: A phone number inside text: an optional +, then at least 8 digits with spaces, dots,
 #: dashes or brackets between them.
 _PHONE_RE = re.compile(r"(?<![\w])\+?\(?\d[\d\s().-]{6,}\d(?![\w])")
-_LONG_NUMBER_RE = re.compile(r"(?<![\w.])\d{7,}(?![\w.])")  # student/staff numbers
+_LONG_NUMBER_RE = re.compile(r"(?<![\w.])\d{7,}(?!\w|\.\d)")  # student/staff numbers
+_ID_NUMBER_RE = re.compile(r"(?<![\w.])[A-Za-z]{1,2}\d{6,}(?![\w.])")  # s1234567, u6543210
+#: Answers to a comment question that say "no comment" (case, spaces and dots ignored).
+NO_COMMENT = frozenset({"", "-", "--", "---", ".", "..", "...", "n/a", "na", "n.a", "none", "nil", "no",
+                        "nothing", "no comment", "no comments", "nope", "x", "/", "?", "null"})
 _DATE_RE = re.compile(r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{4}")  # dates are not phones
 _IP_RE = re.compile(r"^\s*\d{1,3}(?:\.\d{1,3}){3}\s*$")
 
@@ -77,8 +81,11 @@ def mask_personal(text: str) -> str:
     'Call me on [phone] or mail [e-mail] (student [number])'
     >>> mask_personal("Started 2024-05-01 10:22")
     'Started 2024-05-01 10:22'
+    >>> mask_personal("my id is s1234567")
+    'my id is [number]'
     """
     text = _EMAIL_RE.sub("[e-mail]", text)
+    text = _ID_NUMBER_RE.sub("[number]", text)
     text = _LONG_NUMBER_RE.sub("[number]", text)  # one run of digits: a student or staff number
     return _PHONE_RE.sub(lambda m: "[phone]" if _digits(m.group()) >= 8 and not _DATE_RE.search(m.group())
                          else m.group(), text)
@@ -1045,6 +1052,7 @@ def read_survey(
         overall_values=overall_values,
         encoding=raw.encoding,
         dropped_columns=tuple(dropped),
+        comments=comments or None,
     )
 
 
@@ -1397,7 +1405,7 @@ def _respondents(path: Path, raw: RawTable, index: pd.Index, segments, year, use
         values = _apply_value_labels(series, labels[column]) if labels.get(column) else _segment_values(series)
         respondents[column] = _recode_segment(path, column, values, recode.get(column) or {})
     if comments:
-        respondents[comments] = _masked_text(frame[comments])
+        respondents[comments] = _comment_text(frame[comments])
     if year is not None:
         respondents["year"] = int(year)
     elif "year" in frame.columns:
@@ -1413,6 +1421,18 @@ def _respondents(path: Path, raw: RawTable, index: pd.Index, segments, year, use
         else:  # any text kept is masked: a phone number inside an answer never leaves the reader
             respondents[column] = _masked_text(series)
     return respondents, dropped
+
+
+def _comment_text(series: pd.Series) -> np.ndarray:
+    """A comment column: masked, and empty, whitespace-only and "n/a"/"none"/"-" answers
+    (:data:`NO_COMMENT`) as no comment (missing).  Any language is kept as written."""
+    text = _masked_text(series)
+    key = pd.Series(text, dtype=object).map(
+        lambda t: None if t is None else re.sub(r"\s+", " ", str(t)).strip().strip(".").strip().lower())
+    empty = key.isna() | key.isin(NO_COMMENT) | (key == "nan")
+    text = text.copy()
+    text[empty.to_numpy()] = None
+    return np.array([None if t is None else str(t).strip() for t in text], dtype=object)
 
 
 def _masked_text(series: pd.Series) -> np.ndarray:

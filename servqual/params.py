@@ -49,6 +49,8 @@ class CycleParams:
     layout: str = "wide"
     long_columns: Any = None
     consortium: Any = None  # {dataset: folder, institution: id, peers: […] or {attribute: value}}
+    codebook: str | None = None  # the comments' codebook: built-in id or YAML file (default "library")
+    quotes: bool = True  # false: no comment is quoted in any output
     source: str = ""  # the params file (not a YAML key)
 
     def as_dict(self) -> dict[str, Any]:
@@ -136,6 +138,8 @@ _CHECKS: dict[str, tuple[Any, str]] = {
                                            and _is_text(v.get("institution"))
                                            and set(v) <= {"dataset", "institution", "peers"}),
                    "a mapping {dataset: <consortium folder>, institution: <this library's id>, peers: …}"),
+    "codebook": (lambda v: v is None or _is_text(v), "a built-in codebook id (library) or a codebook YAML file"),
+    "quotes": (lambda v: isinstance(v, bool), "true or false (false: no comment is quoted)"),
 }
 
 
@@ -231,6 +235,16 @@ def params_from_mapping(raw: Any, path: str | Path) -> CycleParams:
                               f"the params file and in the project folder {project_root(path)})")
         consortium["dataset"] = str(folder)
         values["consortium"] = consortium
+    if values.get("codebook"):
+        from .comments import CodebookError, builtin_codebooks, load_codebook
+
+        text = str(values["codebook"])
+        book = text if text in builtin_codebooks() else str(_resolve(text, path))
+        try:
+            load_codebook(book)
+        except CodebookError as exc:
+            raise ParamsError(f"{path}: codebook: {exc}") from None
+        values["codebook"] = book
     return CycleParams(**values, source=str(path))
 
 

@@ -58,6 +58,7 @@ __all__ = [
     "plot_likert",
     "plot_linkage",
     "plot_peers",
+    "plot_themes",
     "plot_profile",
     "plot_radar",
     "plot_trend",
@@ -1833,4 +1834,67 @@ def plot_peers(
         label = labels[units.index(best[level])]
         text += f"; the library stands highest on {label} (above {best['percentile_rank']:.0f}% of its peers)"
     _describe(ax, text + ".")
+    return ax
+
+
+def plot_themes(
+    data: pd.DataFrame,
+    *,
+    ax: Axes | None = None,
+    title: str | None = None,
+    top: int | None = None,
+) -> Axes:
+    """What clients wrote about: the share of commenters who mention each theme, with its
+    95% Wilson interval, most frequent at the top.
+
+    Parameters
+    ----------
+    data
+        :func:`servqual.comments.theme_frequencies` (one group): ``label``, ``share``,
+        ``ci_low``, ``ci_high``, ``mentions``, ``commenters``.
+    top
+        Show only the most frequent themes.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from servqual.plots import plot_themes
+    >>> data = pd.DataFrame({"label": ["Noise", "Seats"], "share": [0.1, 0.3], "ci_low": [0.05, 0.22],
+    ...                      "ci_high": [0.17, 0.38], "mentions": [10, 30], "commenters": [100, 100]})
+    >>> ax = plot_themes(data)
+    >>> [t.get_text() for t in ax.get_yticklabels()]
+    ['Seats', 'Noise']
+    >>> import matplotlib.pyplot as plt; plt.close('all')
+    """
+    shown = data[~data["suppressed"]] if "suppressed" in data else data
+    shown = shown.sort_values("share", ascending=False, kind="stable")
+    if top:
+        shown = shown.head(top)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7.0, 0.42 * len(shown) + 1.4))
+    y = np.arange(len(shown))
+    share = shown["share"].to_numpy(dtype=float) * 100
+    low = shown["ci_low"].to_numpy(dtype=float) * 100
+    high = shown["ci_high"].to_numpy(dtype=float) * 100
+    ax.barh(y, share, color=SERIES_COLORS[0], height=0.6, gid="themes")
+    ax.errorbar(share, y, xerr=[share - low, high - share], fmt="none", ecolor="#333333", elinewidth=1, capsize=2,
+                gid="intervals")
+    for k, (value, count) in enumerate(zip(share, shown["mentions"])):
+        ax.annotate(f"{value:.0f}% ({int(count)})", (high[k], k), xytext=(4, 0), textcoords="offset points",
+                    va="center", fontsize=8, color="#000000", gid="value")
+    ax.set_yticks(y, [wrap_label(str(t), 30) for t in shown["label"]])
+    ax.set_ylim(len(shown) - 0.5, -0.5)
+    ax.set_xlim(0, max(10.0, float(np.nanmax(high)) * 1.25 if len(high) else 10.0))
+    ax.set_xlabel("% of comments that mention the theme")
+    ax.grid(axis="x", color="#DDDDDD", lw=0.6)
+    ax.set_axisbelow(True)
+    commenters = int(shown["commenters"].max()) if len(shown) else 0
+    _titled(ax, title or "What clients wrote about", f"{commenters:,} comments; bars: 95% Wilson intervals; a comment "
+            "can mention several themes")
+    if len(shown):
+        first = shown.iloc[0]
+        _describe(ax, f"Bar chart of {len(shown)} comment themes; the most frequent is {first['label']} "
+                      f"({first['share'] * 100:.0f}% of {commenters:,} comments).")
+    else:
+        _describe(ax, "Bar chart of comment themes: no theme to show.")
     return ax

@@ -227,7 +227,8 @@ class CycleReport:
     """
 
     def __init__(self, survey, output_dir, *, min_group_n: int = MIN_GROUP_N, by: str | None = None,
-                 title: str | None = None, seed: int = 2005, previous=None, consortium=None):
+                 title: str | None = None, seed: int = 2005, previous=None, consortium=None, codebook=None,
+                 quotes: bool = True):
         from .scoring import combine_small_groups
 
         # every shared number comes from groups of at least min_group_n: small segment groups
@@ -244,7 +245,7 @@ class CycleReport:
         self.previous = previous
         # one context for every chapter: a table several sections show is computed once
         self.context = Context(self.survey, by=self.by, min_group_n=min_group_n, seed=seed, previous=previous,
-                               consortium=consortium)
+                               consortium=consortium, codebook=codebook, quotes=quotes)
         self.shown: list[str] = []  # keys of the sections shown so far, in order
         self.out.summary.update({
             "title": self.title, "year": survey.year, "instrument": self.inst.id,
@@ -256,6 +257,8 @@ class CycleReport:
     def from_params(cls, params: CycleParams | str | Path, output_dir, **kwargs) -> CycleReport:
         params = params if isinstance(params, CycleParams) else load_params(params)
         kwargs.setdefault("consortium", params.consortium)
+        kwargs.setdefault("codebook", params.codebook)
+        kwargs.setdefault("quotes", params.quotes)
         return cls(read_cycle(params), output_dir, min_group_n=params.min_group_n, title=params.title, **kwargs)
 
     # ---- sections -------------------------------------------------------------------

@@ -85,6 +85,8 @@ class Context:
     seed: int = 2005
     previous: Any = None  # the survey of the cycle before, for "change since last time"
     consortium: Any = None  # {dataset, institution, peers}: where the library stands among its peers
+    codebook: Any = None  # the comments' codebook (default the built-in "library")
+    quotes: bool = True  # false: no comment is quoted
 
     def __post_init__(self) -> None:
         if self.by is None and self.survey.segments:
@@ -123,6 +125,22 @@ class Context:
                                          "respondents")
                     table = None
             self._tables[key] = table
+        return self._tables[key]
+
+    def coded(self):
+        """:func:`servqual.code_comments` of this cycle, computed once."""
+        from .comments import code_comments
+
+        if "coded" not in self._tables:
+            self._tables["coded"] = code_comments(self.survey, self.codebook)
+        return self._tables["coded"]
+
+    def theme_frequencies(self, by: str | None = None):
+        from .comments import theme_frequencies
+
+        key = ("themes", by)
+        if key not in self._tables:
+            self._tables[key] = theme_frequencies(self.survey, self.coded(), by=by, min_group_n=self.min_group_n)
         return self._tables[key]
 
     @property
@@ -192,6 +210,15 @@ def _has_importance(c: Context) -> str | None:
     if importance_basis(c.survey) is not None:
         return None
     return "the survey has neither stated importance nor an overall-satisfaction item"
+
+
+def _has_comments(c: Context) -> str | None:
+    from .comments import comment_table
+
+    if not c.survey.comments:
+        return "the params name no comments column (comments: <the free-text column>)"
+    n = len(comment_table(c.survey))
+    return None if n >= c.min_group_n else f"only {n} respondents left a comment (fewer than {c.min_group_n})"
 
 
 def _has_overall(c: Context) -> str | None:
@@ -435,6 +462,7 @@ def _summary(c: Context, out: Sink) -> None:
     out.summary["headline"] = headline
     if not inst.gaps:
         _peer_note(c, out)
+        _comments_note(c, out)
         return
     plan = action_plan(s, top=3, min_group_n=c.min_group_n)
     out.table("action_plan", plan.to_frame(), show=False)
@@ -448,6 +476,7 @@ def _summary(c: Context, out: Sink) -> None:
         out.note("### Where a group's own priority differs\n\n" + "\n".join(
             f"- {text}" for text in plan.exceptions["sentence"]))
     _peer_note(c, out)
+    _comments_note(c, out)
     out.summary["actions"] = list(plan.actions["sentence"])
     out.summary["action_items"] = list(plan.actions["item"])
     out.summary["exceptions"] = list(plan.exceptions["sentence"])
@@ -617,6 +646,97 @@ def _peers(c: Context, out: Sink) -> None:
                             "percentile_rank": dict(zip(overall["dimension"], overall["percentile_rank"]))}
 
 
+def _comments_note(c: Context, out: Sink) -> None:
+    """The first screen's line on the comments: how many wrote, and the three most frequent themes."""
+    from .comments import comment_table
+    from .display import percent
+
+    if _has_comments(c) is not None:
+        return
+    n = len(comment_table(c.survey))
+    freq = c.theme_frequencies()
+    freq = freq[~freq["suppressed"] & (freq["mentions"] > 0)].sort_values("share", ascending=False, kind="stable")
+    top = [f"{r.label.lower()} ({percent(r.share)})" for r in freq.head(3).itertuples()]
+    text = f"{n:,} of {c.survey.n:,} respondents ({percent(n / c.survey.n)}) wrote a comment"
+    text += (f"; most often about {_and(top)} of the comments." if top else ".")
+    out.note(f"### What clients wrote\n\n{text} The section *What clients wrote* has the themes by group, "
+             "their link to the gaps and quotes.")
+    out.summary["comments"] = {"commenters": n, "top_themes": [r.theme for r in freq.head(3).itertuples()]}
+
+
+def _and(parts: list[str]) -> str:
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def _comments(c: Context, out: Sink) -> None:
+    from .comments import comment_sentiment, comment_table, comment_themes, quotes, theme_gaps
+    from .display import percent
+    from .plots import plot_themes
+
+    table = comment_table(c.survey)
+    coded = c.coded()
+    n, coded_n = len(table), coded["id"].nunique()
+    out.note(f"{n:,} of {c.survey.n:,} respondents ({percent(n / c.survey.n)}) wrote a comment; the codebook "
+             f"*{coded.attrs['codebook']}* finds at least one of its {len(coded.attrs['themes'])} themes in "
+             f"{coded_n:,} of them ({percent(coded_n / n)}). A comment can carry several themes. E-mail addresses, "
+             "phone and student numbers were masked when the file was read.")
+    freq = c.theme_frequencies()
+    out.figure("comment-themes", plot_themes(freq, title=f"What clients wrote about{c.year}"))
+    out.table("comment_themes", freq.drop(columns=["small_group"], errors="ignore"),
+              caption="Comment themes: share of the comments that mention each (95% Wilson interval)", digits=2,
+              columns=["label", "mentions", "commenters", "share", "ci_low", "ci_high"])
+    if c.by:
+        by_group = c.theme_frequencies(c.by)
+        wide = by_group[~by_group["suppressed"]].pivot_table(index="label", columns=c.by, values="share",
+                                                             sort=False)
+        out.table(f"comment_themes_by_{c.by}", by_group.drop(columns=["small_group"], errors="ignore"), show=False)
+        if not wide.empty:
+            out.table(f"comment_themes_by_{c.by}_wide", wide.reset_index().rename(columns={"label": "theme"}),
+                      caption=f"Share of each group's comments that mention the theme, by {c.by} (groups with fewer "
+                              f"than {c.min_group_n} comments are not shown)", digits=2)
+    if c.inst.gaps:
+        links = theme_gaps(c.survey, coded, min_group_n=c.min_group_n)
+        if len(links):
+            out.table("comment_theme_gaps", links.drop(columns="sentence"), show=False)
+            clear = links[links["p"] < 0.05].sort_values("difference", kind="stable")
+            if len(clear):
+                out.note("Those who wrote about a theme against everyone else, on the theme's dimension (Welch "
+                         "intervals):\n\n" + "\n".join(f"- {s}." for s in clear["sentence"].head(5)))
+            else:
+                out.note("No theme's writers differ clearly from everyone else on the theme's dimension.")
+    sentiment = comment_sentiment(table["comment"])
+    scored = sentiment[sentiment["english"]]
+    if len(scored):
+        counts = scored["sentiment"].value_counts()
+        out.note(f"Tone (VADER's lexicon; rough, English only — {len(sentiment) - len(scored)} comments in other "
+                 f"languages are not scored): {percent(counts.get('negative', 0) / len(scored))} negative, "
+                 f"{percent(counts.get('neutral', 0) / len(scored))} neutral, "
+                 f"{percent(counts.get('positive', 0) / len(scored))} positive.")
+    if c.quotes:
+        freq_shown = freq[~freq["suppressed"]].sort_values("share", ascending=False, kind="stable")
+        lines = []
+        for row in freq_shown.head(5).itertuples():
+            picked = quotes(c.survey, coded, row.theme, k=2, by=c.by, min_group_n=c.min_group_n)
+            for q in picked.itertuples():
+                who = f" — {getattr(q, c.by)}" if c.by and getattr(q, c.by) else ""
+                lines.append(f"- **{row.label}**: “{q.quote}”{who}")
+        if lines:
+            out.note("In their words (a sentence each, from themes at least "
+                     f"{c.min_group_n} clients wrote about):\n\n" + "\n".join(lines))
+    else:
+        out.note("Quotes are switched off for this report (quotes: false).")
+    try:
+        model = comment_themes(c.survey, codebook=c.codebook, seed=c.seed, min_group_n=c.min_group_n)
+    except ValueError as exc:
+        out.note(f"*No further themes were looked for: {exc}.*")
+        return
+    found = model.themes.assign(quotes=model.themes["quotes"].map(
+        lambda q: " / ".join(q) if c.quotes else "")).rename(columns={"top_terms": "words"})
+    out.table("comment_new_themes", found, caption=f"What the codebook misses: {model.n_themes} themes in the "
+              f"{model.comments} comments' sentences it does not code (TF-IDF and NMF; number of themes by "
+              "stability)", digits=2, columns=["theme", "words", "size", *(["quotes"] if c.quotes else [])])
+
+
 def _trend(c: Context, out: Sink) -> None:
     from .compare import trend_table
     from .plots import plot_trend
@@ -656,6 +776,8 @@ REGISTRY: tuple[Section, ...] = (
     Section("peers", "Among the peer libraries", "Where the library stands in its consortium: each dimension "
             "against the other libraries' means.", _has_consortium, _peers, figures=("peers",),
             explorer=("peers", "Among the peer libraries")),
+    Section("comments", "What clients wrote", "The comments, grouped into themes a library can act on, tied to the "
+            "gaps.", _has_comments, _comments, figures=("comment-themes",), explorer=("comments", "What clients wrote")),
     Section("trend", "Trend across cycles", "Dimension gaps per cycle.", _has_cycles, _trend, figures=("trend",),
             explorer=("trend", "Trend across cycles")),
     Section("respondents", "Respondents by segment",

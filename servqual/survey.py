@@ -84,6 +84,7 @@ class Survey:
     encoding: str | None = None
     dropped_columns: tuple[str, ...] = ()  # personal-data columns dropped on read
     combined_groups: dict[str, tuple[str, ...]] = field(default_factory=dict)  # see combine_small_groups
+    comments: str | None = None  # the free-text column in ``frame`` (masked on read; no comment = missing)
     _cache: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
 
     # ------------------------------------------------------------------ respondents

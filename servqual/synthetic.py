@@ -36,8 +36,8 @@ import pandas as pd
 
 from .instrument import Instrument, load_instrument
 
-__all__ = ["BRANCHES", "BRANCH_CLIMATE", "Defects", "SEGMENTS", "consortium_member", "simulate_consortium",
-           "simulate_responses", "simulate_staff", "write_sample_consortium", "write_sample_data"]
+__all__ = ["BRANCHES", "BRANCH_CLIMATE", "Defects", "SEGMENTS", "consortium_member", "simulate_comments",
+           "simulate_consortium", "simulate_responses", "simulate_staff", "write_sample_consortium", "write_sample_data"]
 
 #: Client segments of a university library and their shares.
 SEGMENTS: Mapping[str, float] = {
@@ -120,6 +120,8 @@ def simulate_responses(
     library_sd: float = 0.0,
     branch_effects: Mapping[str, float] | None = None,
     sampled_shown: int | None = None,
+    comments: float | None = None,
+    comment_column: str = "comment",
 ) -> pd.DataFrame:
     """Simulate one cycle's raw export for an instrument.
 
@@ -156,6 +158,9 @@ def simulate_responses(
         With an instrument that marks items ``sampled: true`` (LibQUAL-Lite): how many of
         them each respondent is shown, a random subset drawn afresh per respondent (default
         a third, at least one); the others are left blank in every measure.
+    comments, comment_column
+        The share of respondents who leave a free-text comment (default none), whose
+        themes follow their gaps (:func:`simulate_comments`), in ``comment_column``.
 
     Returns
     -------
@@ -294,7 +299,130 @@ def simulate_responses(
         satisfaction = np.clip(np.rint(olo + (latent + 0.3 + rng.normal(0, 0.55, n) - 1) * (ohi - olo) / 6), olo, ohi)
         satisfaction[rng.random(n) < defects.blank_overall] = np.nan
         frame[inst.overall.id] = pd.array(satisfaction, dtype="Float64").astype("Int64")
+    if comments:
+        frame[comment_column] = simulate_comments(inst, perf - standard, share=comments, seed=seed)
     return frame
+
+
+#: What synthetic clients write about: theme → (complaints, praise), in the workbench's own
+#: words.  The themes are those of the built-in library codebook, plus two it does not have
+#: (parking, cafe), for the inductive themes to find.
+COMMENT_TEMPLATES: Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "opening_hours": (("The library should open longer hours, especially at weekends.",
+                       "Please extend the opening hours during the exam period.",
+                       "Closing at six on Fridays is far too early.",
+                       "It would help a lot if the library was open 24 hours before exams."),
+                      ("The longer opening hours this year made a real difference.",)),
+    "noise": (("It is far too noisy on the second floor.",
+               "People talk loudly in the quiet zone and nobody does anything about it.",
+               "The silent study area is never silent.",
+               "Noise from the group rooms makes it hard to concentrate."),
+              ("The quiet floor is perfect for concentrating.",)),
+    "study_space": (("There are never enough seats during exams.",
+                     "Finding a free desk after ten in the morning is impossible.",
+                     "We need more study spaces and more group rooms.",
+                     "Desks are always taken by bags and nobody is sitting there."),
+                    ("The new study spaces are lovely and bright.",)),
+    "computers_printing": (("The printers are always broken or out of paper.",
+                            "There are not enough computers and they are very slow.",
+                            "Printing is expensive and the queue for the printer is long.",
+                            "The scanner never works when I need it."),
+                           ("Printing from my laptop is easy now.",)),
+    "wifi": (("The wifi keeps dropping out upstairs.",
+              "The wireless connection is very slow in the reading room.",
+              "I often cannot connect to the wifi with my laptop."),
+             ("The wifi is fast everywhere in the building.",)),
+    "eresources_access": (("Off-campus access to databases is a nightmare, the proxy login fails.",
+                           "E-journals often say I have no access when I work from home.",
+                           "Getting to the e-resources from home takes far too many steps."),
+                          ("Remote access to the databases works well.",)),
+    "collections": (("The library does not have the journals I need for my research.",
+                     "There are not enough copies of the course textbooks.",
+                     "The key books for my course are always on loan.",
+                     "Please buy more recent books in my field; many are out of date."),
+                    ("The collection in my subject is excellent.",)),
+    "interlibrary_loan": (("Interlibrary loans take weeks to arrive.",
+                           "Document delivery is slow and too expensive."),
+                          ("Interlibrary loan got me a rare article within days.",)),
+    "catalogue_search": (("The catalogue search is confusing and finds irrelevant results.",
+                          "The library website is hard to navigate.",
+                          "I can hardly find anything with the library search."),
+                         ("The new library search finds what I need quickly.",)),
+    "staff_helpfulness": (("The staff at the desk were unfriendly and dismissive.",
+                           "Staff always seem too busy to help.",
+                           "I was treated rudely when I asked a simple question."),
+                          ("The staff are always friendly and helpful.",
+                           "The librarians are so kind and patient with students.")),
+    "staff_knowledge": (("The person at the desk could not answer my question about referencing.",
+                         "Staff did not know how the new system works."),
+                        ("My subject librarian really knows the databases.",
+                         "The staff are very knowledgeable about finding sources.")),
+    "training": (("I would like more workshops on research skills and referencing software.",
+                  "A session on literature searching would help first-year students."),
+                 ("The EndNote workshop was really useful.",)),
+    "parking": (("Parking near the library is impossible for students.",
+                 "There is no parking close to the building in the evening.",
+                 "Parking fees at the campus car park are too high to study late."), ()),
+    "cafe": (("Please add a cafe or a coffee machine in the library.",
+              "It would be nice to get coffee and snacks without leaving the building.",
+              "A small cafe on the ground floor would make long study days easier."), ()),
+}
+#: Comments in other languages (kept as written; not scored for sentiment).
+OTHER_LANGUAGES = ("La biblioteca es muy ruidosa y faltan enchufes.", "Die Öffnungszeiten am Wochenende sind zu kurz.",
+                   "도서관 좌석이 너무 부족합니다.", "图书馆的无线网络太慢了。", "Les horaires d'ouverture sont trop courts.")
+
+
+def simulate_comments(instrument: str | Instrument, gaps: np.ndarray, *, share: float = 0.33,
+                      seed: int = 1) -> np.ndarray:
+    """Free-text comments whose themes follow the respondents' gaps.
+
+    ``gaps`` is respondents × dimensions (latent gap, performance − standard).  A
+    respondent comments with probability ``share`` (a little more when their mean gap is
+    large); each comment takes one or two themes, drawn with weight ``exp(−1.5 × gap)`` on
+    the theme's dimension (:data:`COMMENT_TEMPLATES`; dimensions from the built-in
+    codebook), in its complaint form when that gap is below −0.5 and its praise form
+    otherwise.  About 4% of comments are in another language, 3% carry an e-mail address,
+    phone or student number (masked on read), 4% say "n/a", "none" or "-" (no comment),
+    and 6% are about parking or a cafe, which the codebook does not know.  Its own random
+    stream (``seed``), so that the ratings of a file do not change when comments are added.
+    """
+    from .comments import load_codebook
+
+    inst = load_instrument(instrument)
+    book = load_codebook("library")
+    rng = np.random.default_rng([seed, 2])
+    dims = list(inst.dimensions)
+    n = gaps.shape[0]
+    themes = [t for t in COMMENT_TEMPLATES if t not in ("parking", "cafe")]
+    where = np.array([dims.index(book.theme(t).dimension_for(inst)) if book.theme(t).dimension_for(inst) else -1
+                      for t in themes])
+    unhappy = gaps.mean(axis=1) < -1.5
+    writes = rng.random(n) < np.clip(share * np.where(unhappy, 1.4, 0.85), 0, 1)
+    out = np.full(n, None, dtype=object)
+    for i in np.flatnonzero(writes):
+        roll = rng.random()
+        if roll < 0.04:
+            out[i] = OTHER_LANGUAGES[rng.integers(len(OTHER_LANGUAGES))]
+            continue
+        if roll < 0.08:
+            out[i] = ("n/a", "none", "-", "N/A ", "Nothing.")[rng.integers(5)]
+            continue
+        g = np.where(where >= 0, gaps[i, np.maximum(where, 0)], 0.0)
+        weight = np.exp(-1.5 * g) * (where >= 0)
+        picked = rng.choice(len(themes), size=1 + int(rng.random() < 0.35), replace=False, p=weight / weight.sum())
+        sentences = []
+        for t in picked:
+            complaints, praise = COMMENT_TEMPLATES[themes[t]]
+            pool = complaints if g[t] < -0.5 or not praise else praise
+            sentences.append(pool[rng.integers(len(pool))])
+        if rng.random() < 0.06:
+            complaints, _ = COMMENT_TEMPLATES[("parking", "cafe")[rng.integers(2)]]
+            sentences.append(complaints[rng.integers(len(complaints))])
+        if rng.random() < 0.03:
+            sentences.append(("Contact me at jo.bloggs@example.edu if you want details.",
+                              "You can call me on 0412 345 678.", "My student number is 20231234.")[rng.integers(3)])
+        out[i] = " ".join(sentences)
+    return out
 
 
 def consortium_member(instrument: str | Instrument, k: int, *, n: int = 300, year: int = 2024,
@@ -480,15 +608,15 @@ def simulate_staff(
 SAMPLES = {
     "library-2005.csv": ("servqual-22", dict(n=1180, year=2005, seed=2005, columns={"expectation": "E{index:02d}", "perception": "P{index:02d}"})),
     "library-2006.csv": ("servqual-22", dict(n=1320, year=2006, seed=2006, columns={"expectation": "E{index:02d}", "perception": "P{index:02d}"})),
-    "library-2007.csv": ("servqual-22", dict(n=1460, year=2007, seed=2007, columns={"expectation": "E{index:02d}", "perception": "P{index:02d}"})),
+    "library-2007.csv": ("servqual-22", dict(n=1460, year=2007, seed=2007, columns={"expectation": "E{index:02d}", "perception": "P{index:02d}"}, comments=0.33)),
     "library-core-2007.csv": (
         "library-core-22",
-        dict(n=1250, year=2007, seed=70, defects=Defects(missing_cell=0.0004, abandoned=0.015)),
+        dict(n=1250, year=2007, seed=70, defects=Defects(missing_cell=0.0004, abandoned=0.015), comments=0.33),
     ),
     "client-ipa-2007.csv": ("importance-performance", dict(n=900, year=2007, seed=71)),
     "library-revised-2009.csv": (
         "library-revised-25",
-        dict(n=1300, year=2009, seed=90, defects=Defects(missing_cell=0.0004, abandoned=0.015)),
+        dict(n=1300, year=2009, seed=90, defects=Defects(missing_cell=0.0004, abandoned=0.015), comments=0.33),
     ),
     "library-lite-2008.csv": (
         "library-lite-22",

@@ -40,7 +40,7 @@ def _require_ipywidgets():
 
 def _as_surveys(surveys) -> tuple[dict[str, object], dict[str, object]]:
     """Label → Survey from a survey, a list of surveys or params files, or a mapping; and
-    label → the consortium its params name (``None`` for surveys given as objects)."""
+    label → its params (``None`` for surveys given as objects)."""
     from .params import load_params, read_cycle
     from .survey import Survey
 
@@ -49,21 +49,23 @@ def _as_surveys(surveys) -> tuple[dict[str, object], dict[str, object]]:
     items = list(surveys.items()) if isinstance(surveys, Mapping) else [(None, s) for s in surveys]
     if not items:
         raise ValueError("the explorer needs at least one survey")
-    out, consortia = {}, {}
+    out, params_of = {}, {}
     for k, (label, survey) in enumerate(items):
-        consortium = None
+        params = None
         if not isinstance(survey, Survey):
             params = load_params(survey)
-            survey, consortium = read_cycle(params), params.consortium
+            survey = read_cycle(params)
         if label is None:
             label = str(survey.year) if survey.year is not None else f"cycle {k + 1}"
         out[str(label)] = survey
-        consortia[str(label)] = consortium
-    return out, consortia
+        params_of[str(label)] = params
+    return out, params_of
 
 
 #: Show-menu entry for the radar's default picture: every measure, the gap or zone shaded.
 ALL_MEASURES = "all measures"
+#: Show-menu entry of the comments view: every theme's share (else one theme's comments).
+ALL_THEMES = "all themes"
 
 _CSS = """<style>
 .servqual-explorer { max-width: 100%; box-sizing: border-box; }
@@ -97,9 +99,11 @@ class Explorer:
     def __init__(self, surveys, *, segment: str | None = None, min_group_n: int = MIN_GROUP_N,
                  consortium: Mapping | None = None):
         w = _require_ipywidgets()
-        self.surveys, self.consortia = _as_surveys(surveys)
-        if consortium is not None:
-            self.consortia = {label: dict(consortium) for label in self.surveys}
+        self.surveys, params_of = _as_surveys(surveys)
+        self.consortia = {label: (dict(consortium) if consortium is not None else p.consortium if p else None)
+                          for label, p in params_of.items()}
+        self.codebooks = {label: p.codebook if p else None for label, p in params_of.items()}
+        self.quotes_allowed = {label: p.quotes if p else True for label, p in params_of.items()}
         first = next(iter(self.surveys.values()))
         self.instrument = first.instrument
         self.segment = segment or (first.segments[0] if first.segments else None)
@@ -170,6 +174,11 @@ class Explorer:
             return [(ALL_MEASURES, ALL_MEASURES), *gaps, *measures]
         if key == "trend":
             return [*gaps, *measures]
+        if key == "comments":  # every theme's share, or one theme's comments
+            from .comments import load_codebook
+
+            book = load_codebook(self.codebooks.get(self.cycle.value) if hasattr(self, "cycle") else None)
+            return [(ALL_THEMES, ALL_THEMES), *[(t.label, t.id) for t in book.themes]]
         if key == "peers":  # the performance rating first: what peers are usually compared on
             first = [m for m in measures if m[1] == inst.performance]
             return [*first, *[m for m in measures if m[1] != inst.performance], *gaps]
@@ -185,7 +194,7 @@ class Explorer:
             values = [v for _, v in options]
             self.quantity.value = current if current in values else values[0]
         self.quantity.disabled = key in ("zone", "ipa")
-        self.level.disabled = key == "trend"
+        self.level.disabled = key in ("trend", "comments")
         self.cycle.disabled = key == "trend"
 
     def selected_groups(self) -> list[str]:
@@ -199,6 +208,8 @@ class Explorer:
 
         if self.figure_choice.value == "peers":
             return self._peer_table()
+        if self.figure_choice.value == "comments":
+            return self._comment_table()
         survey, level, min_n = self.survey, self._level(), self.min_n.value
         parts = []
         for group in self.selected_groups():
@@ -227,6 +238,8 @@ class Explorer:
         inst, key, quantity = self.instrument, self.figure_choice.value, self.quantity.value
         if key == "peers":
             return self._peer_figure(table)
+        if key == "comments":
+            return self._comment_figure(table)
         shown = table[~table["suppressed"]]
         groups = list(pd.unique(shown["group"]))
         several = len(groups) > 1
@@ -406,6 +419,100 @@ class Explorer:
         return (f'<div class="table-scroll"><table class="gap-table-values"><thead><tr>{header}</tr></thead>'
                 f"<tbody>{body}</tbody></table></div>")
 
+    # ---- comments --------------------------------------------------------------------
+    def _coded(self):
+        from .comments import code_comments
+
+        cache = self.__dict__.setdefault("_coded_cache", {})
+        label = self.cycle.value
+        if label not in cache:
+            cache[label] = code_comments(self.survey, self.codebooks.get(label))
+        return cache[label]
+
+    def _comment_table(self) -> pd.DataFrame:
+        """Theme frequencies per chosen group (:func:`servqual.comments.theme_frequencies`)."""
+        from .comments import theme_frequencies
+
+        if not self.survey.comments:
+            table = pd.DataFrame(columns=["group", "theme", "label", "suppressed"])
+            table.attrs["problem"] = f"The {self.cycle.value} cycle has no comments column (comments: in its params)."
+            return table
+        coded, min_n = self._coded(), self.min_n.value
+        parts = []
+        for group in self.selected_groups():
+            if group == ALL or not self.segment:
+                part = theme_frequencies(self.survey, coded, min_group_n=min_n)
+            else:
+                part = theme_frequencies(self.survey, coded, by=self.segment, min_group_n=min_n)
+                part = part[part[self.segment].astype(str) == group].drop(columns=[self.segment])
+            parts.append(part.assign(group=group))
+        table = pd.concat(parts, ignore_index=True)
+        return table[["group", *[c for c in table.columns if c != "group"]]]
+
+    def _comment_figure(self, table: pd.DataFrame):
+        import matplotlib.pyplot as plt
+
+        from . import plots
+
+        if "problem" in table.attrs:
+            return None, table.attrs["problem"]
+        shown = table[~table["suppressed"]]
+        if shown.empty:
+            return None, f"Every selected group has fewer than {self.min_n.value} comments; nothing is shown."
+        groups = list(pd.unique(shown["group"]))
+        themes = shown["theme"].nunique()
+        fig, axes = plt.subplots(len(groups), 1, figsize=(7.0, len(groups) * (0.42 * themes + 1.4)), squeeze=False)
+        for ax, group in zip(axes[:, 0], groups):
+            plots.plot_themes(shown[shown["group"] == group], ax=ax,
+                              title=f"{group}: what clients wrote about {self.cycle.value}")
+        fig.tight_layout()
+        return fig, " ".join(plots.alt_text(ax) for ax in axes[:, 0])
+
+    def _comment_table_html(self, table: pd.DataFrame) -> str:
+        """All themes: the frequencies.  One theme: its comments' sentences, with the rules of
+        the report's quotes (only where the theme has at least the minimum number of writers
+        in the group; masked; no segment named when it is small)."""
+        from .comments import quotes
+        from .display import interval, number, percent
+
+        theme = self.quantity.value
+        if "problem" in table.attrs:
+            return ""
+        if theme in ("", ALL_THEMES):
+            head = ["Group", "Theme", "Mentions", "Comments", "Share", "95% CI"]
+            rows = []
+            for _, r in table.iterrows():
+                if r["suppressed"]:
+                    rows.append(f"<td>{html.escape(str(r['group']))}</td><td>{html.escape(str(r['label']))}</td>"
+                                f'<td colspan="4">{html.escape(str(r["suppressed_reason"]))}</td>')
+                    continue
+                cells = [html.escape(str(r["group"])), html.escape(str(r["label"]))]
+                nums = [number(r["mentions"], 0), number(r["commenters"], 0), percent(r["share"]),
+                        interval(100 * r["ci_low"], 100 * r["ci_high"], 0) + "%"]
+                rows.append("".join(f"<td>{c}</td>" for c in cells) + "".join(f'<td class="num">{v}</td>' for v in nums))
+        else:
+            head = ["Group", "What clients wrote"]
+            rows = []
+            if not self.quotes_allowed.get(self.cycle.value, True):
+                rows.append('<td colspan="2">Quotes are switched off for this cycle (quotes: false).</td>')
+            coded = self._coded()
+            for group in (self.selected_groups() if self.quotes_allowed.get(self.cycle.value, True) else []):
+                part = coded
+                if group != ALL and self.segment:
+                    members = self.survey.respondents.index[
+                        self.survey.respondents[self.segment].astype(str) == group].astype(str)
+                    part = coded[coded["id"].astype(str).isin(members)]
+                picked = quotes(self.survey, part, theme, k=30, min_group_n=self.min_n.value)
+                if picked.empty:
+                    rows.append(f"<td>{html.escape(group)}</td><td>fewer than {self.min_n.value} comments on this "
+                                "theme here; none is shown</td>")
+                for q in picked.itertuples():
+                    rows.append(f"<td>{html.escape(group)}</td><td>{html.escape(q.quote)}</td>")
+        body = "".join(f"<tr>{row}</tr>" for row in rows)
+        header = "".join(f"<th>{html.escape(h)}</th>" for h in head)
+        return (f'<div class="table-scroll"><table class="gap-table-values"><thead><tr>{header}</tr></thead>'
+                f"<tbody>{body}</tbody></table></div>")
+
     def _trend_table(self) -> pd.DataFrame:
         from .compare import trend_table
 
@@ -447,6 +554,7 @@ class Explorer:
         self.image_png = image or b""
         self.message.value = f"<p>{html.escape(text)}</p>"
         self.table.value = (self._peer_table_html(table) if self.figure_choice.value == "peers"
+                            else self._comment_table_html(table) if self.figure_choice.value == "comments"
                             else self._table_html(table))
         csv = table.to_csv(index=False).encode()
         name = f"servqual-{self.cycle.value}-{self._level()}.csv"

@@ -34,6 +34,10 @@ long_columns = None
 output_dir = "reports/2005"
 previous = None  # params file of the cycle before (servqual report finds it beside this one)
 consortium = None  # {dataset: …, institution: …, peers: …}: where the library stands among its peers
+codebook = None  # the comments' codebook (default the built-in "library" one)
+quotes = True  # false: no comment is quoted
+codebook = None  # the comments' codebook (default the built-in "library" one)
+quotes = True  # false: no comment is quoted
 
 # %%
 import servqual as sq
@@ -48,7 +52,7 @@ survey = sq.read_survey(
     long_columns=long_columns,
 )
 report = CycleReport(survey, output_dir, min_group_n=min_group_n, title=title, previous=previous,
-                     consortium=consortium)
+                     consortium=consortium, codebook=codebook, quotes=quotes)
 report.header()
 
 # %%
