@@ -13,6 +13,10 @@
     servqual consortium norms DATASET          the norms table across its institutions
     servqual consortium sample DATASET --add params/2007.yaml …
                                                the synthetic sample consortium
+    servqual comments sheet params/2007.yaml --to coder-a.xlsx
+                                               a coding sheet of the comments for a colleague
+    servqual comments agree coder-a.xlsx coder-b.xlsx
+                                               their agreement per theme and what to resolve
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import dataclasses
 import sys
 import warnings
 from collections.abc import Sequence
+from pathlib import Path
 
 import pandas as pd
 
@@ -347,6 +352,45 @@ def cmd_consortium(args, out) -> int:
     return 0
 
 
+def cmd_comments(args, out) -> int:
+    from .comments import (
+        CodebookError,
+        coder_agreement,
+        coding_sheet,
+        comment_table,
+        load_codebook,
+        read_coding_sheet,
+    )
+    from .params import read_cycle
+
+    try:
+        if args.action == "sheet":
+            params = load_params(args.params)
+            survey = read_cycle(params)
+            path = coding_sheet(survey, args.to, codebook=args.codebook or params.codebook,
+                                proposals=args.proposals)
+            print(f"wrote {path}: {len(comment_table(survey))} comments, one column per theme of the codebook "
+                  f"{load_codebook(args.codebook or params.codebook).id!r} to mark (1 or x)", file=out)
+            return 0
+        a, b = (read_coding_sheet(p, args.codebook) for p in (args.sheet_a, args.sheet_b))
+        texts = None
+        first = Path(args.sheet_a)
+        frame = (pd.read_excel(first, dtype=str, engine="calamine") if first.suffix.lower() == ".xlsx"
+                 else pd.read_csv(first, dtype=str, keep_default_na=False))
+        if "comment" in frame.columns:
+            texts = frame.set_index("comment_id")["comment"]
+        result = coder_agreement(a, b, texts=texts)
+    except (ValueError, CodebookError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(result, file=out)
+    print(f"\n{len(result.disagreements)} comment × theme disagreements to resolve", file=out)
+    if args.disagreements:
+        result.disagreements.to_csv(args.disagreements, index=False, lineterminator="\n")
+        print(f"wrote {args.disagreements}", file=out)
+    return 0
+
+
 def cmd_sample_data(args, out) -> int:
     from .synthetic import write_sample_data
 
@@ -475,6 +519,20 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--add", nargs="*", default=[], help="params files of the library's own cycles")
     build.add_argument("--institution", default="sample-library", help="the library's id (default sample-library)")
     consortium.set_defaults(func=cmd_consortium)
+    comments = sub.add_parser("comments", help="hand comment coding to people: a coding sheet, and two coders' "
+                              "agreement")
+    steps = comments.add_subparsers(dest="action", required=True)
+    sheet = steps.add_parser("sheet", help="write a coding sheet (CSV or .xlsx) of a cycle's comments")
+    sheet.add_argument("params")
+    sheet.add_argument("--to", required=True, help="the sheet to write (.csv or .xlsx)")
+    sheet.add_argument("--codebook", default=None, help="codebook id or YAML (default the params' or 'library')")
+    sheet.add_argument("--proposals", action="store_true", help="add the codebook's own coding as a column")
+    agree = steps.add_parser("agree", help="two coders' agreement per theme (Cohen's kappa, Krippendorff's alpha)")
+    agree.add_argument("sheet_a")
+    agree.add_argument("sheet_b")
+    agree.add_argument("--codebook", default=None)
+    agree.add_argument("--disagreements", default=None, help="write the disagreements to resolve as CSV here")
+    comments.set_defaults(func=cmd_comments)
     sample = sub.add_parser("sample-data", help="rewrite the synthetic sample cycles")
     sample.add_argument("folder", nargs="?", default="data/raw")
     sample.set_defaults(func=cmd_sample_data)

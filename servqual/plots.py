@@ -1843,6 +1843,7 @@ def plot_themes(
     ax: Axes | None = None,
     title: str | None = None,
     top: int | None = None,
+    highlight: str | None = None,
 ) -> Axes:
     """What clients wrote about: the share of commenters who mention each theme, with its
     95% Wilson interval, most frequent at the top.
@@ -1854,6 +1855,8 @@ def plot_themes(
         ``ci_low``, ``ci_high``, ``mentions``, ``commenters``.
     top
         Show only the most frequent themes.
+    highlight
+        A theme id whose bar is drawn in the second series colour (the explorer's chosen theme).
 
     Examples
     --------
@@ -1876,7 +1879,9 @@ def plot_themes(
     share = shown["share"].to_numpy(dtype=float) * 100
     low = shown["ci_low"].to_numpy(dtype=float) * 100
     high = shown["ci_high"].to_numpy(dtype=float) * 100
-    ax.barh(y, share, color=SERIES_COLORS[0], height=0.6, gid="themes")
+    colors = [SERIES_COLORS[1] if highlight is not None and t == highlight else SERIES_COLORS[0]
+              for t in (shown["theme"] if "theme" in shown else [None] * len(shown))]
+    ax.barh(y, share, color=colors, height=0.6, gid="themes")
     ax.errorbar(share, y, xerr=[share - low, high - share], fmt="none", ecolor="#333333", elinewidth=1, capsize=2,
                 gid="intervals")
     for k, (value, count) in enumerate(zip(share, shown["mentions"])):

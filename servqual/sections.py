@@ -712,6 +712,20 @@ def _comments(c: Context, out: Sink) -> None:
                  f"languages are not scored): {percent(counts.get('negative', 0) / len(scored))} negative, "
                  f"{percent(counts.get('neutral', 0) / len(scored))} neutral, "
                  f"{percent(counts.get('positive', 0) / len(scored))} positive.")
+        if c.by:
+            tone = sentiment.assign(group=table[c.by].to_numpy())[sentiment["english"].to_numpy()]
+            rows = []
+            for group, part in tone.groupby("group", sort=True, observed=True):
+                shares = part["sentiment"].value_counts(normalize=True)
+                rows.append({c.by: group, "n": len(part), "negative": shares.get("negative", 0.0),
+                             "neutral": shares.get("neutral", 0.0), "positive": shares.get("positive", 0.0),
+                             "mean_compound": part["compound"].mean()})
+            from .scoring import suppress_small_groups
+
+            tone_table = suppress_small_groups(pd.DataFrame(rows), c.min_group_n, groups=[c.by])
+            out.table(f"comment_tone_by_{c.by}", tone_table.drop(columns=["small_group"]).rename(
+                columns={"n": "comments"}), caption=f"Tone of the English comments by {c.by} (shares; VADER "
+                      "compound mean, −1 to 1)", digits=2)
     if c.quotes:
         freq_shown = freq[~freq["suppressed"]].sort_values("share", ascending=False, kind="stable")
         lines = []

@@ -463,7 +463,7 @@ class Explorer:
         themes = shown["theme"].nunique()
         fig, axes = plt.subplots(len(groups), 1, figsize=(7.0, len(groups) * (0.42 * themes + 1.4)), squeeze=False)
         for ax, group in zip(axes[:, 0], groups):
-            plots.plot_themes(shown[shown["group"] == group], ax=ax,
+            plots.plot_themes(shown[shown["group"] == group], ax=ax, highlight=self.quantity.value,
                               title=f"{group}: what clients wrote about {self.cycle.value}")
         fig.tight_layout()
         return fig, " ".join(plots.alt_text(ax) for ax in axes[:, 0])

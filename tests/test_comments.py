@@ -324,3 +324,26 @@ def test_the_explorer_reads_the_comments_by_theme_and_segment():
     assert rows and all(any(t in r for t in theirs) for r in rows)
     e.min_n.value = 200
     assert "none is shown" in e.table.value
+
+
+def test_the_coding_round_trip_on_the_command_line(tmp_path, capsys):
+    from servqual.cli import main
+
+    params = str(ROOT / "params" / "2007.yaml")
+    assert main(["comments", "sheet", params, "--to", str(tmp_path / "a.xlsx")]) == 0
+    assert "one column per theme" in capsys.readouterr().out
+    sheet = pd.read_excel(tmp_path / "a.xlsx", dtype=str, engine="calamine").fillna("")
+    sheet.loc[:9, "noise"] = "1"
+    sheet.to_csv(tmp_path / "a.csv", index=False)
+    other = sheet.copy()
+    other.loc[:4, "noise"] = ""
+    other.to_csv(tmp_path / "b.csv", index=False)
+    assert main(["comments", "agree", str(tmp_path / "a.csv"), str(tmp_path / "b.csv"),
+                 "--disagreements", str(tmp_path / "d.csv")]) == 0
+    out = capsys.readouterr().out
+    assert "5 comment × theme disagreements to resolve" in out and "kappa" in out
+    assert len(pd.read_csv(tmp_path / "d.csv")) == 5
+    other.loc[2, "wifi"] = "perhaps"
+    other.to_csv(tmp_path / "b.csv", index=False)
+    assert main(["comments", "agree", str(tmp_path / "a.csv"), str(tmp_path / "b.csv")]) == 1
+    assert "row 4, column 'wifi': 'perhaps' is not a mark" in capsys.readouterr().err

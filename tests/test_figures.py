@@ -44,7 +44,7 @@ def test_cycle_figures_suppress_small_groups(sample_2005):
 
 def test_three_column_cycle_has_zone_of_tolerance():
     core = sq.read_survey(SAMPLE / "library-core-2007.csv", "library-core-22", id="respondent_id",
-                          segments=["segment"], year=2007)
+                          segments=["segment"], year=2007, comments="comment")
     figures = cycle_figures(core)
     assert "zone-of-tolerance" in figures and "trend" not in figures
 

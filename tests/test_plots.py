@@ -27,13 +27,14 @@ def _close():
 @pytest.fixture(scope="module")
 def core():
     return sq.read_survey(SAMPLE / "library-core-2007.csv", "library-core-22", id="respondent_id",
-                          segments=["segment"], year=2007)
+                          segments=["segment"], year=2007, comments="comment")
 
 
 @pytest.fixture(scope="module")
 def cycles():
     return [sq.read_survey(SAMPLE / f"library-{y}.csv", "servqual-22", columns=SQ_COLUMNS, id="respondent_id",
-                           segments=["segment", "branch"], year=y) for y in (2005, 2006, 2007)]
+                           segments=["segment", "branch"], year=y, comments="comment" if y == 2007 else None)
+            for y in (2005, 2006, 2007)]
 
 
 def same_color(a, b) -> bool:
@@ -535,7 +536,7 @@ def test_likert_diverging_bars(core):
 ])
 def test_every_figure_renders_for_every_instrument(name, instrument, columns):
     survey = sq.read_survey(SAMPLE / name, instrument, columns=columns, id="respondent_id",
-                            segments=["branch"], year=2007)
+                            segments=["branch"], year=2007, comments="comment" if "core" in name else None)
     inst = survey.instrument
     drawn = []
     items = sq.gap_table(survey, "item")

@@ -92,7 +92,7 @@ def test_no_significant_shortfall(tmp_path):
 
 def test_three_column_and_dimension_level():
     core = sq.read_survey(SAMPLE / "library-core-2007.csv", "library-core-22", id="respondent_id",
-                          segments=["segment"])
+                          segments=["segment"], comments="comment")
     table = sq.priorities(core, by=None, top=3)
     assert 1 <= len(table) <= 3 and table["rank"].tolist() == list(range(1, len(table) + 1))
     assert table["sentence"].str.startswith("All respondents: ").all()

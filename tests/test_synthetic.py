@@ -34,7 +34,8 @@ def test_committed_samples_are_regenerated_exactly(tmp_path):
 def test_samples_read_and_score(name):
     instrument, kwargs = SAMPLES[name]
     survey = sq.read_survey(SAMPLE / name, instrument, columns=kwargs.get("columns"), id="respondent_id",
-                            segments=["segment", "branch"], year=kwargs["year"])
+                            segments=["segment", "branch"], year=kwargs["year"],
+                            comments="comment" if kwargs.get("comments") else None)
     assert 900 <= survey.n_read <= 1500
     assert set(survey.respondents["segment"]) == {"undergraduate", "postgraduate", "academic staff", "library staff"}
     assert set(survey.respondents["branch"]) == {"Central", "Science", "Health", "Law"}
@@ -61,7 +62,8 @@ def test_realistic_defect_rates(sample_2005):
 def test_segment_and_year_effects():
     kwargs = dict(columns=SQ_COLUMNS, id="respondent_id", segments=["segment"])
     gaps = {
-        y: sq.gap_table(sq.read_survey(SAMPLE / f"library-{y}.csv", "servqual-22", year=y, **kwargs), "overall")
+        y: sq.gap_table(sq.read_survey(SAMPLE / f"library-{y}.csv", "servqual-22", year=y,
+                                       comments="comment" if y == 2007 else None, **kwargs), "overall")
         .set_index("dimension").loc["overall", "gap"]
         for y in (2005, 2006, 2007)
     }
@@ -73,7 +75,7 @@ def test_segment_and_year_effects():
 
 def test_three_column_defects_trigger_each_rule():
     survey = sq.read_survey(SAMPLE / "library-core-2007.csv", "library-core-22", id="respondent_id",
-                            segments=["segment"])
+                            segments=["segment"], comments="comment")
     rules = set(survey.screening.loc[survey.screening["action"] == "excluded", "rule"])
     assert rules == {"incomplete", "not_applicable", "inversions"}
     assert 0.03 < survey.n_excluded / survey.n_read < 0.2
@@ -86,3 +88,10 @@ def test_staff_survey_and_custom_defects():
     clean = simulate_responses("servqual-22", n=200, seed=3, defects=Defects(
         missing_cell=0, straight_lining=0, abandoned=0, blank_weights=0, blank_overall=0))
     assert clean.drop(columns=["respondent_id", "segment", "branch"]).notna().all().all()
+
+
+def test_an_unnamed_comment_column_with_personal_data_is_dropped_not_read():
+    with pytest.warns(UserWarning, match="dropped column\\(s\\) that look like personal data: 'comment'"):
+        survey = sq.read_survey(SAMPLE / "library-core-2007.csv", "library-core-22", id="respondent_id",
+                                segments=["segment"])
+    assert "comment" not in survey.frame.columns and survey.comments is None

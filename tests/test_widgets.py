@@ -40,13 +40,13 @@ def test_controls_come_from_instrument_and_data(explorer):
     assert list(explorer.groups.options) == ["All respondents", "academic staff", "library staff", "postgraduate",
                                              "undergraduate"]
     # registry order; the peers because the params name a consortium
-    assert [v for _, v in explorer.figure_choice.options] == ["gaps", "ipa", "radar", "peers", "trend"]
+    assert [v for _, v in explorer.figure_choice.options] == ["gaps", "ipa", "radar", "peers", "comments", "trend"]
     explorer.figure_choice.value = "radar"
     assert [v for _, v in explorer.quantity.options] == ["all measures", "gap", "expectation", "perception"]
     explorer.figure_choice.value = "gaps"
     assert [v for _, v in explorer.quantity.options] == ["gap"]  # gap bars draw gaps only
     core = sq.explorer([ROOT / "params" / "library-core-2007.yaml"])
-    assert [v for _, v in core.figure_choice.options] == ["gaps", "ipa", "zone", "radar", "peers"]
+    assert [v for _, v in core.figure_choice.options] == ["gaps", "ipa", "zone", "radar", "peers", "comments"]
     lite = sq.explorer([ROOT / "params" / "library-lite-2008.yaml"])  # its params name no consortium
     assert "peers" not in [v for _, v in lite.figure_choice.options]
     assert [v for _, v in core.quantity.options][:2] == ["adequacy", "superiority"]
@@ -245,7 +245,7 @@ def test_browser_click_changes_the_numbers(voila_url):
 
     survey = sq.read_survey(ROOT / "data/raw/library-2007.csv", "servqual-22",
                             columns={"expectation": "E{index:02d}", "perception": "P{index:02d}"},
-                            id="respondent_id", segments=["segment", "branch"], year=2007)
+                            id="respondent_id", segments=["segment", "branch"], year=2007, comments="comment")
     table = sq.gap_table(survey, "dimension", by="segment")
     ARTIFACTS.mkdir(exist_ok=True)
     requests: list[str] = []
@@ -305,6 +305,16 @@ def test_browser_click_changes_the_numbers(voila_url):
                 cells = rows[survey.instrument.dimension_label(row.dimension)]
                 assert float(cells[6]) == round(row.percentile_rank) and int(cells[4]) == row.peers
             page.screenshot(path=str(ARTIFACTS / "explorer-peers.png"), full_page=True)
+            # the comments: theme shares, then one theme's sentences to read
+            page.select_option(".figure-select select", label="What clients wrote")
+            page.wait_for_function(
+                "document.querySelector('.explorer-message').innerText.includes('comment themes')", timeout=20_000)
+            page.select_option(".quantity-select select", label="Noise and quiet study")
+            page.wait_for_function(
+                "document.querySelector('.gap-table').innerText.includes('What clients wrote')", timeout=20_000)
+            read = page.inner_text(".gap-table")
+            assert "quiet" in read.lower() or "nois" in read.lower()
+            page.screenshot(path=str(ARTIFACTS / "explorer-comments.png"), full_page=True)
         finally:
             browser.close()
     outside = sorted({u for u in requests if not is_local(u)})
