@@ -507,13 +507,14 @@ def comment_themes(survey_or_texts, n_themes: int | str = "auto", *, codebook=No
             book = load_codebook(codebook)
             texts = texts.map(lambda text: " ".join(s for s in _sentences(text) if not book.match(s)))
             texts = texts[texts.str.strip() != ""]
-    texts = texts[texts.map(_is_english)].str.replace(r"\[(?:e-mail|phone|number)\]", " ", regex=True)
+    texts = texts[texts.map(_is_english)]
+    words_only = texts.str.replace(r"\[(?:e-mail|phone|number)\]", " ", regex=True)  # masks are not words
     if len(texts) < 10:
         raise ValueError(f"{len(texts)} English comments to find themes in; at least 10 are needed")
     vectorizer = TfidfVectorizer(stop_words="english", ngram_range=(1, 2), min_df=3, max_df=0.5,
                                  sublinear_tf=True, token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z-]+\b")
     try:
-        matrix = vectorizer.fit_transform(texts.to_numpy())
+        matrix = vectorizer.fit_transform(words_only.to_numpy())
     except ValueError:
         raise ValueError("the comments share too few words (each word must occur in at least three comments) "
                          "to find themes") from None

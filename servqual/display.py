@@ -22,6 +22,7 @@ MINUS = "\u2212"
 DASH = "—"
 
 _HEADERS = {
+    "theme_label": "Theme", "commenters": "Comments",
     "n": "n", "n_items": "Items", "share": "Share", "shown": "Shown to", "share_shown": "Share shown",
     "sampled": "Form", "mean_gap": "Mean gap", "sd": "SD", "ci": "95% CI",
     "raw_alpha": "Alpha", "std_alpha": "Standardised alpha", "omega_total": "Omega (total)",
@@ -48,7 +49,7 @@ _RULES = {"read": "Respondents read", "kept": "Respondents kept", "excluded (any
           "not_applicable": "Too many N/A answers", "inversions": "Minimum rated above desired",
           "straight_lining": "The same answer to every item"}
 _COUNTS = re.compile(r"^(n|n_.*|.*_n|respondents|groups|npar|n_items|rank|importance_rank|year|year_from|year_to|"
-                     r"excluded|kruskal_df|items|shown|peers|percentile_rank|institutions)$")
+                     r"excluded|kruskal_df|items|shown|peers|percentile_rank|institutions|mentions|commenters|comments|size)$")
 _P = re.compile(r"^(p|p_adj|.*_p|.*_p_adj|p_value)$")
 _SHARES = re.compile(r"^(share|lmg_share|.*_share|share_.*)$")
 
@@ -233,7 +234,9 @@ def format_table(frame: pd.DataFrame, instrument=None, *, digits: int = 2, colum
             if high in shown.columns:
                 level = "90% CI" if base == "rmsea" else "95% CI"
                 head = f"{_header(base, instrument)} {level}" if base else level
-                cells[head] = [interval(lo, hi, digits) for lo, hi in zip(series, shown[high])]
+                cells[head] = ([f"{percent(lo)} to {percent(hi)}" for lo, hi in zip(series, shown[high])]
+                               if base and _SHARES.match(base) else
+                               [interval(lo, hi, digits) for lo, hi in zip(series, shown[high])])
                 numeric.add(head)
                 intervals.add(head)
                 continue

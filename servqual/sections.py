@@ -682,18 +682,19 @@ def _comments(c: Context, out: Sink) -> None:
              "phone and student numbers were masked when the file was read.")
     freq = c.theme_frequencies()
     out.figure("comment-themes", plot_themes(freq, title=f"What clients wrote about{c.year}"))
-    out.table("comment_themes", freq.drop(columns=["small_group"], errors="ignore"),
+    out.table("comment_themes", freq.sort_values("share", ascending=False, kind="stable").rename(
+                  columns={"label": "theme_label", "ci_low": "share_ci_low", "ci_high": "share_ci_high"}),
               caption="Comment themes: share of the comments that mention each (95% Wilson interval)", digits=2,
-              columns=["label", "mentions", "commenters", "share", "ci_low", "ci_high"])
+              columns=["theme_label", "mentions", "commenters", "share"])
     if c.by:
         by_group = c.theme_frequencies(c.by)
         wide = by_group[~by_group["suppressed"]].pivot_table(index="label", columns=c.by, values="share",
                                                              sort=False)
         out.table(f"comment_themes_by_{c.by}", by_group.drop(columns=["small_group"], errors="ignore"), show=False)
         if not wide.empty:
-            out.table(f"comment_themes_by_{c.by}_wide", wide.reset_index().rename(columns={"label": "theme"}),
-                      caption=f"Share of each group's comments that mention the theme, by {c.by} (groups with fewer "
-                              f"than {c.min_group_n} comments are not shown)", digits=2)
+            out.table(f"comment_themes_by_{c.by}_wide", (100 * wide).round(0).reset_index().rename(
+                columns={"label": "theme"}), caption=f"Per cent of each group's comments that mention the theme, by "
+                      f"{c.by} (groups with fewer than {c.min_group_n} comments are not shown)", digits=0)
     if c.inst.gaps:
         links = theme_gaps(c.survey, coded, min_group_n=c.min_group_n)
         if len(links):
@@ -744,8 +745,9 @@ def _comments(c: Context, out: Sink) -> None:
     except ValueError as exc:
         out.note(f"*No further themes were looked for: {exc}.*")
         return
-    found = model.themes.assign(quotes=model.themes["quotes"].map(
-        lambda q: " / ".join(q) if c.quotes else "")).rename(columns={"top_terms": "words"})
+    found = model.themes.assign(quotes=model.themes["quotes"].map(lambda q: " / ".join(q) if c.quotes else ""),
+                                theme=model.themes["theme"].map(lambda k: f"new {k}")).rename(
+        columns={"top_terms": "words"})
     out.table("comment_new_themes", found, caption=f"What the codebook misses: {model.n_themes} themes in the "
               f"{model.comments} comments' sentences it does not code (TF-IDF and NMF; number of themes by "
               "stability)", digits=2, columns=["theme", "words", "size", *(["quotes"] if c.quotes else [])])

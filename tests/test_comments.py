@@ -282,7 +282,8 @@ def test_the_report_says_what_clients_wrote(survey, tmp_path):
     plt.close("all")
     summary = report.out.summary
     assert "comments" in report.shown and not summary.get("failed_sections")
-    freq = pd.read_csv(tmp_path / "r" / "tables" / "comment_themes.csv")
+    freq = pd.read_csv(tmp_path / "r" / "tables" / "comment_themes.csv").rename(
+        columns={"theme_label": "label", "share_ci_low": "ci_low", "share_ci_high": "ci_high"})
     assert summary["comments"]["top_themes"] == list(freq.sort_values("share", ascending=False, kind="stable")
                                                      ["theme"].head(3))
     # the figure draws the shares it says
