@@ -8,7 +8,9 @@ Targets (issue 17): under 10 s and under 2 GB on 2 cores.  The dataset is writte
 the same generator the tests use (``servqual.synthetic.simulate_consortium``: each library
 its own level and profile, every cycle a raw export read and screened by ``read_survey``
 and added by ``consortium_add``), in chunks that a rerun skips, and reused.
-``benchmarks/run.py`` runs this too and reports it beside the other measures.
+``benchmarks/run.py`` runs this too and reports it beside the other measures.  Beside it, in
+a fresh process, the same dimension norms the plain way (every file into one pandas frame),
+for the ratio.
 """
 
 from __future__ import annotations
@@ -33,6 +35,31 @@ for level in ("dimension", "item"):
 out["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps(out))
 """
+#: The same dimension norms the plain way, for the ratio: every file into one pandas frame,
+#: dimension scores by the half rule, means per institution and group, then the percentiles.
+_PANDAS = """
+import json, math, resource, sys, time
+import numpy as np, pandas as pd
+import servqual as sq
+inst = sq.load_instrument("library-core-22")
+start = time.perf_counter()
+import pyarrow.dataset as ds
+frame = ds.dataset(sys.argv[1], format="parquet", partitioning="hive", exclude_invalid_files=True).to_table().to_pandas()
+rows = []
+for dim, items in inst.dimensions.items():
+    block = frame[[f"perceived__{i}" for i in items]].to_numpy(dtype=float)
+    count = (~np.isnan(block)).sum(axis=1)
+    score = np.where(count >= math.ceil(len(items) / 2), np.nansum(block, axis=1) / np.maximum(count, 1), np.nan)
+    part = pd.DataFrame({"institution": frame["institution"].astype(str), "user_group": frame["user_group"],
+                         "score": score}).dropna()
+    means = part.groupby(["institution", "user_group"])["score"].agg(["count", "mean"])
+    means = means[means["count"] >= 10].reset_index()
+    for group, values in means.groupby("user_group")["mean"]:
+        rows.append([dim, group, len(values), *np.percentile(values, [5, 10, 25, 50, 75, 90, 95])])
+seconds = time.perf_counter() - start
+print(json.dumps({"pandas_dimension_s": seconds, "pandas_rows": len(rows),
+                  "pandas_peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
 #: raw respondents per kept one (screening excludes about one in nine on the three-column form)
 _RAW_PER_KEPT = 1.12
 _CHUNK = 50
@@ -46,7 +73,7 @@ def build(folder: Path, institutions: int, respondents: int) -> float:
     start = time.perf_counter()
     for first in range(0, institutions, _CHUNK):
         count = min(_CHUNK, institutions - first)
-        if (folder / f"institution=lib-{first + count - 1:04d}").exists():
+        if (folder / f"institution=lib-{first + count - 1:03d}").exists():  # the ids simulate_consortium writes
             continue
         simulate_consortium(folder, institutions=count, first=first, prefix="lib-", years=(2024,),
                             forms=("library-core-22",), respondents=(raw, raw), participation=1.0, seed=first)
@@ -64,6 +91,10 @@ def measure(folder: str | Path, institutions: int = 1400, respondents: int = 200
         f"SELECT count(*) FROM read_parquet('{folder}/institution=*/year=*/form=*/*.parquet')").fetchone()[0]
     run = subprocess.run([sys.executable, "-c", _NORMS, str(folder)], capture_output=True, text=True, check=True)
     result = json.loads(run.stdout.strip().splitlines()[-1])
+    plain = subprocess.run([sys.executable, "-c", _PANDAS, str(folder)], capture_output=True, text=True, check=True)
+    result.update(json.loads(plain.stdout.strip().splitlines()[-1]))
+    result["pandas_vs_duckdb_s"] = result["pandas_dimension_s"] / result["dimension_s"]
+    result["pandas_vs_duckdb_memory"] = result["pandas_peak_mb"] / result["peak_mb"]
     result.update({"institutions": len({p.parts[-4] for p in files}), "respondents": int(kept), "build_s": built,
                    "dataset_mb": sum(p.stat().st_size for p in files) / 2**20})
     return result
