@@ -499,14 +499,14 @@ def _peer_note(c: Context, out: Sink) -> None:
         return ("higher than at all of them" if rank >= 100 else "lower than at all of them" if rank <= 0
                 else f"higher than at {only}{rank:.0f}% of them")
 
-    head = (f"Compared with {n} peer librar{'y' if n == 1 else 'ies'} of the consortium ({c.survey.year}, same form), "
-            f"clients rate the library's {c.inst.measure_label(c.inst.performance).lower()} ")
+    head = f"Compared with {n} peer librar{'y' if n == 1 else 'ies'} of the consortium ({c.survey.year}, same form), "
+    rating = c.inst.measure_label(c.inst.performance).lower()
     if best["percentile_rank"] - worst["percentile_rank"] < 1e-9:
-        text = head + f"alike in every dimension: {share(best['percentile_rank'])}."
+        text = head + f"the library is rated alike in every dimension: {share(best['percentile_rank'])} ({rating})."
     else:
-        text = head + (f"on **{name(best)}** {share(best['percentile_rank'])}, and on **{name(worst)}** "
-                       f"{share(worst['percentile_rank'], 'only ')}. The section *Among the peer libraries* "
-                       "shows every dimension.")
+        text = head + (f"the library's **{name(best)}** is rated {share(best['percentile_rank'])} and its "
+                       f"**{name(worst)}** {share(worst['percentile_rank'], 'only ')} ({rating} ratings). The "
+                       "section *Among the peer libraries* shows every dimension.")
     out.note(f"### Among the peer libraries\n\n{text}")
     out.summary["peer_headline"] = text
 
