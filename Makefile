@@ -94,7 +94,7 @@ browser: ## install Debian's Chromium for the browser tests when it is missing (
 	else echo "browser: chromium not available (needs root and apt-get)"; fi
 
 test: $(STAMP) r-oracle browser fonts pdf-tools $(CONSORTIUM) ## run the test suite (installs R and Chromium for the oracle and browser tests)
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n auto --dist loadfile
 
 lint: $(STAMP) ## ruff
 	$(VENV)/bin/ruff check servqual tests

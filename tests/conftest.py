@@ -26,12 +26,17 @@ FIXTURE_COLUMNS = {"expectation": "E_{item}", "perception": "P_{item}"}
 def pytest_sessionstart(session):
     """The sample consortium (derived, not committed) that params/2007.yaml and the library
     samples name: built as `make` builds it, when a plain `pytest` run finds it missing."""
-    if not (ROOT / "data" / "consortium" / "institutions.csv").exists():
-        from servqual.cli import main
+    import fcntl
 
-        cycles = sorted(str(p) for p in (ROOT / "params").glob("*.yaml")
-                        if any(line.startswith("consortium:") for line in p.read_text().splitlines()))
-        assert main(["consortium", "sample", str(ROOT / "data" / "consortium"), "--add", *cycles]) == 0
+    (ROOT / "data").mkdir(exist_ok=True)
+    with open(ROOT / "data" / ".consortium.lock", "w") as lock:  # parallel workers build it once
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (ROOT / "data" / "consortium" / "institutions.csv").exists():
+            from servqual.cli import main
+
+            cycles = sorted(str(p) for p in (ROOT / "params").glob("*.yaml")
+                            if any(line.startswith("consortium:") for line in p.read_text().splitlines()))
+            assert main(["consortium", "sample", str(ROOT / "data" / "consortium"), "--add", *cycles]) == 0
 
 
 @pytest.fixture(scope="session")
