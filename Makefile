@@ -9,6 +9,9 @@ YEAR ?= $(shell ls params | grep -E '^[0-9]{4}\.yaml$$' | sort | tail -n 1 | cut
 PARAMS ?= params/$(YEAR).yaml
 CYCLES := $(sort $(wildcard params/[0-9][0-9][0-9][0-9].yaml))
 export MPLBACKEND := Agg
+# Python keeps compiled modules (__pycache__) between runs even where the machine says not
+# to: without them every report kernel and subprocess recompiles numpy, pandas, statsmodels…
+unexport PYTHONDONTWRITEBYTECODE
 
 .DEFAULT_GOAL := help
 R_PACKAGES := r-base-core r-cran-psych r-cran-gparotation r-cran-lavaan r-cran-sandwich r-cran-lme4 r-cran-jsonlite r-cran-polycor
@@ -33,6 +36,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip uv || true
 	if [ -x $(VENV)/bin/uv ]; then $(VENV)/bin/uv pip install --python $(PY) --quiet -e '.[dev]'; \
 	else $(PY) -m pip install --quiet -e '.[dev]'; fi
+	$(PY) -m compileall -q -j 0 $(VENV)/lib servqual > /dev/null || true
 	touch $(STAMP)
 
 fonts: ## install Noto CJK fonts so figures show Korean, Chinese and Japanese text (best effort)
