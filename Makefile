@@ -97,8 +97,9 @@ browser: ## install Debian's Chromium for the browser tests when it is missing (
 	    || echo "browser: could not install chromium"; \
 	else echo "browser: chromium not available (needs root and apt-get)"; fi
 
+# a worker per core, each with one BLAS thread (two workers × two threads on two cores ran slower)
 test: $(STAMP) r-oracle browser fonts pdf-tools $(CONSORTIUM) ## run the test suite (installs R and Chromium for the oracle and browser tests)
-	$(PY) -m pytest -q -n auto --dist loadfile
+	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PY) -m pytest -q -n auto --dist loadfile
 
 lint: $(STAMP) ## ruff
 	$(VENV)/bin/ruff check servqual tests

@@ -39,6 +39,7 @@ TARGETS = {
     "report_vs_empty_notebook": ("full cycle report / empty papermill notebook", "<=", 3.0),
     "explorer_update_max_s": ("explorer: slowest update over every figure, level, Show choice and 1–3 groups (s)",
                               "<=", 0.5),
+    "reports_parallel": ("every sample report on every core / one after another", "<=", 0.65),
     "norms_2_8m_s": ("consortium norms, 1,400 institutions × 2,000 respondents, slower of dimension/item (s)",
                      "<=", 10.0),
     "norms_peak_mb": ("consortium norms: peak memory of the process (MB)", "<=", 2048.0),
@@ -272,6 +273,21 @@ def full_report() -> float:
         return time.perf_counter() - start
 
 
+def reports_one_after_another_and_at_once() -> dict:
+    """Every sample params file's report (`make reports`' first step), one after another
+    (``--jobs 1``) and on every core (the default), each in a fresh command."""
+    files = sorted(str(p) for p in (ROOT / "params").glob("*.yaml"))
+    out = {"reports": len(files), "cores": os.cpu_count()}
+    for key, jobs in (("sequential_s", "1"), ("parallel_s", str(os.cpu_count() or 1))):
+        with tempfile.TemporaryDirectory() as folder:
+            start = time.perf_counter()
+            subprocess.run([str(Path(sys.executable).parent / "servqual"), "report", *files, "--jobs", jobs,
+                            "--quiet", "--reports-dir", folder], check=True, capture_output=True, cwd=ROOT)
+            out[key] = time.perf_counter() - start
+    out["ratio"] = out["parallel_s"] / out["sequential_s"]
+    return out
+
+
 def explorer_updates() -> dict:
     """Every control change a user can make on the three sample cycles, timed inside the
     kernel as the explorer's status line reports it (figure drawn and encoded, table built)."""
@@ -359,6 +375,7 @@ def run(sizes: list[int], reps: int, *, with_r: bool, with_reports: bool) -> dic
         results["notebooks"] = {"empty_papermill_s": statistics.median(empty_notebook_run() for _ in range(max(reps, 1))),
                                 "full_cycle_report_s": statistics.median(full_report() for _ in range(max(reps, 1)))}
         results["explorer"] = explorer_in_fresh_process()
+        results["reports"] = reports_one_after_another_and_at_once()
 
     ratios = results["ratios"]
     largest = str(max(sizes))
@@ -391,6 +408,7 @@ def targets(results: dict) -> dict:
         "pipeline_memory_ratio_1m": r.get("pipeline_memory_ratio") if at_1m else None,
         "report_vs_empty_notebook": r.get("report_vs_empty_notebook"),
         "explorer_update_max_s": results.get("explorer", {}).get("max_s"),
+        "reports_parallel": results.get("reports", {}).get("ratio"),
         "norms_2_8m_s": (max(results["norms"]["dimension_s"], results["norms"]["item_s"])
                          if results.get("norms", {}).get("respondents", 0) >= 2_000_000 else None),
         "norms_peak_mb": (results["norms"]["peak_mb"]
@@ -447,6 +465,10 @@ def markdown(results: dict) -> str:
             other = theirs.get(key)
             lines.append(f"| {labels.get(key, key)} | {value:.3f} | {'—' if other is None else f'{other:.3f}'} | "
                          f"{'—' if other is None else f'{other / value:.1f}×'} |")
+    if "reports" in results:
+        rp = results["reports"]
+        lines += [f"{rp['reports']} sample reports: one after another {rp['sequential_s']:.1f} s, on {rp['cores']} "
+                  f"cores at once {rp['parallel_s']:.1f} s ({rp['ratio']:.2f}×)."]
     if "norms" in results:
         no = results["norms"]
         lines += ["", f"Consortium norms (DuckDB over Parquet, fresh process): {no['institutions']:,} institutions, "

@@ -219,13 +219,58 @@ def cmd_figures(args, out) -> int:
     return 0
 
 
-def cmd_report(args, out) -> int:
+def _report_one(params: str, options: dict) -> tuple[str, str, str | None]:
+    """One report in a worker process: (params, what it printed, the error or None)."""
+    import io
+
     from .report import run_report
 
-    for params in args.params:
-        run_report(params, reports_dir=args.reports_dir, progress=not args.quiet, out=out, pdf=args.pdf,
-                   previous=args.previous if args.previous else not args.no_previous)
-    return 0
+    buffer = io.StringIO()
+    try:
+        run_report(params, out=buffer, progress=False, **options)
+    except Exception as exc:  # noqa: BLE001 - one cycle failing must not stop the others
+        return params, buffer.getvalue(), f"{type(exc).__name__}: {exc}"
+    return params, buffer.getvalue(), None
+
+
+def cmd_report(args, out) -> int:
+    import os
+
+    from .report import run_report
+
+    options = {"reports_dir": args.reports_dir, "pdf": args.pdf,
+               "previous": args.previous if args.previous else not args.no_previous}
+    jobs = min(len(args.params), args.jobs or os.cpu_count() or 1)
+    if jobs <= 1:
+        for params in args.params:
+            run_report(params, progress=not args.quiet, out=out, **options)
+        return 0
+    # several cycles at once: each report runs its own kernel, so they share the cores
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    failed = 0
+    print(f"{len(args.params)} reports, {jobs} at a time", file=out, flush=True)
+    # one BLAS thread per report: several reports that each start a thread per core oversubscribe
+    # the machine (measured: 8 reports on 2 cores took 101 s so, 42 s with one thread each, 76 s in a row)
+    threads = {k: os.environ.get(k) for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
+    os.environ.update({k: v or "1" for k, v in threads.items()})
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"))
+    with pool:
+        futures = [pool.submit(_report_one, str(p), options) for p in args.params]
+        for done, future in enumerate(as_completed(futures), start=1):
+            params, printed, error = future.result()
+            if error:
+                failed += 1
+                print(f"[{done}/{len(futures)}] {params}: failed — {error}", file=sys.stderr, flush=True)
+            elif not args.quiet:
+                print(f"[{done}/{len(futures)}] {params}\n{printed.rstrip()}", file=out, flush=True)
+    for key, value in threads.items():
+        if value is None:
+            os.environ.pop(key, None)
+    print(f"{len(futures) - failed} of {len(futures)} reports written" + (f"; {failed} failed" if failed else ""),
+          file=out)
+    return 1 if failed else 0
 
 
 def cmd_trends(args, out) -> int:
@@ -452,6 +497,8 @@ def build_parser() -> argparse.ArgumentParser:
                              "the params file: same instrument, the latest earlier year)")
     report.add_argument("--no-previous", action="store_true", help="do not compare with a previous cycle")
     report.add_argument("--quiet", action="store_true", help="no progress bar")
+    report.add_argument("--jobs", type=int, default=None, metavar="N",
+                        help="reports run at once when several params files are given (default: one per core)")
     report.set_defaults(func=cmd_report)
 
     trends = sub.add_parser("trends", help="the trends report over several cycles into reports/trends/")

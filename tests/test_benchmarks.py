@@ -20,7 +20,8 @@ def test_quick_benchmark_runs_and_reports_every_measure(tmp_path):
     assert results["bootstrap_5000x22"]["ours_2000_s"] > 0
     assert set(results["targets"]) == {"alpha_vs_pingouin_1m", "alpha_vs_psych_1m", "bootstrap_2000_5000x22_s",
                                        "pipeline_1m_s", "pipeline_memory_ratio_1m", "report_vs_empty_notebook",
-                                       "explorer_update_max_s", "norms_2_8m_s", "norms_peak_mb"}
+                                       "explorer_update_max_s", "reports_parallel", "norms_2_8m_s",
+                                       "norms_peak_mb"}
     assert results["norms"]["institutions"] == 3 and results["norms"]["dimension_rows"] > 0
     assert set(results["psychometrics"]["ours"]) == {"cfa_ml_22", "invariance_4_levels", "cfa_fiml_hs",
                                                      "cfa_wlsmv_13"}

@@ -68,3 +68,26 @@ def test_every_params_file_reads(name):
     params = load_params(ROOT / "params" / f"{name}.yaml")
     survey = read_cycle(params)
     assert survey.n > 0 and survey.year == params.year
+
+
+def test_several_reports_run_at_once_and_each_failure_is_named(tmp_path, capsys, monkeypatch):
+    """The parallel path (a worker process per report); the reports themselves are the
+    sequential path's, run concurrently by the wheel test and timed by the benchmark."""
+    import os
+
+    from servqual.cli import main
+
+    from .conftest import ROOT
+
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(f"instrument: servqual-22\nresponses: {tmp_path / 'missing.csv'}\n")
+    worse = tmp_path / "worse.yaml"
+    worse.write_text(f"instrument: no-such-instrument\nresponses: {ROOT / 'data/raw/library-2005.csv'}\n")
+    code = main(["report", str(bad), str(worse), "--jobs", "2", "--reports-dir", str(tmp_path / "reports")])
+    captured = capsys.readouterr()
+    assert code == 1
+    assert "2 reports, 2 at a time" in captured.out and "0 of 2 reports written; 2 failed" in captured.out
+    assert "bad.yaml: failed" in captured.err and "missing.csv" in captured.err
+    assert "worse.yaml: failed" in captured.err and "no-such-instrument" in captured.err
+    assert "OPENBLAS_NUM_THREADS" not in os.environ  # the one-thread setting is the workers' only
