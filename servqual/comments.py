@@ -328,7 +328,8 @@ def code_comments(survey, codebook=None) -> pd.DataFrame:
             rows.append({"id": ident, "theme": theme_id, "label": theme.label, "dimension": theme.dimension_for(inst),
                          "matched": matched, "excerpt": _excerpt(sentence, matched)})
     out = pd.DataFrame(rows, columns=["id", "theme", "label", "dimension", "matched", "excerpt"])
-    out.attrs.update({"comments": len(table), "codebook": book.id, "themes": book.ids})
+    out.attrs.update({"comments": len(table), "codebook": book.id, "themes": book.ids,
+                      "labels": {t.id: t.label for t in book.themes}})
     return out
 
 
@@ -897,7 +898,7 @@ def theme_frequencies(survey, coded: pd.DataFrame, *, by: str | None = None,
 
     table = comment_table(survey)
     themes = list(coded.attrs.get("themes") or pd.unique(coded["theme"]))
-    labels = dict(zip(coded["theme"], coded["label"]))
+    labels = {**dict(coded.attrs.get("labels") or {}), **dict(zip(coded["theme"], coded["label"]))}
     mentioned = coded.groupby("theme")["id"].agg(lambda ids: set(ids.astype(str)))
     groups = [(None, table)] if by is None else list(table.groupby(by, sort=True, observed=True))
     rows = []

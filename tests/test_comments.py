@@ -134,6 +134,10 @@ def test_frequencies_have_wilson_intervals_and_hide_small_groups(survey, coded):
     assert row["commenters"] == len(comment_table(survey))
     low, high = wilson_interval(row["mentions"], row["commenters"])
     assert (row["ci_low"], row["ci_high"]) == (pytest.approx(low), pytest.approx(high))
+    unmentioned = coded[coded["theme"] != "wifi"]
+    unmentioned.attrs = dict(coded.attrs)
+    row = theme_frequencies(survey, unmentioned).set_index("theme").loc["wifi"]
+    assert row["label"] == "Wi-fi and connection" and row["mentions"] == 0  # a theme nobody wrote about stays listed
     by = theme_frequencies(survey, coded, by="segment", min_group_n=120)
     sizes = comment_table(survey)["segment"].value_counts()
     hidden = set(by.loc[by["suppressed"], "segment"])
