@@ -86,8 +86,8 @@ lab: $(STAMP) $(CONSORTIUM) ## open this project in JupyterLab on http://127.0.0
 gallery: $(STAMP) fonts ## redraw every figure of the sample cycles into docs/gallery/ and docs/gallery.md
 	$(PY) docs/gallery.py
 
-bench: $(STAMP) r-oracle ## benchmarks against pingouin and R psych at 10k/100k/1M respondents → benchmarks/results.{json,md}
-	$(PY) benchmarks/run.py
+bench: $(STAMP) r-oracle ## benchmarks against pingouin, R psych, lavaan and pandas → benchmarks/results.{json,md} and the README's speed table
+	$(PY) benchmarks/run.py --readme
 
 browser: ## install Debian's Chromium for the browser tests when it is missing (best effort)
 	@if [ -x /usr/bin/chromium ]; then echo "browser: chromium installed"; \

@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 _NORMS = """
-import json, resource, sys, time
+import json, sys, time
 import servqual as sq
 out = {}
 for level in ("dimension", "item"):
@@ -32,13 +32,14 @@ for level in ("dimension", "item"):
     table = sq.norms(sys.argv[1], level=level, by="user_group")
     out[f"{level}_s"] = time.perf_counter() - start
     out[f"{level}_rows"] = len(table)
-out["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+# VmHWM of this process (ru_maxrss would carry a large parent's peak over the fork)
+out["peak_mb"] = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM:")) / 1024
 print(json.dumps(out))
 """
 #: The same dimension norms the plain way, for the ratio: every file into one pandas frame,
 #: dimension scores by the half rule, means per institution and group, then the percentiles.
 _PANDAS = """
-import json, math, resource, sys, time
+import json, math, sys, time
 import numpy as np, pandas as pd
 import servqual as sq
 inst = sq.load_instrument("library-core-22")
@@ -57,8 +58,8 @@ for dim, items in inst.dimensions.items():
     for group, values in means.groupby("user_group")["mean"]:
         rows.append([dim, group, len(values), *np.percentile(values, [5, 10, 25, 50, 75, 90, 95])])
 seconds = time.perf_counter() - start
-print(json.dumps({"pandas_dimension_s": seconds, "pandas_rows": len(rows),
-                  "pandas_peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+peak = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM:")) / 1024
+print(json.dumps({"pandas_dimension_s": seconds, "pandas_rows": len(rows), "pandas_peak_mb": peak}))
 """
 #: raw respondents per kept one (screening excludes about one in nine on the three-column form)
 _RAW_PER_KEPT = 1.12

@@ -485,6 +485,63 @@ def markdown(results: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+README_BEGIN = "<!-- speed table: written by benchmarks/run.py --readme from benchmarks/results.json -->"
+README_END = "<!-- end of speed table -->"
+
+
+def readme_table(results: dict) -> str:
+    """The README's speed table, from a full run's results (what is missing is left out)."""
+    m = results["machine"]
+    sizes = results.get("sizes", {})
+    big = sizes.get(str(results.get("largest_size"))) or {}
+    n = results.get("largest_size", 0)
+    rows = []
+    if big.get("pingouin_cronbach_alpha_s"):
+        rows.append(("`alpha_report` (full psych layout) vs `pingouin.cronbach_alpha`",
+                     f"{big['alpha_report_s']:.2f} s vs {big['pingouin_cronbach_alpha_s']:.2f} s "
+                     f"({big['alpha_report_s'] / big['pingouin_cronbach_alpha_s']:.2f}×)"))
+    if big.get("psych_alpha_s"):
+        rows.append(("`alpha_report` vs R `psych::alpha`", f"{big['psych_alpha_s'] / big['alpha_report_s']:.0f}× faster"))
+    boot = results.get("bootstrap_5000x22", {})
+    if boot.get("ours_2000_s"):
+        theirs = (f" (psych, 1,000 resamples: {boot['psych_n_iter_1000_s']:.1f} s)"
+                  if boot.get("psych_n_iter_1000_s") else "")
+        rows.append(("bootstrap CI, 2,000 resamples on 5,000 × 22", f"{boot['ours_2000_s']:.2f} s{theirs}"))
+    ratios = results.get("ratios", {})
+    if "pipeline_s" in ratios:
+        rows.append(("read Parquet + screen + item and dimension gap tables by segment",
+                     f"{ratios['pipeline_s']:.1f} s; peak extra memory {ratios['pipeline_memory_ratio']:.1f}× the "
+                     "ratings"))
+    nb = results.get("notebooks", {})
+    if nb:
+        rows.append(("a full cycle report (papermill, HTML) vs an empty notebook through papermill",
+                     f"{nb['full_cycle_report_s']:.1f} s vs {nb['empty_papermill_s']:.1f} s"))
+    rp = results.get("reports")
+    if rp:
+        rows.append((f"the {rp['reports']} sample reports, one after another vs on {rp['cores']} cores at once",
+                     f"{rp['sequential_s']:.0f} s vs {rp['parallel_s']:.0f} s ({rp['ratio']:.2f}×)"))
+    no = results.get("norms")
+    if no and "pandas_dimension_s" in no:
+        rows.append((f"consortium norms, {no['respondents'] / 1e6:.2f} M respondents: DuckDB vs plain pandas",
+                     f"{no['dimension_s']:.2f} s / {no['peak_mb']:.0f} MB vs {no['pandas_dimension_s']:.1f} s / "
+                     f"{no['pandas_peak_mb'] / 1024:.1f} GB"))
+    head = (f"Latest run ({m.get('cpus')} cores, {m.get('cpu')}, Python {m['python']}), at {n:,} respondents × "
+            "22 items where a size applies:")
+    lines = [head, "", "| measure | result |", "|---|---|"] + [f"| {a} | {b} |" for a, b in rows]
+    return "\n".join(lines)
+
+
+def update_readme(results: dict, path: Path = ROOT / "README.md") -> bool:
+    """Replace the README's speed table (between its markers) with this run's."""
+    text = path.read_text()
+    if README_BEGIN not in text or README_END not in text:
+        return False
+    before, rest = text.split(README_BEGIN, 1)
+    _, after = rest.split(README_END, 1)
+    path.write_text(f"{before}{README_BEGIN}\n{readme_table(results)}\n{README_END}{after}")
+    return True
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="10,000 respondents, one repetition, no R, no reports")
@@ -493,6 +550,7 @@ def main(argv=None) -> int:
     parser.add_argument("--no-r", action="store_true")
     parser.add_argument("--no-reports", action="store_true")
     parser.add_argument("--out", default=str(HERE / "results.json"))
+    parser.add_argument("--readme", action="store_true", help="rewrite the README's speed table from this run")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))
     if args.quick:
@@ -502,6 +560,8 @@ def main(argv=None) -> int:
     out.write_text(json.dumps(results, indent=2) + "\n")
     out.with_suffix(".md").write_text(markdown(results))
     print(markdown(results))
+    if args.readme and not args.quick:
+        update_readme(results)
     return 0
 
 

@@ -340,15 +340,23 @@ class Explorer:
         common = {"institution": consortium.get("institution"), "peers": consortium.get("peers"),
                   "min_group_n": min_n, "level": level, "quantity": self.quantity.value or None}
         parts, peer_means = [], {}
+        cache = self.__dict__.setdefault("_position_cache", {})
+
+        def placed(by):  # one query per grouping and choice of controls, however many groups are shown
+            key = (self.cycle.value, by, level, common["quantity"], min_n)
+            if key not in cache:
+                cache[key] = position(survey, consortium["dataset"], by=by, **common)
+            return cache[key]
+
         try:
             for group in self.selected_groups():
                 if group == ALL:
-                    part = position(survey, consortium["dataset"], by=None, **common)
+                    part = placed(None).copy()
                 elif self.segment != first:
                     part = pd.DataFrame({"suppressed_reason": [
                         f"peers are compared by user group ({first}), not by {self.segment}"]})
                 else:
-                    part = position(survey, consortium["dataset"], by="user_group", **common)
+                    part = placed("user_group")
                     means = part.attrs["peer_means"]
                     part = part[part["user_group"].astype(str) == group].drop(columns="user_group")
                     part.attrs["peer_means"] = means[means["user_group"].astype(str) == group]

@@ -39,3 +39,17 @@ def test_norms_scale_harness_runs(tmp_path):
     kept = sum(len(pd.read_parquet(p)) for p in (tmp_path / "c").rglob("*.parquet"))
     assert result["institutions"] == 3 and result["respondents"] == kept and 3 * 120 < kept < 3 * 180
     assert result["dimension_rows"] == 12 and result["item_rows"] == 4 * 22 and result["peak_mb"] > 0
+
+
+def test_the_readme_speed_table_is_the_committed_results():
+    """README's table is written from benchmarks/results.json (make bench), never by hand."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_run", ROOT / "benchmarks" / "run.py")
+    run = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(run)
+    results = json.loads((ROOT / "benchmarks" / "results.json").read_text())
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split(run.README_BEGIN, 1)[1].split(run.README_END, 1)[0].strip()
+    assert block == run.readme_table(results)
+    assert f"{results['machine']['cpus']} cores" in block and "| measure | result |" in block
