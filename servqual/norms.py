@@ -12,7 +12,6 @@ never pass through pandas.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -21,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from .instrument import Instrument, load_instrument
-from .scoring import suppress_small_groups
+from .scoring import answers_needed, scores, suppress_small_groups
 from .survey import MIN_GROUP_N
 
 __all__ = ["PERCENTILES", "consortium_add", "institution_means", "norms", "peer_table", "position",
@@ -127,7 +126,7 @@ def _units(inst: Instrument, level: str, quantity: str) -> dict[str, str]:
         parts = [item_sql(i) for i in items]
         count = " + ".join(f"(CASE WHEN {x} IS NULL THEN 0 ELSE 1 END)" for x in parts)
         total = " + ".join(f"coalesce({x}, 0)" for x in parts)
-        need = max(1, math.ceil(len(items) * 0.5 - 1e-12))
+        need = int(answers_needed(len(items)))  # the at-least-half rule of the cycle's own scores
         out[dim] = f"(CASE WHEN ({count}) >= {need} THEN ({total}) / ({count}) END)"
     return out
 
@@ -409,12 +408,7 @@ def position(
     peers_means = institution_means(dataset, level=level, quantity=quantity, by=by, year=survey.year, form=inst.id,
                                     min_group_n=min_group_n, peers=peers, institutions=institutions,
                                     exclude=institution)
-    own = _own_means(survey, level, quantity, by)
-    if by:  # small groups left out, and with them enough others that none is recovered from the total
-        shown = ~suppress_small_groups(own, min_group_n, groups=["user_group"])["suppressed"].to_numpy()
-        own = own[shown]
-    else:
-        own = own[own["n"] >= min_group_n]
+    own = _own_means(survey, level, quantity, by, min_group_n)
     keys = (["user_group"] if by else []) + ["unit"]
     rows = []
     for _, row in own.iterrows():
@@ -453,11 +447,7 @@ def _position_in_table(survey, table: pd.DataFrame, *, quantity: str | None, min
     if quantity not in inst.quantities:
         raise ValueError(f"quantity must be one of {', '.join(inst.quantities)}, got {quantity!r}")
     by = "user_group" if "user_group" in table.columns else None
-    own = _own_means(survey, level, quantity, by)
-    if by:
-        own = own[~suppress_small_groups(own, min_group_n, groups=["user_group"])["suppressed"].to_numpy()]
-    else:
-        own = own[own["n"] >= min_group_n]
+    own = _own_means(survey, level, quantity, by, min_group_n)
     keys = (["user_group"] if by else []) + [level]
     lookup = table.set_index(keys)
     rows = []
@@ -478,9 +468,10 @@ def _position_in_table(survey, table: pd.DataFrame, *, quantity: str | None, min
                                        "beyond_table"])
 
 
-def _own_means(survey, level: str, quantity: str, by: str | None) -> pd.DataFrame:
-    from .scoring import scores
-
+def _own_means(survey, level: str, quantity: str, by: str | None, min_group_n: int) -> pd.DataFrame:
+    """The library's own means, as stage 1 computes the peers' (measures unpaired, gaps per
+    item); groups under ``min_group_n`` left out, and with them enough others that none can
+    be recovered from the all-users mean."""
     table = scores(survey, level, paired=False)[quantity]  # as stage 1: measures unpaired, gaps per item
     if by:
         group = survey.segments[0] if survey.segments else None
@@ -495,7 +486,9 @@ def _own_means(survey, level: str, quantity: str, by: str | None) -> pd.DataFram
             rows.append({"user_group": label, "unit": unit, "n": len(values),
                          "mean": values.mean() if len(values) else np.nan})
     out = pd.DataFrame(rows)
-    return out if by else out.drop(columns="user_group")
+    if not by:
+        return out[out["n"] >= min_group_n].drop(columns="user_group")
+    return out[~suppress_small_groups(out, min_group_n, groups=["user_group"])["suppressed"].to_numpy()]
 
 
 def _truthy(value) -> bool:

@@ -70,8 +70,17 @@ def check_level(level: str) -> None:
         raise ValueError(f"level must be one of {', '.join(map(repr, LEVELS))}, got {level!r}")
 
 
-def _min_count(k, min_answered: float):
-    """Answers needed for a score out of k (a number, or an array of per-respondent counts)."""
+def answers_needed(k, min_answered: float = 0.5):
+    """Answers needed for a score out of k items: ⌈k · min_answered⌉, at least 1 (the
+    workbench's at-least-half rule; k a number or an array of per-respondent counts).
+    R: ``pmax(1, ceiling(k * min_answered))``.
+
+    Examples
+    --------
+    >>> from servqual.scoring import answers_needed
+    >>> answers_needed(5), answers_needed(4), answers_needed(1)
+    (np.float64(3.0), np.float64(2.0), np.float64(1.0))
+    """
     return np.maximum(1, np.ceil(np.asarray(k) * min_answered - 1e-12))
 
 
@@ -87,10 +96,10 @@ def _dimension_array(inst, x: np.ndarray, min_answered: float, shown: np.ndarray
         count = present.sum(axis=1)
         total = np.where(present, block, 0.0).sum(axis=1)
         if shown is None:
-            ok = count >= _min_count(len(items), min_answered)
+            ok = count >= answers_needed(len(items), min_answered)
         else:
             k = shown[:, columns].sum(axis=1)
-            ok = (k > 0) & (count >= _min_count(k, min_answered))
+            ok = (k > 0) & (count >= answers_needed(k, min_answered))
         out[ok, d] = total[ok] / count[ok]
     return out
 
@@ -105,7 +114,7 @@ def _overall_array(d: np.ndarray, w: np.ndarray | None, min_answered: float) -> 
     """Overall (and, with weights, weighted overall) scores from dimension scores."""
     have = ~np.isnan(d)
     count = have.sum(axis=1)
-    ok = count >= _min_count(d.shape[1], min_answered)
+    ok = count >= answers_needed(d.shape[1], min_answered)
     filled = np.where(have, d, 0.0)
     with np.errstate(invalid="ignore", divide="ignore"):
         overall = np.where(ok, filled.sum(axis=1) / np.maximum(count, 1), np.nan)
