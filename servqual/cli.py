@@ -255,19 +255,20 @@ def cmd_report(args, out) -> int:
     # the machine (measured: 8 reports on 2 cores took 101 s so, 42 s with one thread each, 76 s in a row)
     threads = {k: os.environ.get(k) for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
     os.environ.update({k: v or "1" for k, v in threads.items()})
-    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"))
-    with pool:
-        futures = [pool.submit(_report_one, str(p), options) for p in args.params]
-        for done, future in enumerate(as_completed(futures), start=1):
-            params, printed, error = future.result()
-            if error:
-                failed += 1
-                print(f"[{done}/{len(futures)}] {params}: failed — {error}", file=sys.stderr, flush=True)
-            elif not args.quiet:
-                print(f"[{done}/{len(futures)}] {params}\n{printed.rstrip()}", file=out, flush=True)
-    for key, value in threads.items():
-        if value is None:
-            os.environ.pop(key, None)
+    try:
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+            futures = [pool.submit(_report_one, str(p), options) for p in args.params]
+            for done, future in enumerate(as_completed(futures), start=1):
+                params, printed, error = future.result()
+                if error:
+                    failed += 1
+                    print(f"[{done}/{len(futures)}] {params}: failed — {error}", file=sys.stderr, flush=True)
+                elif not args.quiet:
+                    print(f"[{done}/{len(futures)}] {params}\n{printed.rstrip()}", file=out, flush=True)
+    finally:  # the one-thread setting is the workers' only
+        for key, value in threads.items():
+            if value is None:
+                os.environ.pop(key, None)
     print(f"{len(futures) - failed} of {len(futures)} reports written" + (f"; {failed} failed" if failed else ""),
           file=out)
     return 1 if failed else 0

@@ -203,8 +203,6 @@ def load_codebook(source: str | Path | Mapping | Codebook | None = None) -> Code
     >>> [t for t, _, _ in book.match("Far too noisy upstairs. The printers are always broken!")]
     ['noise', 'computers_printing']
     """
-    import yaml
-
     if isinstance(source, Codebook):
         return source
     if source is None:
@@ -220,11 +218,29 @@ def load_codebook(source: str | Path | Mapping | Codebook | None = None) -> Code
         if not path.exists():
             raise CodebookError(f"codebook {str(source)!r}: no such file, and not a built-in codebook "
                                 f"({', '.join(builtin_codebooks())})")
-        where = str(path)
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except yaml.YAMLError as exc:
-            raise CodebookError(f"{where}: not valid YAML ({exc})") from None
+        text = path.read_text(encoding="utf-8")
+        key = (str(path.resolve()), text)
+        if key not in _PARSED:  # parsed once per file content: the explorer asks at every redraw
+            _PARSED[key] = _codebook_from(_parse_yaml(text, path), str(path))
+        return _PARSED[key]
+    return _codebook_from(data, where)
+
+
+#: Codebooks read from files, by (path, text).
+_PARSED: dict = {}
+
+
+def _parse_yaml(text: str, path: Path):
+    import yaml
+
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise CodebookError(f"{path}: not valid YAML ({exc})") from None
+
+
+def _codebook_from(data, where: str) -> Codebook:
+    """A codebook from its parsed YAML (validated; errors name ``where``)."""
     if not isinstance(data, Mapping) or not isinstance(data.get("themes"), Mapping) or not data["themes"]:
         raise CodebookError(f"{where}: expected a mapping with 'themes' (theme id → label, keywords, …)")
     themes = []

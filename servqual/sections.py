@@ -127,6 +127,14 @@ class Context:
             self._tables[key] = table
         return self._tables[key]
 
+    def comment_table(self):
+        """:func:`servqual.comments.comment_table` of this cycle, read once."""
+        from .comments import comment_table
+
+        if "comment_table" not in self._tables:
+            self._tables["comment_table"] = comment_table(self.survey)
+        return self._tables["comment_table"]
+
     def coded(self):
         """:func:`servqual.code_comments` of this cycle, computed once."""
         from .comments import code_comments
@@ -213,11 +221,9 @@ def _has_importance(c: Context) -> str | None:
 
 
 def _has_comments(c: Context) -> str | None:
-    from .comments import comment_table
-
     if not c.survey.comments:
         return "the params name no comments column (comments: <the free-text column>)"
-    n = len(comment_table(c.survey))
+    n = len(c.comment_table())
     return None if n >= c.min_group_n else f"only {n} respondents left a comment (fewer than {c.min_group_n})"
 
 
@@ -648,12 +654,11 @@ def _peers(c: Context, out: Sink) -> None:
 
 def _comments_note(c: Context, out: Sink) -> None:
     """The first screen's line on the comments: how many wrote, and the three most frequent themes."""
-    from .comments import comment_table
     from .display import percent
 
     if _has_comments(c) is not None:
         return
-    n = len(comment_table(c.survey))
+    n = len(c.comment_table())
     freq = c.theme_frequencies()
     freq = freq[~freq["suppressed"] & (freq["mentions"] > 0)].sort_values("share", ascending=False, kind="stable")
     top = [f"{r.label.lower()} ({percent(r.share)})" for r in freq.head(3).itertuples()]
@@ -669,11 +674,12 @@ def _and(parts: list[str]) -> str:
 
 
 def _comments(c: Context, out: Sink) -> None:
-    from .comments import comment_sentiment, comment_table, comment_themes, quotes, theme_gaps
+    from .comments import comment_sentiment, comment_themes, quotes, theme_gaps
     from .display import percent
     from .plots import plot_themes
+    from .scoring import suppress_small_groups
 
-    table = comment_table(c.survey)
+    table = c.comment_table()
     coded = c.coded()
     n, coded_n = len(table), coded["id"].nunique()
     out.note(f"{n:,} of {c.survey.n:,} respondents ({percent(n / c.survey.n)}) wrote a comment; the codebook "
@@ -721,8 +727,6 @@ def _comments(c: Context, out: Sink) -> None:
                 rows.append({c.by: group, "n": len(part), "negative": shares.get("negative", 0.0),
                              "neutral": shares.get("neutral", 0.0), "positive": shares.get("positive", 0.0),
                              "mean_compound": part["compound"].mean()})
-            from .scoring import suppress_small_groups
-
             tone_table = suppress_small_groups(pd.DataFrame(rows), c.min_group_n, groups=[c.by])
             out.table(f"comment_tone_by_{c.by}", tone_table.drop(columns=["small_group"]).rename(
                 columns={"n": "comments"}), caption=f"Tone of the English comments by {c.by} (shares; VADER "

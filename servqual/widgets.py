@@ -84,6 +84,14 @@ _CSS = """<style>
 </style>"""
 
 
+def _html_table(head: Sequence[str], rows: Sequence[str]) -> str:
+    """The explorer's table: escaped headers, rows of ready <td> cells, scrolling inside itself."""
+    header = "".join(f"<th>{html.escape(h)}</th>" for h in head)
+    body = "".join(f"<tr>{row}</tr>" for row in rows)
+    return (f'<div class="table-scroll"><table class="gap-table-values"><thead><tr>{header}</tr></thead>'
+            f"<tbody>{body}</tbody></table></div>")
+
+
 class Explorer:
     """The explorer's state and widgets; ``.widget`` is what a notebook displays.
 
@@ -147,6 +155,8 @@ class Explorer:
         for control in (self.cycle, self.groups, self.quantity, self.level, self.figure_choice, self.min_n):
             control.observe(self._on_change, names="value")
         self.current_table = pd.DataFrame()
+        self._coded_cache: dict = {}  # cycle → its coded comments
+        self._position_cache: dict = {}  # (cycle, grouping, level, quantity, min n) → position table
         self.update()
 
     # ---- state -----------------------------------------------------------------------
@@ -177,7 +187,7 @@ class Explorer:
         if key == "comments":  # every theme's share, or one theme's comments
             from .comments import load_codebook
 
-            book = load_codebook(self.codebooks.get(self.cycle.value) if hasattr(self, "cycle") else None)
+            book = load_codebook(self.codebooks.get(self.cycle.value))
             return [(ALL_THEMES, ALL_THEMES), *[(t.label, t.id) for t in book.themes]]
         if key == "peers":  # the performance rating first: what peers are usually compared on
             first = [m for m in measures if m[1] == inst.performance]
@@ -340,7 +350,7 @@ class Explorer:
         common = {"institution": consortium.get("institution"), "peers": consortium.get("peers"),
                   "min_group_n": min_n, "level": level, "quantity": self.quantity.value or None}
         parts, peer_means = [], {}
-        cache = self.__dict__.setdefault("_position_cache", {})
+        cache = self._position_cache
 
         def placed(by):  # one query per grouping and choice of controls, however many groups are shown
             key = (self.cycle.value, by, level, common["quantity"], min_n)
@@ -422,16 +432,13 @@ class Explorer:
             rows.append("".join(f"<td>{c}</td>" for c in cells) + "".join(
                 f'<td class="num">{v}</td>' for v in (number(r["n"], 0), number(r["mean"]), number(r["peers"], 0),
                                                       number(r["peer_median"]), number(r["percentile_rank"], 0))))
-        body = "".join(f"<tr>{row}</tr>" for row in rows)
-        header = "".join(f"<th>{html.escape(h)}</th>" for h in head)
-        return (f'<div class="table-scroll"><table class="gap-table-values"><thead><tr>{header}</tr></thead>'
-                f"<tbody>{body}</tbody></table></div>")
+        return _html_table(head, rows)
 
     # ---- comments --------------------------------------------------------------------
     def _coded(self):
         from .comments import code_comments
 
-        cache = self.__dict__.setdefault("_coded_cache", {})
+        cache = self._coded_cache
         label = self.cycle.value
         if label not in cache:
             cache[label] = code_comments(self.survey, self.codebooks.get(label))
@@ -516,10 +523,7 @@ class Explorer:
                                 "theme here; none is shown</td>")
                 for q in picked.itertuples():
                     rows.append(f"<td>{html.escape(group)}</td><td>{html.escape(q.quote)}</td>")
-        body = "".join(f"<tr>{row}</tr>" for row in rows)
-        header = "".join(f"<th>{html.escape(h)}</th>" for h in head)
-        return (f'<div class="table-scroll"><table class="gap-table-values"><thead><tr>{header}</tr></thead>'
-                f"<tbody>{body}</tbody></table></div>")
+        return _html_table(head, rows)
 
     def _trend_table(self) -> pd.DataFrame:
         from .compare import trend_table
@@ -612,10 +616,7 @@ class Explorer:
                 if f"{v}_ci_low" in table.columns and len(values) == 1:
                     cells.append(f'<td class="num">{number(r[f"{v}_ci_low"])} to {number(r[f"{v}_ci_high"])}</td>')
             rows.append("".join(cells))
-        body = "".join(f"<tr>{row}</tr>" for row in rows)
-        header = "".join(f"<th>{html.escape(h)}</th>" for h in head)
-        return (f'<div class="table-scroll"><table class="gap-table-values"><thead><tr>{header}</tr></thead>'
-                f"<tbody>{body}</tbody></table></div>")
+        return _html_table(head, rows)
 
     def _ipython_display_(self):  # pragma: no cover - notebook display
         from IPython.display import display
