@@ -506,12 +506,19 @@ def peer_table(
     peers: Mapping[str, object] | Sequence[str] | None = None,
     institutions: pd.DataFrame | str | Path | None = None,
     min_group_n: int = MIN_GROUP_N,
+    means: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Peer libraries' means side by side, named only where the consortium allows it.
 
     An institution is named when the institutions table (``<dataset>/institutions.csv``
     or ``institutions=``) marks it ``shareable`` (yes/true/1); every other one appears as
     "a peer library", so no output names a library that has not agreed to it.
+
+    Parameters
+    ----------
+    means
+        The peers' means when already computed (:func:`position`'s ``.attrs["peer_means"]``
+        with ``by=None``), so they are not queried again.
 
     Returns
     -------
@@ -532,8 +539,10 @@ def peer_table(
     >>> list(peer_table(folder, year=2024, form="servqual-22")["peer"])
     ['lib0', 'a peer library', 'a peer library']
     """
-    means = institution_means(dataset, level=level, quantity=quantity, by=None, year=year, form=form,
-                              min_group_n=min_group_n, peers=peers, institutions=institutions, exclude=institution)
+    if means is None:  # else the peers' means already at hand (position's .attrs["peer_means"], by=None)
+        means = institution_means(dataset, level=level, quantity=quantity, by=None, year=year, form=form,
+                                  min_group_n=min_group_n, peers=peers, institutions=institutions,
+                                  exclude=institution)
     table = _institutions_table(institutions, dataset)
     shareable = (set(table.loc[table["shareable"].map(_truthy), "institution"].astype(str))
                  if table is not None and "shareable" in table else set())

@@ -640,7 +640,8 @@ def _peers(c: Context, out: Sink) -> None:
                                    title=f"Where the library stands among its peers{c.year}"))
     out.table("peers", overall.drop(columns="sentence"), caption="The library's dimension means among its peers: "
               "percentile rank = share of peer libraries below (ties count half)", digits=2)
-    named = peer_table(cons["dataset"], year=c.survey.year, form=c.inst.id, **common)
+    named = peer_table(cons["dataset"], year=c.survey.year, form=c.inst.id, means=overall.attrs["peer_means"],
+                       **common)
     if (named["peer"] != "a peer library").any():  # only libraries the consortium marks shareable are named
         out.table("peers_named", named.rename(columns={u: c.inst.dimension_label(u) for u in named.columns[1:]}),
                   caption="Peer libraries' dimension means (named where the consortium marks them shareable)",
