@@ -664,7 +664,7 @@ def _comments_note(c: Context, out: Sink) -> None:
     freq = freq[~freq["suppressed"] & (freq["mentions"] > 0)].sort_values("share", ascending=False, kind="stable")
     top = [f"{r.label.lower()} ({percent(r.share)})" for r in freq.head(3).itertuples()]
     text = f"{n:,} of {c.survey.n:,} respondents ({percent(n / c.survey.n)}) wrote a comment"
-    text += (f"; most often about {_and(top)} of the comments." if top else ".")
+    text += (f"; the most frequent themes (share of the comments): {_and(top)}." if top else ".")
     out.note(f"### What clients wrote\n\n{text} The section *What clients wrote* has the themes by group, "
              "their link to the gaps and quotes.")
     out.summary["comments"] = {"commenters": n, "top_themes": [r.theme for r in freq.head(3).itertuples()]}

@@ -80,6 +80,7 @@ _CSS = """<style>
 .servqual-explorer table.gap-table-values { border-collapse: collapse; font-size: 13px; }
 .servqual-explorer table.gap-table-values th, .servqual-explorer table.gap-table-values td {
   padding: 2px 8px; border-bottom: 1px solid #ddd; text-align: left; white-space: nowrap; }
+.servqual-explorer table.gap-table-values td.text { white-space: normal; min-width: 12em; }
 .servqual-explorer table.gap-table-values td.num { text-align: right; font-variant-numeric: tabular-nums; }
 </style>"""
 
@@ -519,10 +520,10 @@ class Explorer:
                     part = coded[coded["id"].astype(str).isin(members)]
                 picked = quotes(self.survey, part, theme, k=30, min_group_n=self.min_n.value)
                 if picked.empty:
-                    rows.append(f"<td>{html.escape(group)}</td><td>fewer than {self.min_n.value} comments on this "
-                                "theme here; none is shown</td>")
+                    rows.append(f'<td>{html.escape(group)}</td><td class="text">fewer than {self.min_n.value} comments '
+                                "on this theme here; none is shown</td>")
                 for q in picked.itertuples():
-                    rows.append(f"<td>{html.escape(group)}</td><td>{html.escape(q.quote)}</td>")
+                    rows.append(f'<td>{html.escape(group)}</td><td class="text">{html.escape(q.quote)}</td>')
         return _html_table(head, rows)
 
     def _trend_table(self) -> pd.DataFrame:
