@@ -357,3 +357,39 @@ def test_raw_file_is_never_written(tmp_path):
         sq.screen(c, straight_lining="exclude")
     after = {p: (hashlib.sha256(p.read_bytes()).hexdigest(), os.stat(p).st_mtime_ns) for p in paths}
     assert before == after
+
+
+def test_csv_columns_typed_as_pandas_reads_them(tmp_path):
+    """The fast (Arrow) CSV reader gives every column the values pandas' reader gives:
+    whole numbers, decimals, blanks and missing markers, text with separators, quotes and
+    line breaks, dates kept as written, and codes too long for a float kept exactly."""
+    from servqual.io import read_table
+
+    text = ('id,ward,score,share,when,code,empty,note\n'
+            '1,"North, east",7,0.5,2024-03-01,12345678901234567890,,plain\n'
+            '2,South,NA,1.25,2024-03-02,12345678901234567891,,"with ""quotes"""\n'
+            '3,West,5,,2024-03-03 10:15,00000000000000000007,,"two\nlines"\n'
+            '4,#N/A,-,2,2024/03/04,1,,.\n')
+    path = write(tmp_path, "mixed.csv", text)
+    ours = read_table(path).frame
+    theirs = pd.read_csv(path, keep_default_na=False, na_values=list(sq.io.MISSING_MARKERS),
+                         dtype={"code": str}).astype(object)
+    assert list(ours.columns) == list(theirs.columns)
+    for column in theirs.columns:
+        got = [None if pd.isna(v) else v for v in ours[column].astype(object)]
+        want = [None if pd.isna(v) else v for v in theirs[column]]
+        assert got == want, column
+    assert pd.api.types.is_integer_dtype(ours["id"].dtype)
+    assert pd.api.types.is_float_dtype(ours["share"].dtype) and pd.api.types.is_float_dtype(ours["empty"].dtype)
+    assert ours["when"].tolist()[1:3] == ["2024-03-02", "2024-03-03 10:15"]
+    assert ours["code"].tolist()[0] == "12345678901234567890"  # not 1.2345678901234567e19
+
+
+def test_csv_rating_text_far_down_the_file_is_named(tmp_path, tiny):
+    """A text answer thousands of rows down a numeric column is reported, not a type error
+    from the reader's first block."""
+    rows = [f"r{k},ug,7,6,5,2,5,4,3,6" for k in range(60_000)]
+    rows[-2] = "rX,ug,7,6,5,2,5,four,3,6"
+    path = write(tmp_path, "long.csv", HEADER + "\n" + "\n".join(rows) + "\n")
+    with pytest.raises(SurveyError, match=r"line 60000, column 'P2': 'four' is not a number"):
+        read(path, tiny)
