@@ -98,13 +98,19 @@ def save_figures(
     folder.mkdir(parents=True, exist_ok=True)
     written, index = [], {}
     for name, fig in figures.items():
-        for fmt in formats:
-            path = folder / f"{name}.{fmt}"
-            # no date and a fixed id salt keep the files identical from run to run
-            metadata = {"Date": None} if fmt == "svg" else {"Software": "servqual"}
-            with plots.font_context(), plt.rc_context({"svg.hashsalt": "servqual"}):
-                fig.savefig(path, dpi=dpi, bbox_inches="tight", metadata=metadata)
-            written.append(path)
+        with plots.font_context(), plt.rc_context({"svg.hashsalt": "servqual"}):
+            # the tight crop is laid out once and shared by every format (savefig would lay
+            # the figure out again for each: a third of the time of writing two formats)
+            fig.draw_without_rendering()
+            crop = fig.get_tightbbox(fig.canvas.get_renderer())
+            pad = plt.rcParams["savefig.pad_inches"]
+            crop = crop.padded(pad if isinstance(pad, (int, float)) else 0.1)
+            for fmt in formats:
+                path = folder / f"{name}.{fmt}"
+                # no date and a fixed id salt keep the files identical from run to run
+                metadata = {"Date": None} if fmt == "svg" else {"Software": "servqual"}
+                fig.savefig(path, dpi=dpi, bbox_inches=crop, metadata=metadata)
+                written.append(path)
         index[name] = plots.alt_text(fig if hasattr(fig, "_servqual_alt_text") else fig.axes[0])
         if close:
             plt.close(fig)

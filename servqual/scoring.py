@@ -84,24 +84,31 @@ def answers_needed(k, min_answered: float = 0.5):
     return np.maximum(1, np.ceil(np.asarray(k) * min_answered - 1e-12))
 
 
+def _dimension_matrix(inst) -> np.ndarray:
+    """Items × dimensions indicator (1 where the item belongs to the dimension)."""
+    position = {item: j for j, item in enumerate(inst.items)}
+    matrix = np.zeros((len(inst.items), len(inst.dimensions)))
+    for d, items in enumerate(inst.dimensions.values()):
+        matrix[[position[i] for i in items], d] = 1.0
+    return matrix
+
+
 def _dimension_array(inst, x: np.ndarray, min_answered: float, shown: np.ndarray | None = None) -> np.ndarray:
     """Respondent dimension scores from an items array in instrument order (half rule).
-    With ``shown`` (sampled items), the rule counts the items each respondent was shown."""
-    position = {item: j for j, item in enumerate(inst.items)}
-    out = np.full((len(x), len(inst.dimensions)), np.nan)
-    for d, items in enumerate(inst.dimensions.values()):
-        columns = [position[i] for i in items]
-        block = x[:, columns]
-        present = ~np.isnan(block)
-        count = present.sum(axis=1)
-        total = np.where(present, block, 0.0).sum(axis=1)
-        if shown is None:
-            ok = count >= answers_needed(len(items), min_answered)
-        else:
-            k = shown[:, columns].sum(axis=1)
-            ok = (k > 0) & (count >= answers_needed(k, min_answered))
-        out[ok, d] = total[ok] / count[ok]
-    return out
+    With ``shown`` (sampled items), the rule counts the items each respondent was shown.
+    Counts and sums are two products with the items × dimensions indicator (one pass
+    over the ratings each, by BLAS)."""
+    member = _dimension_matrix(inst)
+    present = ~np.isnan(x)
+    count = present.astype(float) @ member
+    total = np.where(present, x, 0.0) @ member
+    if shown is None:
+        ok = count >= answers_needed(member.sum(axis=0), min_answered)
+    else:
+        k = shown.astype(float) @ member
+        ok = (k > 0) & (count >= answers_needed(k, min_answered))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(ok, total / count, np.nan)
 
 
 def dimension_means(survey: Survey, frame: pd.DataFrame, min_answered: float) -> pd.DataFrame:
@@ -256,7 +263,7 @@ def _group_codes(survey: Survey, keys: list[str]) -> tuple[np.ndarray, pd.DataFr
 
 def group_moments(
     survey: Survey, level: str, keys: list[str], *, paired: bool = True, min_answered: float = 0.5,
-    chunk: int = 131_072,
+    chunk: int = 16_384,
 ) -> tuple[pd.DataFrame, dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]]:
     """Per group and unit: count, mean and sd of every quantity, in one chunked pass.
 
@@ -270,22 +277,29 @@ def group_moments(
     n_resp = len(codes)
     acc: dict[str, list[np.ndarray]] = {}
     shifts: dict[str, np.ndarray] = {}
+    # paired scores share one answered-mask across quantities: count it once per block
+    shared_mask = paired and len(survey.instrument.measures) > 1
     for start in range(0, max(n_resp, 1), chunk):
         rows = slice(start, start + chunk)
         block = _score_block(survey, rows, level, paired, min_answered)
-        onehot = np.zeros((len(codes[rows]), g))
-        onehot[np.arange(len(codes[rows])), codes[rows]] = 1.0
+        block_codes = codes[rows]
+        onehot = np.zeros((g, len(block_codes)))
+        onehot[block_codes, np.arange(len(block_codes))] = 1.0
+        counted = None
         for q, a in block.items():
+            missing = np.isnan(a)
             if q not in shifts:
                 with np.errstate(invalid="ignore"):
-                    counts = (~np.isnan(a)).sum(axis=0)
+                    counts = len(a) - missing.sum(axis=0)
                     shifts[q] = np.where(counts > 0, np.nansum(a, axis=0) / np.maximum(counts, 1), 0.0)
                 acc[q] = [np.zeros((g, a.shape[1])) for _ in range(3)]
-            present = ~np.isnan(a)
-            z = np.where(present, a - shifts[q], 0.0)
-            acc[q][0] += onehot.T @ present
-            acc[q][1] += onehot.T @ z
-            acc[q][2] += onehot.T @ (z * z)
+            z = a - shifts[q]
+            z[missing] = 0.0
+            if counted is None or not shared_mask:
+                counted = onehot @ (~missing).astype(float)
+            acc[q][0] += counted
+            acc[q][1] += onehot @ z
+            acc[q][2] += onehot @ (z * z)
     out = {}
     for q, (n, s1, s2) in acc.items():
         with np.errstate(invalid="ignore", divide="ignore"):
