@@ -8,6 +8,7 @@ about surveys or instruments, and nothing here imports another servqual module.
 from __future__ import annotations
 
 import math
+import os
 import warnings
 from dataclasses import dataclass
 
@@ -64,45 +65,81 @@ class Moments:
             return np.sqrt((np.diag(self.sxy) - np.diag(self.sx) ** 2 / n) / (n - 1))
 
 
-def moments(x: np.ndarray, *, total: bool = False, chunk: int = 131_072) -> Moments:
+def _block_sums(block: np.ndarray, shift: np.ndarray, total: bool, t_shift: float) -> list:
+    """One block's share of :func:`moments`.  Blanks are few in survey data, so the sums
+    over present pairs are the complete-data sums less the blanks' share, taken over the
+    rows with a blank only: one BLAS product over the whole block (zᵀz) instead of four."""
+    n, k = block.shape
+    blank = np.isnan(block)
+    z = block - shift
+    z[blank] = 0.0
+    zz = z * z
+    sum_z, sum_zz = z.sum(axis=0), zz.sum(axis=0)
+    sxy = z.T @ z
+    rows = np.flatnonzero(blank.any(axis=1))
+    q = blank[rows].astype(float)
+    q_count = q.sum(axis=0)
+    nn = n - q_count[:, None] - q_count[None, :] + q.T @ q
+    sx = sum_z[:, None] - z[rows].T @ q
+    sxx = sum_zz[:, None] - zz[rows].T @ q
+    if not total:
+        return [nn, sx, sxx, sxy]
+    count = np.full(n, float(k))
+    count[rows] -= q.sum(axis=1)
+    answered_shift = np.full(n, shift.sum())
+    answered_shift[rows] -= q @ shift
+    with np.errstate(invalid="ignore", divide="ignore"):
+        t = (z.sum(axis=1) + answered_shift) / count - t_shift
+    ok = count > 0
+    t[~ok] = 0.0
+    tt = t * t
+    st_m = t.sum() - q.T @ t[rows]
+    stt_m = tt.sum() - q.T @ tt[rows]
+    return [nn, sx, sxx, sxy, st_m, stt_m, z.T @ t, np.array([ok.sum(), t.sum(), tt.sum()])]
+
+
+def moments(x: np.ndarray, *, total: bool = False, chunk: int = 16_384) -> Moments:
     """One chunked pass over the rows: every pairwise sum the reliability statistics need.
 
-    Chunking keeps the temporaries small (a few MB whatever the number of respondents);
-    shifting each item by its mean keeps the one-pass sums accurate.
+    Chunking keeps the temporaries small (a few MB whatever the number of respondents)
+    and in cache; shifting each item by its mean keeps the one-pass sums accurate.  Large
+    inputs are split over the cores (numpy and BLAS let go of the GIL), each thread
+    summing its own blocks.
     """
     k = x.shape[1]
     # any value near the mean keeps the sums accurate: the first chunk's mean will do
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # an item empty in the first chunk
-        shift = np.nan_to_num(np.nanmean(x[:chunk], axis=0)) if len(x) else np.zeros(k)
-    nn, sx, sxx, sxy = (np.zeros((k, k)) for _ in range(4))
-    st_m, stt_m, szt = (np.zeros(k) for _ in range(3))
-    t_count = t_sum = t_sq = 0.0
+        shift = np.nan_to_num(np.nanmean(x[:131_072], axis=0)) if len(x) else np.zeros(k)
     t_shift = float(np.nanmean(shift)) if k else 0.0
-    for start in range(0, len(x), chunk):
-        block = np.asarray(x[start : start + chunk], dtype=float)
-        present = ~np.isnan(block)
-        m = present.astype(float)
-        z = np.where(present, block - shift, 0.0)
-        nn += m.T @ m
-        sx += z.T @ m
-        sxx += (z * z).T @ m
-        sxy += z.T @ z
-        if total:
-            count = present.sum(axis=1)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                t = (z.sum(axis=1) + (present * shift).sum(axis=1)) / count - t_shift
-            ok = count > 0
-            t = np.where(ok, t, 0.0)
-            st_m += m.T @ t
-            stt_m += m.T @ (t * t)
-            szt += z.T @ t
-            t_count += ok.sum()
-            t_sum += t.sum()
-            t_sq += (t * t).sum()
+    starts = list(range(0, len(x), chunk))
+
+    def run(part: list[int]) -> list:
+        acc = None
+        for start in part:
+            sums = _block_sums(np.asarray(x[start: start + chunk], dtype=float), shift, total, t_shift)
+            acc = sums if acc is None else [a + b for a, b in zip(acc, sums)]
+        return acc
+
+    workers = min(len(starts), os.cpu_count() or 1) if len(x) >= 8 * chunk else 1
+    if workers > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        from threadpoolctl import threadpool_limits
+
+        # one BLAS thread per worker: the cores are already busy with the blocks
+        with threadpool_limits(1, user_api="blas"), ThreadPoolExecutor(max_workers=workers) as pool:
+            parts = [p for p in pool.map(run, [starts[w::workers] for w in range(workers)]) if p is not None]
+        sums = [sum(a) for a in zip(*parts)]
+    else:
+        sums = run(starts)
+    if sums is None:  # no rows
+        sums = [np.zeros((k, k)) for _ in range(4)] + ([np.zeros(k)] * 3 + [np.zeros(3)] if total else [])
+    nn, sx, sxx, sxy = sums[:4]
     if not total:
         return Moments(shift, nn, sx, sxx, sxy)
-    return Moments(shift, nn, sx, sxx, sxy, st_m, stt_m, szt, (t_count, t_shift, t_sum, t_sq))
+    st_m, stt_m, szt, (t_count, t_sum, t_sq) = sums[4:]
+    return Moments(shift, nn, sx, sxx, sxy, st_m, stt_m, szt, (float(t_count), t_shift, float(t_sum), float(t_sq)))
 
 
 def pairwise_cov(x: np.ndarray) -> np.ndarray:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 import math
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -123,23 +124,45 @@ def _counts(rng: np.random.Generator, b: int, n: int) -> np.ndarray:
     return np.bincount((draws + offsets).ravel(), minlength=b * n).reshape(b, n).astype(float)
 
 
+def _column_counts(v: np.ndarray, max_categories: int) -> tuple[int, np.ndarray, int] | None:
+    """(lowest value, count of each value from it, answered) for one item; ``None`` when
+    its answers are not whole numbers within ``max_categories`` values."""
+    blank = np.isnan(v)
+    answered = v.size - int(blank.sum())
+    if answered == 0:
+        return None
+    lo, hi = np.fmin.reduce(v), np.fmax.reduce(v)  # NaN skipped, no copy
+    if hi - lo > max_categories:
+        return None
+    codes = v - lo
+    codes[blank] = hi - lo + 1  # blanks in a bin of their own, dropped below
+    whole = codes.astype(np.int64)
+    if not np.array_equal(whole, codes):
+        return None
+    return int(lo), np.bincount(whole)[:-1] if blank.any() else np.bincount(whole), answered
+
+
 def _response_freq(x: np.ndarray, columns: list[str], max_categories: int) -> pd.DataFrame | None:
     """psych::response.frequencies: share of each response per item, and the share missing.
 
-    Counted column by column with bincount (no sort of the whole matrix); ``None`` when
-    the items are not whole numbers or span more than ``max_categories`` values.
+    Counted column by column with bincount (no sort of the whole matrix), the columns of a
+    large matrix on every core; ``None`` when the items are not whole numbers or span more
+    than ``max_categories`` values.
     """
-    n = x.shape[0]
-    per_column = []
-    for j in range(x.shape[1]):
-        v = x[:, j]
-        v = v[~np.isnan(v)]
-        if v.size == 0:
-            return None
-        lo, hi = v.min(), v.max()
-        if hi - lo > max_categories or not np.array_equal(v, np.round(v)):
-            return None
-        per_column.append((int(lo), np.bincount((v - lo).astype(np.int64)), v.size))
+    n, k = x.shape
+
+    def count(j: int):
+        return _column_counts(x[:, j], max_categories)
+
+    if n >= 100_000 and (os.cpu_count() or 1) > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=os.cpu_count()) as pool:
+            per_column = list(pool.map(count, range(k)))
+    else:
+        per_column = [count(j) for j in range(k)]
+    if any(c is None for c in per_column):
+        return None
     values = sorted({lo + i for lo, counts, _ in per_column for i in np.flatnonzero(counts)})
     if len(values) > max_categories:
         return None

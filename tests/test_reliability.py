@@ -225,3 +225,36 @@ def test_omega_matches_lavaan_bifactor():
         assert result.dimensions[dim] == pytest.approx(value, rel=1e-3), dim
     assert result.hierarchical < result.total <= 1
     assert "omega hierarchical" in str(result)
+
+
+@pytest.mark.parametrize("chunk", [7, 1000])  # 7: many blocks, summed on every core
+def test_one_pass_moments_equal_the_pairwise_definitions(chunk):
+    """The one-pass sums (complete-data products less the blanks' share, blocks over threads)
+    equal their definitions computed directly: pairwise counts, sums and cross-products,
+    and the total score's sums, with blank cells, whole blank rows and a blank column."""
+    from servqual._matrix import moments
+
+    rng = np.random.default_rng(5)
+    x = rng.integers(1, 8, size=(300, 6)).astype(float)
+    x[rng.random(x.shape) < 0.15] = np.nan
+    x[10] = np.nan
+    x[40:60, 2] = np.nan
+    got = moments(x, total=True, chunk=chunk)
+    m = ~np.isnan(x)
+    z = np.where(m, x - got.shift, 0.0)
+    mf = m.astype(float)
+    np.testing.assert_array_equal(got.nn, mf.T @ mf)
+    np.testing.assert_allclose(got.sx, z.T @ mf, rtol=1e-12, atol=1e-9)
+    np.testing.assert_allclose(got.sxx, (z * z).T @ mf, rtol=1e-12, atol=1e-9)
+    np.testing.assert_allclose(got.sxy, z.T @ z, rtol=1e-12, atol=1e-9)
+    with np.errstate(invalid="ignore"):
+        total = np.nanmean(x, axis=1) - got.total[1]
+    ok = ~np.isnan(total)
+    t = np.where(ok, total, 0.0)
+    np.testing.assert_allclose(got.st_m, mf.T @ t, rtol=1e-12, atol=1e-9)
+    np.testing.assert_allclose(got.stt_m, mf.T @ (t * t), rtol=1e-12, atol=1e-9)
+    np.testing.assert_allclose(got.szt, z.T @ t, rtol=1e-12, atol=1e-9)
+    assert got.total[0] == ok.sum() == 299
+    np.testing.assert_allclose(got.total[2:], [t.sum(), (t * t).sum()], rtol=1e-12, atol=1e-9)
+    # pandas' pairwise covariance is the reference definition
+    np.testing.assert_allclose(got.cov(), pd.DataFrame(x).cov().to_numpy(), rtol=1e-10)
