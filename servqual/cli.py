@@ -240,10 +240,21 @@ def cmd_report(args, out) -> int:
 
     options = {"reports_dir": args.reports_dir, "pdf": args.pdf,
                "previous": args.previous if args.previous else not args.no_previous}
+    import time
+
+    started = time.perf_counter()
     jobs = min(len(args.params), args.jobs or os.cpu_count() or 1)
     if jobs <= 1:
+        import io
+
         for params in args.params:
-            run_report(params, progress=not args.quiet, out=out, **options)
+            printed = io.StringIO()
+            run_report(params, progress=not args.quiet, out=printed if args.quiet else out, **options)
+        seconds = time.perf_counter() - started
+        if len(args.params) > 1:
+            print(f"{len(args.params)} reports written ({seconds:.0f} s)", file=out)
+        elif args.quiet:  # the one closing line: where the report is
+            print(f"{printed.getvalue().splitlines()[0]} ({seconds:.0f} s)", file=out)
         return 0
     # several cycles at once: each report runs its own kernel, so they share the cores
     import multiprocessing
@@ -258,19 +269,29 @@ def cmd_report(args, out) -> int:
     try:
         with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
             futures = [pool.submit(_report_one, str(p), options) for p in args.params]
+            bar = None
+            if not args.quiet:
+                from tqdm.auto import tqdm
+
+                bar = tqdm(total=len(futures), desc="reports", unit="report", file=sys.stderr)
             for done, future in enumerate(as_completed(futures), start=1):
                 params, printed, error = future.result()
                 if error:
                     failed += 1
-                    print(f"[{done}/{len(futures)}] {params}: failed — {error}", file=sys.stderr, flush=True)
-                elif not args.quiet:
-                    print(f"[{done}/{len(futures)}] {params}\n{printed.rstrip()}", file=out, flush=True)
+                    message = f"[{done}/{len(futures)}] {params}: failed — {error}"
+                    (bar.write(message, file=sys.stderr) if bar else print(message, file=sys.stderr, flush=True))
+                elif bar:
+                    bar.write(f"[{done}/{len(futures)}] {params}\n{printed.rstrip()}", file=out)
+                if bar:
+                    bar.update()
+            if bar:
+                bar.close()
     finally:  # the one-thread setting is the workers' only
         for key, value in threads.items():
             if value is None:
                 os.environ.pop(key, None)
-    print(f"{len(futures) - failed} of {len(futures)} reports written" + (f"; {failed} failed" if failed else ""),
-          file=out)
+    print(f"{len(futures) - failed} of {len(futures)} reports written" + (f"; {failed} failed" if failed else "")
+          + f" ({time.perf_counter() - started:.0f} s)", file=out)
     return 1 if failed else 0
 
 
@@ -473,6 +494,7 @@ def build_parser() -> argparse.ArgumentParser:
     validate = sub.add_parser("validate", help="check a survey file and print the screening summary")
     reading_options(validate)
     validate.add_argument("--entries", type=int, default=10, help="screening-log entries to list (default 10)")
+    validate.add_argument("--quiet", action="store_true", help="no progress lines for a large file")
     validate.set_defaults(func=cmd_validate)
 
     score = sub.add_parser("score", help="screen and score a cycle: gap tables by segment")
@@ -480,6 +502,7 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--by", action="append", help="group by this column (default: the first segment)")
     score.add_argument("--level", action="append", choices=["item", "dimension", "overall"],
                        help="levels to print (default: dimension and overall)")
+    score.add_argument("--quiet", action="store_true", help="no progress lines for a large file")
     score.set_defaults(func=cmd_score)
 
     figures = sub.add_parser("figures", help="draw every figure of a cycle (PNG and SVG, with alt texts)")
@@ -487,6 +510,7 @@ def build_parser() -> argparse.ArgumentParser:
     figures.add_argument("--cycles", nargs="*", default=[], help="other cycles' params files, for the trend figure")
     figures.add_argument("--output", default="docs/img", help="folder to write into (default docs/img)")
     figures.add_argument("--format", nargs="+", default=["png", "svg"], choices=["png", "svg", "pdf"])
+    figures.add_argument("--quiet", action="store_true", help="no progress lines for a large file")
     figures.set_defaults(func=cmd_figures)
 
     report = sub.add_parser("report", help="run a cycle's report: papermill + HTML (and PDF) into reports/<cycle>/")
@@ -497,7 +521,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="the previous cycle's params file, for the change since then (default: found beside "
                              "the params file: same instrument, the latest earlier year)")
     report.add_argument("--no-previous", action="store_true", help="do not compare with a previous cycle")
-    report.add_argument("--quiet", action="store_true", help="no progress bar")
+    report.add_argument("--quiet", action="store_true", help="no progress bar: only the closing summary line")
     report.add_argument("--jobs", type=int, default=None, metavar="N",
                         help="reports run at once when several params files are given (default: one per core)")
     report.set_defaults(func=cmd_report)
@@ -597,6 +621,7 @@ def main(argv: Sequence[str] | None = None, out=None) -> int:
         args.level = args.level or ["dimension", "overall"]
     if getattr(args, "command", None) == "validate" and args.file and args.file.endswith((".yaml", ".yml")) and not args.params:
         args.params, args.file = args.file, None
+    progress = _progress_lines(not getattr(args, "quiet", False))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UserWarning)
         try:
@@ -604,10 +629,33 @@ def main(argv: Sequence[str] | None = None, out=None) -> int:
         except (SurveyError, InstrumentError, ParamsError, ReportError, ProjectError, EmptySurveyError) as exc:
             print(f"error: {exc}", file=sys.stderr)
             code = 1
+        finally:
+            progress()
     for w in caught:
         label = "warning" if w.category is UserWarning else w.category.__name__
         print(f"{label}: {w.message}", file=sys.stderr)
     return code
+
+
+def _progress_lines(show: bool):
+    """Stage lines of long reads (the "servqual" logger at INFO) on standard error while a
+    command runs, unless --quiet; returns the function that takes them away again."""
+    import logging
+
+    if not show:
+        return lambda: None
+    logger = logging.getLogger("servqual")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("  %(message)s"))
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+
+    def remove() -> None:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+    return remove
 
 
 if __name__ == "__main__":  # pragma: no cover

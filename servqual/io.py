@@ -13,7 +13,9 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import logging
 import re
+import time
 import warnings
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -1106,12 +1108,15 @@ def read_survey(
         raise SurveyError(path, f"layout must be 'wide' or 'long', got {layout!r}")
 
     text_columns = [c for c in [id, *segments, comments] if c]
+    stage = _Stages(path)
     if layout == "long":
         raw, id = _read_long(path, encoding, sheet, long_columns, segments, header_rows)
     else:
         raw = read_table(path, encoding=encoding, sheet=sheet, text_columns=text_columns, header_rows=header_rows)
     if len(raw.frame) == 0 or len(raw.frame.columns) == 0:
         raise SurveyError(path, "has a header but no respondents (no data rows)" + _elsewhere_hint(raw, []))
+    stage.rows = len(raw.frame)
+    stage.done(f"read {len(raw.frame):,} rows × {len(raw.frame.columns)} columns")
     _resolve_regex(path, raw, inst, mapping)
     _combine_versions(path, raw, mapping)
     rating_columns = [c for m in mapping.values() for c in m.values()]
@@ -1134,6 +1139,7 @@ def read_survey(
     _require_columns(path, raw, mapping, id, segments, comments)
     _detect_header_rows(path, raw, frame, rating_columns, inst, value_labels)
     values, na_masks = _read_ratings(path, raw, inst, mapping, value_labels)
+    stage.done(f"checked {len(rating_columns)} rating columns")
     index = _read_ids(path, raw, id)
     weights_frame, weight_columns = _read_weights(path, raw, frame, inst, weights, index)
     overall_values, overall_column = _read_overall(path, raw, frame, inst, overall, index)
@@ -1146,7 +1152,9 @@ def read_survey(
 
     value_frames = {m: pd.DataFrame(v, index=index, columns=items, copy=False) for m, v in values.items()}
     na_frames = {m: pd.DataFrame(v, index=index, columns=items, copy=False) for m, v in na_masks.items()}
+    stage.done("ids, segments and weights")
     kept, log = apply_rules(inst, rules, index, value_frames, na_frames)
+    stage.done(f"screened: {int(kept.sum()):,} of {len(kept):,} respondents kept")
     return Survey(
         instrument=inst,
         source=str(path),
@@ -1164,6 +1172,25 @@ def read_survey(
         dropped_columns=tuple(dropped),
         comments=comments or None,
     )
+
+
+#: Progress of long reads: each stage of a large file (100,000 rows or more) is logged at
+#: INFO on the "servqual" logger (the command line shows it unless --quiet), smaller ones at DEBUG.
+LOG = logging.getLogger("servqual")
+LARGE_READ = 100_000
+
+
+class _Stages:
+    """Logs each stage of one read with its time."""
+
+    def __init__(self, path: Path) -> None:
+        self.path, self.rows, self.last = path, 0, time.perf_counter()
+
+    def done(self, what: str) -> None:
+        now = time.perf_counter()
+        LOG.log(logging.INFO if self.rows >= LARGE_READ else logging.DEBUG, "%s: %s (%.1f s)",
+                self.path.name, what, now - self.last)
+        self.last = now
 
 
 def _read_long(path: Path, encoding, sheet, long_columns, segments, header_rows) -> tuple[RawTable, str]:

@@ -158,6 +158,11 @@ class Explorer:
         self.current_table = pd.DataFrame()
         self._coded_cache: dict = {}  # cycle → its coded comments
         self._position_cache: dict = {}  # (cycle, grouping, level, quantity, min n) → position table
+        #: Views already drawn, by the state of every control: going back to one (undoing a
+        #: change, comparing two groups back and forth) shows it at once.  The data do not
+        #: change while the explorer runs; ``cache_views = 0`` turns the cache off.
+        self.cache_views = 64
+        self._views: dict = {}
         self.update()
 
     # ---- state -----------------------------------------------------------------------
@@ -556,29 +561,37 @@ class Explorer:
             self._sync_controls()
         finally:
             self._updating = False
+        state = tuple((c.value, c.disabled) for c in (self.cycle, self.groups, self.quantity, self.level,
+                                                       self.figure_choice, self.min_n))
+        view = (self._views.pop(state, None) if self.cache_views else None) or self._view()
+        if self.cache_views:
+            self._views[state] = view  # most recent last
+            while len(self._views) > self.cache_views:
+                del self._views[next(iter(self._views))]
+        self.current_table, self.image_png, self.image.value, self.message.value, self.table.value, \
+            self.download.value = view
+        self.seconds = time.perf_counter() - start
+        self.status.value = f"<small>updated in {self.seconds:.2f} s</small>"
+
+    def _view(self) -> tuple:
+        """Everything shown for the current controls: (table, PNG, figure, message, table,
+        download link)."""
         table = self.table_for()
-        self.current_table = table
         image, text = self._draw(table)
-        if image is None:
-            self.image.value = ""
-        else:
-            self.image.value = (f'<img alt="{html.escape(text)}" '
-                                f'src="data:image/png;base64,{base64.b64encode(image).decode()}">')
-        self.image_png = image or b""
-        self.message.value = f"<p>{html.escape(text)}</p>"
-        self.table.value = (self._peer_table_html(table) if self.figure_choice.value == "peers"
-                            else self._comment_table_html(table) if self.figure_choice.value == "comments"
-                            else self._table_html(table))
+        figure = "" if image is None else (f'<img alt="{html.escape(text)}" '
+                                           f'src="data:image/png;base64,{base64.b64encode(image).decode()}">')
+        shown = (self._peer_table_html(table) if self.figure_choice.value == "peers"
+                 else self._comment_table_html(table) if self.figure_choice.value == "comments"
+                 else self._table_html(table))
         csv = table.to_csv(index=False).encode()
         name = f"servqual-{self.cycle.value}-{self._level()}.csv"
-        self.download.value = (
+        download = (
             f'<a class="download-link" download="{html.escape(name)}" '
             f'href="data:text/csv;base64,{base64.b64encode(csv).decode()}" '
             'style="display:inline-block;padding:4px 12px;border:1px solid #888;border-radius:3px;'
             'text-decoration:none">Download table (CSV)</a>'
         )
-        self.seconds = time.perf_counter() - start
-        self.status.value = f"<small>updated in {self.seconds:.2f} s</small>"
+        return table, image or b"", figure, f"<p>{html.escape(text)}</p>", shown, download
 
     def _table_html(self, table: pd.DataFrame) -> str:
         """The numbers behind the figure, labelled with item text and dimension names."""

@@ -91,3 +91,27 @@ def test_several_reports_run_at_once_and_each_failure_is_named(tmp_path, capsys,
     assert "bad.yaml: failed" in captured.err and "missing.csv" in captured.err
     assert "worse.yaml: failed" in captured.err and "no-such-instrument" in captured.err
     assert "OPENBLAS_NUM_THREADS" not in os.environ  # the one-thread setting is the workers' only
+    assert "reports:" in captured.err and "2/2" in captured.err  # the bar over the reports
+
+
+@pytest.mark.parametrize("quiet", [False, True])
+def test_long_reads_show_their_stages_unless_quiet(monkeypatch, capsys, quiet):
+    """Each stage of a large read is a line on standard error while the command runs;
+    --quiet leaves them out, and the result on standard output is the same."""
+    import logging
+
+    import servqual.io
+
+    monkeypatch.setattr(servqual.io, "LARGE_READ", 100)  # the sample's 1,180 rows count as large
+    code = main(["validate", "--params", str(ROOT / "params" / "2005.yaml")] + (["--quiet"] if quiet else []))
+    captured = capsys.readouterr()
+    assert code == 0 and "respondents read" in captured.out
+    stages = [line.strip() for line in captured.err.splitlines() if line.startswith("  library-2005.csv: ")]
+    if quiet:
+        assert stages == []
+    else:
+        assert [s.split(": ", 1)[1].split(" (")[0] for s in stages] == [
+            "read 1,180 rows × 53 columns", "checked 44 rating columns", "ids, segments and weights",
+            "screened: 1,180 of 1,180 respondents kept"]
+        assert all(s.endswith(" s)") for s in stages)
+    assert not logging.getLogger("servqual").handlers  # the command's handler is gone again

@@ -361,3 +361,29 @@ def test_browser_explorer_fits_a_phone(voila_url):
     assert max(right for _, right in metrics["controls"]) <= 390 and metrics["rows"] >= 3, metrics  # controls wrap
     assert metrics["scrollerRight"] <= 390 and metrics["overflow"] == "auto", metrics  # the table scrolls in itself
     assert not [u for u in requests if not is_local(u)]
+
+
+def test_a_view_seen_before_is_shown_again_without_redrawing(explorer, monkeypatch):
+    """Undoing a change shows the view already drawn (same figure, same table); the cache
+    keeps the most recent views only, and cache_views = 0 draws every time."""
+    e = explorer
+    e.figure_choice.value = "gaps"
+    e.groups.value = ("All respondents",)
+    drawn = []
+    original = type(e)._draw
+    monkeypatch.setattr(type(e), "_draw", lambda self, table: drawn.append(1) or original(self, table))
+    first = (e.image_png, e.table.value)
+    e.level.value = "item"
+    assert len(drawn) == 1 and e.image_png != first[0]
+    e.level.value = "dimension"
+    assert len(drawn) == 1 and (e.image_png, e.table.value) == first  # from the cache
+    e.cache_views = 2
+    for n in (11, 12, 13):
+        e.min_n.value = n
+    assert len(e._views) == 2
+    e.cache_views = 0
+    e.min_n.value = 10
+    e.level.value = "item"
+    e.level.value = "dimension"
+    assert len(drawn) == 1 + 3 + 3 and (e.image_png, e.table.value) == first
+    e.cache_views = 64
