@@ -1439,8 +1439,11 @@ def _read_ratings(path: Path, raw: RawTable, inst: Instrument, mapping, value_la
             if not np.shares_memory(column, vals):  # a text column comes back as a new array
                 vals[:, j] = column
             if not problems:
-                # the column now lives in the survey's array: let its file copy go
+                # the column now lives in the survey's array: let its file copy go, and hand
+                # Arrow's freed memory back every few columns (the peak stays near one copy)
                 del frame[cols[item]]
+                if j % 8 == 7:
+                    _release_arrow_memory()
         values[measure], na_masks[measure] = vals, nas
     _release_arrow_memory()
     if problems:

@@ -120,8 +120,10 @@ def test_bad_params_fail_before_a_kernel_starts(tmp_path):
 
 def test_failing_notebook_cell_is_named_and_partial_notebook_kept(tmp_path):
     template = tmp_path / "broken.py"
+    # the chapters before the broken one are left out: only the failing cell's naming matters here
     source = default_template().read_text().replace(
-        'report.show("appendix")', 'raise RuntimeError("the appendix step broke")')
+        'report.show("appendix")', 'raise RuntimeError("the appendix step broke")').replace(
+        'report.show("summary")', 'None').replace('report.show("results")', 'None')
     template.write_text(source)
     with pytest.raises(ReportError) as info:
         run_report(ROOT / "params" / "2005.yaml", reports_dir=tmp_path, template=template, progress=False)
