@@ -588,7 +588,7 @@ def _read_excel(path: Path, kind: str, sheet, text_columns, header_rows: list[in
             from None
     try:
         book = pd.ExcelFile(path, engine="calamine")
-    except Exception as exc:  # noqa: BLE001 - zipfile, openpyxl and calamine errors
+    except Exception as exc:  # noqa: BLE001 - zipfile and calamine errors
         raise SurveyError(path, f"cannot open the spreadsheet (damaged, password-protected or not {kind}): "
                                 f"{exc}") from None
     names = book.sheet_names
