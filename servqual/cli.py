@@ -279,7 +279,10 @@ def cmd_report(args, out) -> int:
                 if error:
                     failed += 1
                     message = f"[{done}/{len(futures)}] {params}: failed — {error}"
-                    (bar.write(message, file=sys.stderr) if bar else print(message, file=sys.stderr, flush=True))
+                    if bar:
+                        bar.write(message, file=sys.stderr)
+                    else:
+                        print(message, file=sys.stderr, flush=True)
                 elif bar:
                     bar.write(f"[{done}/{len(futures)}] {params}\n{printed.rstrip()}", file=out)
                 if bar:
