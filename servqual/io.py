@@ -429,10 +429,14 @@ def _read_csv(path: Path, data: bytes, encoding: str | None, text_columns, heade
         raise SurveyError(path, "has no header line")
     header = next(csv.reader(io.StringIO(text.split("\n", 1)[0]), delimiter=sep))
     frame = _arrow_csv(text, sep, header, text_columns)
-    if frame is not None:
-        if offset:
-            text = "\n" * offset + text
-        return RawTable(frame, header, "line", 0, text=text, sep=sep, encoding=used)
+    if frame is None:  # a file Arrow cannot split: pandas' reader, and every problem named
+        frame = _pandas_csv(path, text, sep, header, text_columns, offset)
+    if offset:
+        text = "\n" * offset + text  # line numbers as the user sees them in the file
+    return RawTable(frame, header, "line", 0, text=text, sep=sep, encoding=used)
+
+
+def _pandas_csv(path: Path, text: str, sep: str, header: list[str], text_columns, offset: int) -> pd.DataFrame:
     options = dict(sep=sep, dtype={c: "str" for c in text_columns} or None, keep_default_na=False,
                    na_values=list(MISSING_MARKERS), skip_blank_lines=True, low_memory=False)
     try:
@@ -446,9 +450,7 @@ def _read_csv(path: Path, data: bytes, encoding: str | None, text_columns, heade
         # accept that only when the extra field is an empty trailing one (said in a warning)
         _check_fields(path, text, sep, len(header), offset)
         frame = pd.read_csv(io.StringIO(text), index_col=False, **options)
-    if offset:
-        text = "\n" * offset + text  # line numbers as the user sees them in the file
-    return RawTable(frame, header, "line", 0, text=text, sep=sep, encoding=used)
+    return frame
 
 
 _LONG_INTEGER = r"^\s*[+-]?[0-9]{16,}\s*$"
@@ -461,7 +463,6 @@ def _arrow_csv(text: str, sep: str, header: list[str], text_columns) -> pd.DataF
     pandas, which names the problem) for a header with blank or repeated names, rows with
     too few or too many fields, or anything else Arrow cannot split."""
     import pyarrow as pa
-    import pyarrow.compute as pc
     from pyarrow import csv as pa_csv
 
     if len(set(header)) != len(header) or any(not name.strip() for name in header):
@@ -481,26 +482,34 @@ def _arrow_csv(text: str, sep: str, header: list[str], text_columns) -> pd.DataF
 
     def typed(name_column):
         name, column = name_column
-        if name in keep_text:
-            pass
-        elif column.null_count == len(column):
-            column = pc.cast(column, pa.float64())  # an empty column, as pandas reads it
-        else:
-            for kind in (pa.int64(), pa.float64()):
-                try:
-                    cast = pc.cast(column, kind)
-                except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-                    continue
-                if kind == pa.float64() and pc.any(pc.match_substring_regex(column, _LONG_INTEGER)).as_py():
-                    break  # a code longer than a float holds exactly (an ID) stays text
-                column = cast
-                break
+        if name not in keep_text:
+            column = _arrow_typed(column)
         return column.combine_chunks()  # one buffer per column, not one per 1 MB block
 
     # Arrow's kernels let go of the GIL: the columns are typed on every core
     with ThreadPoolExecutor(max_workers=min(len(header), pa.cpu_count())) as pool:
         columns = list(pool.map(typed, zip(header, table.columns)))
     return pa.table(columns, names=header).to_pandas(types_mapper=pd.ArrowDtype)
+
+
+def _arrow_typed(column):
+    """A text column as pandas' reader would type it: whole numbers, else decimals, else
+    text (an all-blank column as decimals); a code longer than a float holds exactly stays
+    text."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if column.null_count == len(column):
+        return pc.cast(column, pa.float64())
+    for kind in (pa.int64(), pa.float64()):
+        try:
+            cast = pc.cast(column, kind)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            continue
+        if kind == pa.float64() and pc.any(pc.match_substring_regex(column, _LONG_INTEGER)).as_py():
+            return column
+        return cast
+    return column
 
 
 def _csv_line(values: list[str], sep: str) -> str:
@@ -806,10 +815,13 @@ def _label_value(cell: str, labels: Mapping[str, float]) -> float:
 
 
 def _float_values(series: pd.Series, out: np.ndarray | None = None) -> np.ndarray:
-    """A numeric column as a fresh, writable float array with NaN for blanks (written into
-    ``out`` when given).  Arrow-backed columns (Parquet, CSV) go chunk by chunk through
-    Arrow: pandas' own conversion of a column with blanks is ten times slower."""
-    if isinstance(series.dtype, pd.ArrowDtype):
+    """A column as a fresh, writable float array with NaN for blanks and for text that is
+    not a number (written into ``out`` when given).  Arrow-backed numbers (Parquet, CSV)
+    are read from Arrow's buffers in place: pandas' own conversion of a column with
+    blanks is ten times slower."""
+    if not pd.api.types.is_numeric_dtype(series.dtype) or pd.api.types.is_bool_dtype(series.dtype):
+        series = pd.to_numeric(series, errors="coerce")  # text that is not a number: NaN
+    elif isinstance(series.dtype, pd.ArrowDtype):
         import pyarrow as pa
         import pyarrow.compute as pc
 
@@ -818,7 +830,7 @@ def _float_values(series: pd.Series, out: np.ndarray | None = None) -> np.ndarra
         for chunk in series.array._pa_array.chunks:
             n = len(chunk)
             kind = chunk.type
-            if (pa.types.is_integer(kind) or pa.types.is_floating(kind)) and kind.bit_width >= 8:
+            if pa.types.is_integer(kind) or pa.types.is_floating(kind):
                 # read the values buffer in place (no Arrow copy); blanks from the validity bits
                 values = np.frombuffer(chunk.buffers()[1], dtype=kind.to_pandas_dtype(),
                                        count=chunk.offset + n)[chunk.offset:]
@@ -922,14 +934,12 @@ def _within_scale(values: np.ndarray, scale) -> bool:
     """Quick pass for the common case: every rating inside the scale and whole (when the
     step is 1), checked by reductions without a temporary array; ``False`` sends the column
     through the full check, which names each bad cell."""
-    if np.isnan(values).all():
+    lo, hi = np.fmin.reduce(values), np.fmax.reduce(values)  # blanks skipped; NaN when all blank
+    if np.isnan(lo):
         return True
-    lo, hi = np.nanmin(values), np.nanmax(values)
-    if lo < scale.min or hi > scale.max:
+    if lo < scale.min or hi > scale.max or getattr(scale, "step", 1) != 1 or not float(scale.min).is_integer():
         return False
-    if getattr(scale, "step", 1) != 1 or not float(scale.min).is_integer():
-        return False
-    return bool(np.all(np.isnan(values) | (np.floor(values) == values)))
+    return np.array_equal(values, np.floor(values), equal_nan=True)
 
 
 def _plain(value: float) -> int | float:
@@ -1115,8 +1125,7 @@ def read_survey(
         raw = read_table(path, encoding=encoding, sheet=sheet, text_columns=text_columns, header_rows=header_rows)
     if len(raw.frame) == 0 or len(raw.frame.columns) == 0:
         raise SurveyError(path, "has a header but no respondents (no data rows)" + _elsewhere_hint(raw, []))
-    stage.rows = len(raw.frame)
-    stage.done(f"read {len(raw.frame):,} rows × {len(raw.frame.columns)} columns")
+    stage.done(f"read {len(raw.frame):,} rows × {len(raw.frame.columns)} columns", rows=len(raw.frame))
     _resolve_regex(path, raw, inst, mapping)
     _combine_versions(path, raw, mapping)
     rating_columns = [c for m in mapping.values() for c in m.values()]
@@ -1186,7 +1195,9 @@ class _Stages:
     def __init__(self, path: Path) -> None:
         self.path, self.rows, self.last = path, 0, time.perf_counter()
 
-    def done(self, what: str) -> None:
+    def done(self, what: str, rows: int | None = None) -> None:
+        """Log a finished stage; ``rows`` (given once the file is read) sets how loud."""
+        self.rows = self.rows if rows is None else rows
         now = time.perf_counter()
         LOG.log(logging.INFO if self.rows >= LARGE_READ else logging.DEBUG, "%s: %s (%.1f s)",
                 self.path.name, what, now - self.last)
@@ -1434,10 +1445,11 @@ def _read_ratings(path: Path, raw: RawTable, inst: Instrument, mapping, value_la
         vals = np.empty((len(frame), len(items)), order="F")
         nas = np.zeros((len(frame), len(items)), dtype=bool, order="F")
         for j, item in enumerate(items):
+            target = vals[:, j]
             column, nas[:, j] = _convert(raw, path, cols[item], frame[cols[item]], inst, inst.scale_of(item),
-                                         problems, value_labels, decisions, item, out=vals[:, j])
-            if not np.shares_memory(column, vals):  # a text column comes back as a new array
-                vals[:, j] = column
+                                         problems, value_labels, decisions, item, out=target)
+            if column is not target:  # a text column comes back as a new array
+                target[:] = column
             if not problems:
                 # the column now lives in the survey's array: let its file copy go, and hand
                 # Arrow's freed memory back every few columns (the peak stays near one copy)
@@ -1674,9 +1686,7 @@ def _read_weights(path, raw, frame, inst: Instrument, weights, index) -> tuple[p
     block = np.empty((len(frame), len(cols)))
     for j, c in enumerate(cols.values()):
         series = frame[c]
-        numbers = (_float_values(series) if pd.api.types.is_numeric_dtype(series.dtype)
-                   and not pd.api.types.is_bool_dtype(series.dtype)
-                   else pd.to_numeric(series, errors="coerce").to_numpy(dtype=float, na_value=np.nan))
+        numbers = _float_values(series)
         bad = np.flatnonzero(series.notna().to_numpy() & np.isnan(numbers))
         problems += [{"pos": p, "row": raw.label(p), "column": c, "value": series.iloc[p], "why": "is not a number"} for p in bad]
         neg = np.flatnonzero(numbers < 0)

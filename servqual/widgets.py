@@ -93,6 +93,12 @@ def _html_table(head: Sequence[str], rows: Sequence[str]) -> str:
             f"<tbody>{body}</tbody></table></div>")
 
 
+def _suppressed_row(labels: Sequence[str], reason: str, width: int) -> str:
+    """A row whose numbers are withheld: its labels, then the reason across the other cells."""
+    cells = "".join(f"<td>{html.escape(str(label))}</td>" for label in labels)
+    return f'{cells}<td colspan="{width - len(labels)}">{html.escape(str(reason))}</td>'
+
+
 class Explorer:
     """The explorer's state and widgets; ``.widget`` is what a notebook displays.
 
@@ -429,8 +435,7 @@ class Explorer:
         rows = []
         for _, r in table.iterrows():
             if r["suppressed"]:
-                rows.append(f"<td>{html.escape(str(r['group']))}</td>"
-                            f'<td colspan="{len(head) - 1}">{html.escape(str(r["suppressed_reason"]))}</td>')
+                rows.append(_suppressed_row([r["group"]], r["suppressed_reason"], len(head)))
                 continue
             unit = r[level]
             name = inst.dimension_label(unit) if level == "dimension" else f"{unit} {inst.items[unit].text}"
@@ -504,8 +509,7 @@ class Explorer:
             rows = []
             for _, r in table.iterrows():
                 if r["suppressed"]:
-                    rows.append(f"<td>{html.escape(str(r['group']))}</td><td>{html.escape(str(r['label']))}</td>"
-                                f'<td colspan="4">{html.escape(str(r["suppressed_reason"]))}</td>')
+                    rows.append(_suppressed_row([r["group"], r["label"]], r["suppressed_reason"], len(head)))
                     continue
                 cells = [html.escape(str(r["group"])), html.escape(str(r["label"]))]
                 nums = [number(r["mentions"], 0), number(r["commenters"], 0), percent(r["share"]),
@@ -614,17 +618,14 @@ class Explorer:
         rows = []
         for _, r in table.iterrows():
             if unit == "item":
-                cells = [html.escape(str(r["group"])), html.escape(str(r["item"])),
-                         html.escape(inst.items[r["item"]].text)]
+                labels = [r["group"], r["item"], inst.items[r["item"]].text]
             else:
                 name = r["dimension"]
-                label = inst.dimension_label(name) if name in inst.dimensions else str(name)
-                cells = [html.escape(str(r["group"])), html.escape(label)]
+                labels = [r["group"], inst.dimension_label(name) if name in inst.dimensions else name]
             if r["suppressed"]:
-                cells.append(f'<td colspan="{len(head) - len(cells)}">{html.escape(str(r["suppressed_reason"]))}</td>')
-                rows.append("".join(f"<td>{c}</td>" if not c.startswith("<td") else c for c in cells))
+                rows.append(_suppressed_row(labels, r["suppressed_reason"], len(head)))
                 continue
-            cells = [f"<td>{c}</td>" for c in cells] + [f'<td class="num">{number(r["n"], 0)}</td>']
+            cells = [f"<td>{html.escape(str(c))}</td>" for c in labels] + [f'<td class="num">{number(r["n"], 0)}</td>']
             for v in values:
                 cells.append(f'<td class="num">{number(r[v])}</td>')
                 if f"{v}_ci_low" in table.columns and len(values) == 1:
