@@ -23,7 +23,6 @@ blank answers as no comment (:func:`servqual.read_survey`).  This module then
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -962,6 +961,7 @@ def theme_gaps(survey, coded: pd.DataFrame, *, gap: str | None = None, confidenc
     >>> links.set_index("theme").loc["noise", "dimension"]
     'tangibles'
     """
+    from .compare import welch
     from .display import interval, number
     from .priorities import standard_phrase
     from .scoring import scores
@@ -982,10 +982,8 @@ def theme_gaps(survey, coded: pd.DataFrame, *, gap: str | None = None, confidenc
         a, b = values[mention].to_numpy(), values[~mention].to_numpy()
         if len(a) < min_group_n or len(b) < 2:
             continue
-        va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
-        diff, se = a.mean() - b.mean(), math.sqrt(va + vb)
-        df = (va + vb) ** 2 / (va ** 2 / (len(a) - 1) + vb ** 2 / (len(b) - 1))
-        t = diff / se
+        w = welch(a, b)
+        diff, se, t, df = w["diff"], w["se"], w["t"], w["df"]
         q = stats.t.ppf(0.5 + confidence / 2, df)
         label = part["label"].iloc[0]
         name = inst.dimension_label(dim)

@@ -142,8 +142,20 @@ def _hedges_correction(n_total: int) -> float:
     return 1 - 3 / (4 * n_total - 9)
 
 
-def _welch(x: np.ndarray, y: np.ndarray) -> dict[str, float]:
-    """Welch's two-sample statistics of x − y, with Hedges' g (pooled sd, corrected)."""
+def welch(x: np.ndarray, y: np.ndarray) -> dict[str, float]:
+    """Welch's two-sample statistics of x − y, with Hedges' g (pooled sd, corrected).
+
+    se = √(s²ₓ/nₓ + s²ᵧ/nᵧ), t = (x̄ − ȳ)/se, Welch–Satterthwaite df
+    = (s²ₓ/nₓ + s²ᵧ/nᵧ)² / ((s²ₓ/nₓ)²/(nₓ − 1) + (s²ᵧ/nᵧ)²/(nᵧ − 1)).
+    R: ``t.test(x, y, var.equal = FALSE)`` (statistic, parameter, stderr).
+
+    Examples
+    --------
+    >>> from servqual.compare import welch
+    >>> w = welch(np.array([5.0, 6, 7, 6]), np.array([4.0, 5, 4, 3, 4]))
+    >>> round(float(w["diff"]), 2), round(float(w["t"]), 3), round(float(w["df"]), 2)
+    (2.0, 3.873, 6.05)
+    """
     nx, ny = len(x), len(y)
     vx, vy = x.var(ddof=1), y.var(ddof=1)
     sx, sy = vx / nx, vy / ny
@@ -310,7 +322,7 @@ def _unpaired(p: np.ndarray, e: np.ndarray, tcrit_level: float) -> dict:
     row = {"n": int(max(n_p, n_e)), "n_performance": n_p, "n_standard": n_e}
     if n_p < 2 or n_e < 2:
         return row
-    w = _welch(p, e)
+    w = welch(p, e)
     mean, se, df = w["diff"], w["se"], w["df"]
     t = mean / se if se > 0 else np.nan
     half = stats.t.ppf(tcrit_level, df) * se if se > 0 else np.nan
@@ -481,7 +493,7 @@ def games_howell(
         k = len(groups)
         for a, b in itertools.combinations(groups, 2):
             x, y = groups[a], groups[b]
-            w = _welch(x, y)
+            w = welch(x, y)
             p = float(np.clip(stats.studentized_range.sf(math.sqrt(2) * abs(w["t"]), k, w["df"]), 0, 1))
             rows.append({"unit": unit, "a": a, "b": b, "n_a": len(x), "n_b": len(y), "mean_a": x.mean(),
                          "mean_b": y.mean(), "diff": w["diff"], "se": w["se"], "statistic": w["t"], "df": w["df"], "p": p,
@@ -694,7 +706,7 @@ def year_changes(
                 row.update({"year_from": y0, "year_to": y1, "unit": unit, "n_from": len(a), "n_to": len(b),
                             "n": min(len(a), len(b))})  # the smaller group decides suppression
                 if len(a) >= 2 and len(b) >= 2:
-                    w = _welch(b, a)  # the change: later cycle minus earlier
+                    w = welch(b, a)  # the change: later cycle minus earlier
                     half = stats.t.ppf((1 + ci) / 2, w["df"]) * w["se"]
                     row.update({"mean_from": a.mean(), "mean_to": b.mean(), "change": w["diff"],
                                 "ci_low": w["diff"] - half, "ci_high": w["diff"] + half, "statistic": w["t"], "df": w["df"],
