@@ -101,8 +101,11 @@ def save_figures(
         with plots.font_context(), plt.rc_context({"svg.hashsalt": "servqual"}):
             # the tight crop is laid out once and shared by every format (savefig would lay
             # the figure out again for each: a third of the time of writing two formats)
+            shown_dpi = fig.dpi
+            fig.set_dpi(dpi)  # laid out at the saving resolution, as savefig's own crop is
             fig.draw_without_rendering()
             crop = fig.get_tightbbox(fig.canvas.get_renderer())
+            fig.set_dpi(shown_dpi)
             pad = plt.rcParams["savefig.pad_inches"]
             crop = crop.padded(pad if isinstance(pad, (int, float)) else 0.1)
             for fmt in formats:
