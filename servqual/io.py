@@ -367,6 +367,7 @@ def read_table(
         frame = pd.read_parquet(path, dtype_backend="pyarrow")
     except Exception as exc:  # noqa: BLE001 - pyarrow's errors (ArrowInvalid, OSError) name no file
         raise SurveyError(path, f"cannot read the Parquet file (damaged or truncated?): {exc}") from None
+    _release_arrow_memory()  # the reader's decoding buffers
     return RawTable(frame, [str(c) for c in frame.columns], "row", 1)
 
 
@@ -827,7 +828,7 @@ def _float_values(series: pd.Series, out: np.ndarray | None = None) -> np.ndarra
 
         out = np.empty(len(series)) if out is None else out
         start = 0
-        for chunk in series.array._pa_array.chunks:
+        for chunk in series.array.__arrow_array__().chunks:  # the Arrow protocol: no copy
             n = len(chunk)
             kind = chunk.type
             if pa.types.is_integer(kind) or pa.types.is_floating(kind):
@@ -1150,6 +1151,7 @@ def read_survey(
     values, na_masks = _read_ratings(path, raw, inst, mapping, value_labels)
     stage.done(f"checked {len(rating_columns)} rating columns")
     index = _read_ids(path, raw, id)
+    _release_arrow_memory()
     weights_frame, weight_columns = _read_weights(path, raw, frame, inst, weights, index)
     overall_values, overall_column = _read_overall(path, raw, frame, inst, overall, index)
     used = (set(rating_columns) | {c for c in [id, *segments, comments] if c} | set(weight_columns)
@@ -1158,6 +1160,10 @@ def read_survey(
     respondents = respondents.rename(columns={k: v for k, v in seg_map.items() if k != v})
     items = list(inst.items)
     _warn_blank_dimensions(path, inst, values)
+    # everything is in the survey now: the file's copy (and a CSV's text) goes before screening
+    del frame
+    raw.frame, raw.text = raw.frame.iloc[:0, :0], None
+    _release_arrow_memory()
 
     value_frames = {m: pd.DataFrame(v, index=index, columns=items, copy=False) for m, v in values.items()}
     na_frames = {m: pd.DataFrame(v, index=index, columns=items, copy=False) for m, v in na_masks.items()}
@@ -1334,10 +1340,10 @@ def _segment_sources(path: Path, inst: Instrument, segments) -> dict[str, str]:
 
 
 def _warn_blank_dimensions(path: Path, inst: Instrument, values: dict[str, np.ndarray]) -> None:
-    position = {item: j for j, item in enumerate(inst.items)}
     for measure, array in values.items():
-        blank = [d for d, items in inst.dimensions.items()
-                 if np.isnan(array[:, [position[i] for i in items]]).all()]
+        # a column is empty when its largest rating is NaN (fmax skips blanks; no copy)
+        empty = {item: bool(np.isnan(np.fmax.reduce(array[:, j]))) for j, item in enumerate(inst.items)}
+        blank = [d for d, items in inst.dimensions.items() if all(empty[i] for i in items)]
         if blank and len(blank) < len(inst.dimensions):
             rest = len(inst.dimensions) - len(blank)
             warnings.warn(
@@ -1454,7 +1460,7 @@ def _read_ratings(path: Path, raw: RawTable, inst: Instrument, mapping, value_la
                 # the column now lives in the survey's array: let its file copy go, and hand
                 # Arrow's freed memory back every few columns (the peak stays near one copy)
                 del frame[cols[item]]
-                if j % 8 == 7:
+                if j % 4 == 3:
                     _release_arrow_memory()
         values[measure], na_masks[measure] = vals, nas
     _release_arrow_memory()
@@ -1509,10 +1515,9 @@ def _read_ids(path: Path, raw: RawTable, id: str | None) -> pd.Index:  # noqa: A
         ids = ids.astype("int64")  # SPSS and Excel store whole-number ids as floats
     elif not pd.api.types.is_integer_dtype(ids.dtype):
         ids = ids.astype("string").str.strip()  # CSV ids are text: leading zeros survive
-    dup = ids.duplicated(keep=False).to_numpy()
-    if dup.any():
+    if _repeats(ids):
         groups: dict[Any, list[str]] = {}
-        for p in np.flatnonzero(dup):
+        for p in np.flatnonzero(ids.duplicated(keep=False).to_numpy()):
             groups.setdefault(ids.iloc[p], []).append(raw.label(p))
         shown = "; ".join(f"{k!r} on {', '.join(v)}" for k, v in list(groups.items())[:MAX_LISTED])
         raise SurveyError(
@@ -1522,7 +1527,19 @@ def _read_ids(path: Path, raw: RawTable, id: str | None) -> pd.Index:  # noqa: A
             + ". Each respondent must have a unique id.",
             [{"row": r, "column": id, "value": k, "expected": "a unique id"} for k, v in groups.items() for r in v],
         )
-    return pd.Index(ids.to_numpy(), name="id")
+    if pd.api.types.is_integer_dtype(ids.dtype):
+        return pd.Index(ids.to_numpy(), name="id")
+    return pd.Index(ids.astype("str"), name="id")  # Arrow text throughout: no Python string per id
+
+
+def _repeats(ids: pd.Series) -> bool:
+    """Whether any id repeats: Arrow's distinct count for Arrow-backed ids (pandas'
+    duplicated() would build a table as large as the ids), a hash check otherwise."""
+    if hasattr(ids.array, "__arrow_array__"):
+        import pyarrow.compute as pc
+
+        return pc.count_distinct(ids.array.__arrow_array__()).as_py() < len(ids)
+    return not pd.Index(ids.to_numpy()).is_unique
 
 
 def _respondents(path: Path, raw: RawTable, index: pd.Index, segments, year, used: set, comments=None,
@@ -1716,7 +1733,7 @@ def _read_weights(path, raw, frame, inst: Instrument, weights, index) -> tuple[p
                            "(or all blank)"),
             problems,
         )
-    block[given] = np.nan_to_num(block[given])  # a blank beside given weights is 0 points
+    block[np.isnan(block) & given[:, None]] = 0.0  # a blank beside given weights is 0 points
     return pd.DataFrame(block, index=index, columns=list(cols)), list(cols.values())
 
 

@@ -34,13 +34,14 @@ def shown_items(instrument: Instrument, answered: dict[str, np.ndarray], items: 
     """Respondents × items, True where the item was shown: always for core items; for
     sampled items where any measure was answered (a rating or N/A)."""
     n = len(next(iter(answered.values())))
-    shown = np.ones((n, len(items)), dtype=bool)
     sampled = [j for j, item in enumerate(items) if item in set(instrument.sampled_items)]
-    if sampled:
-        any_answer = np.zeros((n, len(sampled)), dtype=bool)
-        for a in answered.values():
-            any_answer |= a[:, sampled]
-        shown[:, sampled] = any_answer
+    if not sampled:  # every item shown to everyone: a read-only view, no n × items array
+        return np.broadcast_to(np.True_, (n, len(items)))
+    shown = np.ones((n, len(items)), dtype=bool)
+    any_answer = np.zeros((n, len(sampled)), dtype=bool)
+    for a in answered.values():
+        any_answer |= a[:, sampled]
+    shown[:, sampled] = any_answer
     return shown
 
 
