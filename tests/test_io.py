@@ -393,3 +393,16 @@ def test_csv_rating_text_far_down_the_file_is_named(tmp_path, tiny):
     path = write(tmp_path, "long.csv", HEADER + "\n" + "\n".join(rows) + "\n")
     with pytest.raises(SurveyError, match=r"line 60000, column 'P2': 'four' is not a number"):
         read(path, tiny)
+
+
+def test_rating_columns_read_as_numbers_or_as_text_alike(tmp_path, tiny):
+    """Rating columns that are all numbers are parsed straight to numbers; one text label
+    in them sends the file through the text path, and both give the same ratings."""
+    numbers = f"{HEADER}\nr1,ug,7,6,5,2,5,4,3,6\nr2,pg,1,2,3,4,7,7,7,7\nr3,ug,,6,5,2,5,4,NA,6\n"
+    labelled = numbers.replace("r2,pg,1,", "r2,pg,1 - strongly disagree,")
+    a = read(write(tmp_path, "a.csv", numbers), tiny)
+    with pytest.warns(UserWarning, match="read through their labels"):
+        b = read(write(tmp_path, "b.csv", labelled), tiny)
+    for measure in a.values:
+        pd.testing.assert_frame_equal(a.values[measure], b.values[measure])
+    assert list(a.respondents.index) == ["r1", "r2", "r3"] and a.respondents.index.dtype == b.respondents.index.dtype
