@@ -94,62 +94,60 @@ class Context:
         self._tables: dict = {}
         self.peer_problem: str | None = None
 
+    def _once(self, key, make):
+        """The table under ``key``, made by ``make()`` the first time it is asked for."""
+        if key not in self._tables:
+            self._tables[key] = make()
+        return self._tables[key]
+
     def gap_table(self, level: str, by: str | None = None):
         """:func:`servqual.gap_table` at this context's ``min_group_n``, computed once per
         level and grouping however many sections show it (a copy each time)."""
         from .scoring import gap_table
 
-        key = (level, by)
-        if key not in self._tables:
-            self._tables[key] = gap_table(self.survey, level, by=by, min_group_n=self.min_group_n)
-        return self._tables[key].copy()
+        return self._once((level, by), lambda: gap_table(self.survey, level, by=by,
+                                                         min_group_n=self.min_group_n)).copy()
 
     def peer_position(self, by: str | None = None):
         """:func:`servqual.position` of this cycle in :attr:`consortium` (``by`` None or
         ``"user_group"``), computed once; ``None`` when no peer library has this cycle's year
         and form, or the dataset cannot be read (the reason in :attr:`peer_problem`)."""
+        return self._once(("peers", by), lambda: self._position(by))
+
+    def _position(self, by: str | None):
         from .norms import position
 
-        key = ("peers", by)
-        if key not in self._tables:
-            cons = self.consortium
-            try:
-                table = position(self.survey, cons["dataset"], institution=cons["institution"], by=by,
-                                 peers=cons.get("peers"), min_group_n=self.min_group_n)
-            except ValueError as exc:  # no such form in the dataset, or not a dataset at all
-                self.peer_problem, table = str(exc), None
-            else:
-                if table.empty or "percentile_rank" not in table or table["percentile_rank"].isna().all():
-                    self.peer_problem = (f"no peer library in {cons['dataset']} has {self.survey.year} "
-                                         f"cycles on the {self.inst.id} form with at least {self.min_group_n} "
-                                         "respondents")
-                    table = None
-            self._tables[key] = table
-        return self._tables[key]
+        cons = self.consortium
+        try:
+            table = position(self.survey, cons["dataset"], institution=cons["institution"], by=by,
+                             peers=cons.get("peers"), min_group_n=self.min_group_n)
+        except ValueError as exc:  # no such form in the dataset, or not a dataset at all
+            self.peer_problem = str(exc)
+            return None
+        if table.empty or "percentile_rank" not in table or table["percentile_rank"].isna().all():
+            self.peer_problem = (f"no peer library in {cons['dataset']} has {self.survey.year} cycles on the "
+                                 f"{self.inst.id} form with at least {self.min_group_n} respondents")
+            return None
+        return table
 
     def comment_table(self):
         """:func:`servqual.comments.comment_table` of this cycle, read once."""
         from .comments import comment_table
 
-        if "comment_table" not in self._tables:
-            self._tables["comment_table"] = comment_table(self.survey)
-        return self._tables["comment_table"]
+        return self._once("comment_table", lambda: comment_table(self.survey))
 
     def coded(self):
         """:func:`servqual.code_comments` of this cycle, computed once."""
         from .comments import code_comments
 
-        if "coded" not in self._tables:
-            self._tables["coded"] = code_comments(self.survey, self.codebook)
-        return self._tables["coded"]
+        return self._once("coded", lambda: code_comments(self.survey, self.codebook))
 
     def theme_frequencies(self, by: str | None = None):
+        """:func:`servqual.theme_frequencies` of the coded comments, computed once per grouping."""
         from .comments import theme_frequencies
 
-        key = ("themes", by)
-        if key not in self._tables:
-            self._tables[key] = theme_frequencies(self.survey, self.coded(), by=by, min_group_n=self.min_group_n)
-        return self._tables[key]
+        return self._once(("themes", by), lambda: theme_frequencies(self.survey, self.coded(), by=by,
+                                                                    min_group_n=self.min_group_n))
 
     @property
     def inst(self):
@@ -668,10 +666,6 @@ def _comments_note(c: Context, out: Sink) -> None:
     out.note(f"### What clients wrote\n\n{text} The section *What clients wrote* has the themes by group, "
              "their link to the gaps and quotes.")
     out.summary["comments"] = {"commenters": n, "top_themes": [r.theme for r in freq.head(3).itertuples()]}
-
-
-def _and(parts: list[str]) -> str:
-    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
 def _comments(c: Context, out: Sink) -> None:
