@@ -8,9 +8,9 @@
 >>> table = sq.gap_table(survey, level="dimension", by="segment")
 >>> table[["segment", "dimension", "n", "gap"]].round(2).head(3)
           segment       dimension    n   gap
-0  academic staff       tangibles  192 -0.88
-1  academic staff     reliability  192 -1.07
-2  academic staff  responsiveness  192 -1.60
+0  academic staff       tangibles  192 -1.01
+1  academic staff     reliability  192 -1.19
+2  academic staff  responsiveness  192 -1.68
 
 The methods, formulas and their R equivalents are in ``docs/methods.md``.
 """

@@ -243,8 +243,8 @@ def gap_tests(
     >>> tests = sq.gap_tests(survey, level='dimension')
     >>> tests[['dimension', 'n', 'statistic', 'p_adj']].round(1).head(2)
          dimension     n  statistic  p_adj
-    0    tangibles  1180      -33.4    0.0
-    1  reliability  1180      -44.7    0.0
+    0    tangibles  1180      -34.8    0.0
+    1  reliability  1180      -45.5    0.0
     """
     from .scoring import check_level
 
@@ -535,8 +535,8 @@ def trend_table(
     >>> trend = sq.trend_table(cycles, level='overall')
     >>> trend[['year', 'dimension', 'n']].head(2)
        year         dimension     n
-    0  2005           overall  1177
-    1  2005  overall_weighted  1121
+    0  2005           overall  1178
+    1  2005  overall_weighted  1118
     """
     from .scoring import gap_table
 
@@ -808,7 +808,7 @@ def drivers(survey, *, measure: str | None = None, ci: float = 0.95) -> DriversR
     >>> survey = sq.read_cycle("params/2005.yaml")
     >>> result = sq.drivers(survey)
     >>> result.n, round(result.r2, 2)
-    (1155, 0.48)
+    (1152, 0.49)
     >>> list(result.coefficients.columns[:4])
     ['coef', 'se_hc3', 'statistic', 'p']
     """

@@ -169,7 +169,7 @@ def alt_text(target: Axes | Figure) -> str:
     >>> survey = sq.read_cycle("params/2005.yaml")
     >>> ax = plot_gaps(sq.gap_table(survey, level='dimension'), instrument=survey.instrument)
     >>> alt_text(ax).split(';')[0]
-    'Bar chart of the gap for 5 dimensions: 5 fall short, the largest shortfall is Responsiveness (−1.58).'
+    'Bar chart of the gap for 5 dimensions: 5 fall short, the largest shortfall is Responsiveness (−1.55).'
     >>> import matplotlib.pyplot as plt; plt.close('all')
     """
     text = getattr(target, _DESCRIPTION, None)

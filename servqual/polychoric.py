@@ -223,7 +223,7 @@ def polychoric_pair(x, y, *, ml: bool = True) -> dict:
     >>> from servqual.polychoric import polychoric_pair
     >>> p = sq.read_cycle("params/2005.yaml").ratings("perception")
     >>> round(polychoric_pair(p["T1"], p["T2"])["rho"], 2)
-    0.57
+    0.6
     """
     a = np.asarray(x, dtype=float)
     b = np.asarray(y, dtype=float)

@@ -156,7 +156,7 @@ def priorities(
     >>> top = sq.priorities(survey, top=1)
     >>> print(top.loc[0, 'sentence'])  # doctest: +NORMALIZE_WHITESPACE
     All respondents: "the library delivers its services when it says it will" falls 1.3 points short of
-    expectations (95% CI 1.2 to 1.4, n = 1147); its dimension, Reliability, gets the largest share of clients'
+    expectations (95% CI 1.2 to 1.4, n = 1157); its dimension, Reliability, gets the largest share of clients'
     100 points (of 5), and it performs above average, yet still falls short: “keep up the good work” in the
     importance–performance grid.
     """

@@ -330,7 +330,7 @@ def alpha_report(
     >>> survey = sq.read_cycle("params/2005.yaml")
     >>> report = sq.alpha_report(survey.ratings('perception')[['RL1', 'RL2', 'RL3', 'RL4', 'RL5']])
     >>> round(report.alpha, 3)
-    0.856
+    0.859
     >>> list(report.items.columns)
     ['n', 'raw_r', 'std_r', 'r_cor', 'r_drop', 'mean', 'sd']
     """
@@ -680,7 +680,7 @@ def reliability(
     >>> table = sq.reliability(survey, 'perception')
     >>> table[['dimension', 'n', 'raw_alpha']].round(2).head(2)
          dimension     n  raw_alpha
-    0    tangibles  1180       0.83
+    0    tangibles  1180       0.84
     1  reliability  1180       0.86
     """
     inst = survey.instrument

@@ -375,7 +375,7 @@ def gap_table(
     >>> table.loc[0, ['segment', 'dimension', 'n']].tolist()
     ['academic staff', 'tangibles', np.int64(192)]
     >>> round(float(table.loc[0, 'gap']), 2)
-    -0.88
+    -1.01
     """
     check_level(level)
     if not 0 < ci < 1:

@@ -5,7 +5,8 @@ respondent *i* in segment *s* and cycle *y*, for each dimension *d*:
 
 * a performance latent ``P[i, d] = mu_P[d] + seg_P[s, d] + year_P[d]·(y − base) + z[i, d]``
   with ``z`` multivariate normal (sd 0.8, correlation 0.6 between dimensions: the
-  dimensions of service quality are correlated, as in every published SERVQUAL study);
+  dimensions of service quality are correlated, as in every published SERVQUAL study),
+  drawn as one common factor plus a unique part per dimension (:func:`_equicorrelated`);
 * a standard latent (expectation, desired, importance) that sits high and varies less
   (``mu_E ≈ 6.2`` on 1–7), correlated 0.3 with performance, higher on some dimensions
   (reliability) than others (tangibles) and with item offsets of its own; the
@@ -19,7 +20,10 @@ respondent *i* in segment *s* and cycle *y*, for each dimension *d*:
   as Parasuraman et al. found) and an overall-satisfaction item driven by the
   performance latents.
 
-The generator is seeded and deterministic: the same arguments give the same file.
+The generator is seeded and deterministic: the same arguments give the same file, on any
+machine.  It uses no linear algebra library on the way (BLAS and LAPACK choose their
+kernels by processor, and an SVD of an equicorrelated matrix, whose eigenvalues repeat,
+returns a different basis on different processors), only element-by-element arithmetic.
 ``python -m servqual.synthetic data/raw`` (or ``make sample-data``) rewrites the sample
 cycles in ``data/raw``.
 """
@@ -102,6 +106,17 @@ def _allocate(rng: np.random.Generator, n: int, alpha: np.ndarray, total: int) -
     for k in range(alpha.size):
         base[np.arange(n), order[:, k]] += (short > k).astype(int)
     return base
+
+
+def _equicorrelated(rng: np.random.Generator, n: int, k: int, rho: float, sd: float) -> np.ndarray:
+    """``n`` draws of ``k`` normal scores with standard deviation ``sd`` and correlation
+    ``rho`` between every pair: ``sd·(√rho·f + √(1 − rho)·e_k)`` with one common factor ``f``
+    and unique parts ``e_k``, all standard normal.  Element-by-element arithmetic only, so
+    every processor gives the same numbers (numpy's ``multivariate_normal`` takes an SVD).
+    """
+    common = rng.standard_normal(n)
+    unique = rng.standard_normal((n, k))
+    return sd * (np.sqrt(rho) * common[:, None] + np.sqrt(1 - rho) * unique)
 
 
 def simulate_responses(
@@ -191,8 +206,7 @@ def simulate_responses(
     branch = rng.choice(list(branches), size=n, p=np.array(list(branches.values())) / sum(branches.values()))
 
     # latent scores on a 1–7 metric, rescaled to the instrument's scale at the end
-    corr = np.full((n_dims, n_dims), 0.6) + 0.4 * np.eye(n_dims)
-    z = rng.multivariate_normal(np.zeros(n_dims), corr * 0.8**2, size=n)
+    z = _equicorrelated(rng, n, n_dims, rho=0.6, sd=0.8)
     # the library itself (dimension levels, item offsets) stays the same across cycles
     library = np.random.default_rng(library_seed)
     dim_base = 5.0 + library.uniform(-0.5, 0.35, size=n_dims)
@@ -587,8 +601,7 @@ def simulate_staff(
     dims = list(inst.dimensions)
     items = list(inst.items)
     dim_index = np.array([dims.index(inst.items[i].dimension) for i in items])
-    corr = np.full((len(dims), len(dims)), 0.55) + 0.45 * np.eye(len(dims))
-    z = rng.multivariate_normal(np.zeros(len(dims)), corr * 0.7**2, size=n)
+    z = _equicorrelated(rng, n, len(dims), rho=0.55, sd=0.7)
     base = 3.5 + rng.uniform(-0.4, 0.3, size=len(dims))
     latent = base + np.array([climate[b] for b in branch])[:, None] + z
     values = np.clip(np.rint(latent[:, dim_index] + rng.normal(0, 0.6, size=(n, len(items)))), 1, 5)

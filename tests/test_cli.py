@@ -29,7 +29,10 @@ def test_score_prints_the_2005_gap_tables(sample_2005, capsys):
 
 def test_validate_reports_problems_and_exit_code(tmp_path):
     bad = tmp_path / "bad.csv"
-    bad.write_text((SAMPLE / "library-2005.csv").read_text().replace("\nR0500002,undergraduate,Central,6,", "\nR0500002,undergraduate,Central,66,"))
+    lines = (SAMPLE / "library-2005.csv").read_text().splitlines()
+    cells = lines[2].split(",")  # line 3 of the file: the second respondent
+    cells[lines[0].split(",").index("E01")] = "66"
+    bad.write_text("\n".join(lines[:2] + [",".join(cells)] + lines[3:]) + "\n")
     result = run("validate", str(bad), "--instrument", "servqual-22", "--column", "expectation=E{index:02d}",
                  "--column", "perception=P{index:02d}", "--id", "respondent_id", "--segment", "segment")
     assert result.returncode == 1

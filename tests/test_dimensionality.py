@@ -149,7 +149,7 @@ def test_user_models_in_lavaan_syntax(perception):
     with pytest.raises(ValueError, match="defines no factor"):
         sq.cfa(perception, "T1 ~ T2")
     with pytest.raises(ValueError, match="too few respondents for model .*: 20 answered all 4 items"):
-        sq.cfa(perception.head(20), "tangibles =~ T1 + T2 + T3 + T4")
+        sq.cfa(perception.dropna(subset=["T1", "T2", "T3", "T4"]).head(20), "tangibles =~ T1 + T2 + T3 + T4")
 
 
 def test_bartlett_from_a_correlation_matrix_with_explicit_n(perception):
