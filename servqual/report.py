@@ -113,8 +113,6 @@ def fit_for_print(fig, width: float = PRINT_WIDTH_IN, min_pt: float = MIN_PRINT_
     """Make a figure print legibly at its own size on A4: no text under ``min_pt`` points,
     no wider than ``width`` inches (the layout is recomputed).  Text sizes are in points,
     so a figure that is not scaled down keeps them on paper."""
-    import warnings
-
     from matplotlib.text import Text
 
     for ax in fig.axes:  # tick labels are remade at each draw: set them on the axis
@@ -129,12 +127,12 @@ def fit_for_print(fig, width: float = PRINT_WIDTH_IN, min_pt: float = MIN_PRINT_
     if w > width:
         fig.set_size_inches(width, h)
     if fig.get_layout_engine() is None:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # "tight_layout not applied" on polar insets
-            try:
-                fig.tight_layout()
-            except (ValueError, RuntimeError):  # pragma: no cover - an axes that cannot be laid out
-                pass
+        from .plots import tight_layout
+
+        try:
+            tight_layout(fig)
+        except (ValueError, RuntimeError):  # pragma: no cover - an axes that cannot be laid out
+            pass
 
 
 @dataclass

@@ -423,7 +423,7 @@ class Explorer:
             plots.plot_peers(table.attrs["peer_means"][group], own, instrument=inst, level=level, ax=ax,
                              title=f"{group}: {label.lower()} among the peers {self.cycle.value}",
                              xlabel="mean gap" if quantity not in inst.measures else "mean rating")
-        fig.tight_layout()
+        plots.tight_layout(fig)
         return fig, " ".join(plots.alt_text(ax) for ax in axes[:, 0])
 
     def _peer_table_html(self, table: pd.DataFrame) -> str:
@@ -491,7 +491,7 @@ class Explorer:
         for ax, group in zip(axes[:, 0], groups):
             plots.plot_themes(shown[shown["group"] == group], ax=ax, highlight=self.quantity.value,
                               title=f"{group}: what clients wrote about {self.cycle.value}")
-        fig.tight_layout()
+        plots.tight_layout(fig)
         return fig, " ".join(plots.alt_text(ax) for ax in axes[:, 0])
 
     def _comment_table_html(self, table: pd.DataFrame) -> str:

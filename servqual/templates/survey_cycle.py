@@ -36,8 +36,6 @@ previous = None  # params file of the cycle before (servqual report finds it bes
 consortium = None  # {dataset: …, institution: …, peers: …}: where the library stands among its peers
 codebook = None  # the comments' codebook (default the built-in "library" one)
 quotes = True  # false: no comment is quoted
-codebook = None  # the comments' codebook (default the built-in "library" one)
-quotes = True  # false: no comment is quoted
 
 # %%
 import servqual as sq
