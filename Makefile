@@ -14,8 +14,8 @@ export MPLBACKEND := Agg
 unexport PYTHONDONTWRITEBYTECODE
 
 .DEFAULT_GOAL := help
-R_PACKAGES := r-base-core r-cran-psych r-cran-gparotation r-cran-lavaan r-cran-sandwich r-cran-lme4 r-cran-jsonlite r-cran-polycor
-R_CHECK := library(psych); library(lavaan); library(GPArotation); library(sandwich); library(lme4); library(jsonlite); library(polycor)
+R_PACKAGES := r-base-core r-cran-psych r-cran-gparotation r-cran-lavaan r-cran-sandwich r-cran-lme4 r-cran-jsonlite r-cran-polycor r-cran-survey
+R_CHECK := library(psych); library(lavaan); library(GPArotation); library(sandwich); library(lme4); library(jsonlite); library(polycor); library(survey)
 
 # the sample consortium (derived, not committed): synthetic peer libraries plus the sample cycles whose params name it
 CONSORTIUM := data/consortium/institutions.csv
@@ -66,7 +66,7 @@ reports: $(STAMP) $(CONSORTIUM) ## every params file's report, the trends over t
 scores: $(STAMP) ## print a cycle's screening summary, gap tables and priorities (no notebook)
 	$(VENV)/bin/servqual score $(PARAMS)
 
-r-oracle: ## install R with psych, GPArotation, lavaan, jsonlite from Debian (for the R oracle tests; best effort)
+r-oracle: ## install R with psych, GPArotation, lavaan, survey, jsonlite from Debian (for the R oracle tests; best effort)
 	@if Rscript -e '$(R_CHECK)' >/dev/null 2>&1; then echo "R oracle: installed"; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	  echo "R oracle: installing $(R_PACKAGES)"; \
@@ -104,7 +104,7 @@ test: $(STAMP) r-oracle browser fonts pdf-tools $(CONSORTIUM) ## run the test su
 lint: $(STAMP) ## ruff
 	$(VENV)/bin/ruff check servqual tests
 
-golden: $(STAMP) r-oracle ## regenerate the R golden values (Debian: r-base-core r-cran-psych r-cran-gparotation r-cran-lavaan r-cran-jsonlite)
+golden: $(STAMP) r-oracle ## regenerate the R golden values (Debian: r-base-core r-cran-psych r-cran-gparotation r-cran-lavaan r-cran-survey r-cran-jsonlite)
 	$(PY) tests/r/make_fixtures.py
 	Rscript tests/r/gap_table.R
 	Rscript tests/r/reliability.R
@@ -116,6 +116,7 @@ golden: $(STAMP) r-oracle ## regenerate the R golden values (Debian: r-base-core
 	Rscript tests/r/fiml.R
 	Rscript tests/r/fiml_lite.R
 	Rscript tests/r/wlsmv.R
+	Rscript tests/r/weighting.R
 
 sample-data: $(STAMP) ## rewrite the synthetic sample cycles in data/raw and the sample consortium in data/consortium
 	$(VENV)/bin/servqual sample-data data/raw

@@ -73,6 +73,7 @@ from .scoring import (
 from .screening import screen
 from .sections import plan
 from .survey import EmptySurveyError, Survey
+from .weighting import Weighting, WeightingError, weight
 
 __version__ = "0.1.0"
 
@@ -106,6 +107,8 @@ __all__ = [
     "SmallGroupWarning",
     "Survey",
     "SurveyError",
+    "Weighting",
+    "WeightingError",
     "adjust_pvalues",
     "alpha_report",
     "bartlett_sphericity",
@@ -155,6 +158,7 @@ __all__ = [
     "suppress_small_groups",
     "synthetic",
     "trend_table",
+    "weight",
     "wilcoxon_signed_rank",
     "year_changes",
 ]

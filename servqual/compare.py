@@ -28,6 +28,7 @@ from scipy import stats
 
 from .scoring import apply_min_group_n, group_keys, group_rows, scores
 from .survey import MIN_GROUP_N
+from .weighting import domain_stats
 
 __all__ = [
     "DriversResult",
@@ -236,6 +237,13 @@ def gap_tests(
     tie corrections), g = (mean_P − mean_E)/s_pooled · (1 − 3/(4(n_P + n_E) − 9)); d_z and
     sd (of the gaps) are left empty.
 
+    A survey weighted to its population (:func:`servqual.weight`), paired: weighted means
+    and sds, the mean gap's design-based standard error (as in :func:`servqual.gap_table`),
+    t = mean / se — R's ``svyttest(gap ~ 0, subset(design, segment == g))`` statistic —
+    on the group's n − 1 degrees of freedom (``svyttest`` takes one fewer), the interval
+    mean ± t·se; no design-based signed-rank test exists, so the Wilcoxon columns are
+    empty and the adjustment uses t's p.
+
     Examples
     --------
     >>> import servqual as sq
@@ -259,9 +267,21 @@ def gap_tests(
     table = scores(survey, level, paired=paired)
     tcrit_level = (1 + ci) / 2
     rows = []
+    weighted = survey.weighted and paired
+    if weighted:
+        w, cells = survey.weight_array(), survey.calibration_cells()
     for key, index in group_rows(survey, keys).items():
+        if weighted:
+            member = np.zeros(survey.n, dtype=bool)
+            member[index] = True
         for unit in table[chosen[0].minuend].columns:
             for gap in chosen:
+                if weighted:
+                    rows.append({**dict(zip(keys, key)), "unit": unit, "gap": gap.name,
+                                 **_weighted_test(table[gap.minuend][unit].to_numpy(),
+                                                  table[gap.subtrahend][unit].to_numpy(), member, w, cells,
+                                                  tcrit_level)})
+                    continue
                 p = table[gap.minuend][unit].to_numpy()[index]
                 e = table[gap.subtrahend][unit].to_numpy()[index]
                 if not paired:
@@ -313,6 +333,35 @@ def gap_tests(
     if level == "item":
         out.insert(len(keys) + 1, "dimension", out["item"].map(inst.dimension_of))
     return _finish(out, min_group_n, "gap_tests", groups=keys)
+
+
+def _weighted_test(p: np.ndarray, e: np.ndarray, member: np.ndarray, w: np.ndarray, cells,
+                   tcrit_level: float) -> dict:
+    """The paired test of a weighted survey: weighted means, the gap's linearised standard
+    error, t = mean / se on the group's n − 1 degrees of freedom (no design-based rank test:
+    the Wilcoxon columns stay empty)."""
+    ok = ~np.isnan(p) & ~np.isnan(e)
+    d = np.where(ok, p - e, np.nan)
+    both = np.column_stack([np.where(ok, p, np.nan), np.where(ok, e, np.nan), d])
+    stats_ = domain_stats(both, member, w, cells)
+    n = int(stats_["n"][2])
+    row: dict = {"n": n}
+    if n < 2:
+        return row
+    mean, se, sd = stats_["mean"][2], stats_["se"][2], stats_["sd"][2]
+    t = mean / se if se > 0 else np.nan
+    half = stats.t.ppf(tcrit_level, n - 1) * se
+    sd_p, sd_e = stats_["sd"][0], stats_["sd"][1]
+    pooled = math.sqrt((sd_p**2 + sd_e**2) / 2)
+    d_av = (stats_["mean"][0] - stats_["mean"][1]) / pooled if pooled > 0 else np.nan
+    row.update({
+        "performance": stats_["mean"][0], "standard": stats_["mean"][1], "mean_gap": mean, "sd": sd,
+        "ci_low": mean - half, "ci_high": mean + half, "statistic": t, "df": n - 1,
+        "p": 2 * stats.t.sf(abs(t), n - 1) if not np.isnan(t) else np.nan,
+        "wilcoxon_statistic": np.nan, "wilcoxon_p": np.nan, "d_z": mean / sd if sd > 0 else np.nan,
+        "hedges_g": d_av * _hedges_correction(2 * n),
+    })
+    return row
 
 
 def _unpaired(p: np.ndarray, e: np.ndarray, tcrit_level: float) -> dict:

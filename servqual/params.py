@@ -51,6 +51,8 @@ class CycleParams:
     consortium: Any = None  # {dataset: folder, institution: id, peers: […] or {attribute: value}}
     codebook: str | None = None  # the comments' codebook: built-in id or YAML file (default "library")
     quotes: bool = True  # false: no comment is quoted in any output
+    population: Any = None  # {column: {category: count}}: weight the respondents to these margins
+    weighting: Any = None  # {method: rake | poststratify, trim: 5 or [0.2, 5]}
     source: str = ""  # the params file (not a YAML key)
 
     def as_dict(self) -> dict[str, Any]:
@@ -140,6 +142,9 @@ _CHECKS: dict[str, tuple[Any, str]] = {
                    "a mapping {dataset: <consortium folder>, institution: <this library's id>, peers: …}"),
     "codebook": (lambda v: v is None or _is_text(v), "a built-in codebook id (library) or a codebook YAML file"),
     "quotes": (lambda v: isinstance(v, bool), "true or false (false: no comment is quoted)"),
+    "population": (lambda v: True, "checked by servqual.weighting.check_population"),
+    "weighting": (lambda v: v is None or (isinstance(v, Mapping) and set(v) <= {"method", "trim"}),
+                  "a mapping {method: rake or poststratify, trim: the largest weight as a multiple of the mean}"),
 }
 
 
@@ -245,7 +250,27 @@ def params_from_mapping(raw: Any, path: str | Path) -> CycleParams:
         except CodebookError as exc:
             raise ParamsError(f"{path}: codebook: {exc}") from None
         values["codebook"] = book
+    if values.get("population") is not None or values.get("weighting"):
+        _check_weighting(values, path)
     return CycleParams(**values, source=str(path))
+
+
+def _check_weighting(values: dict, path: Path) -> None:
+    """The population margins' shape and the weighting options (the data are matched when
+    the cycle is read)."""
+    from .weighting import WeightingError, _check_trim, check_population
+
+    if values.get("population") is None:
+        raise ParamsError(f"{path}: weighting: needs population: {{column: {{category: count}}}} to weight to")
+    try:
+        values["population"] = check_population(values["population"], where=f"{path}: population")
+        options = dict(values.get("weighting") or {})
+        if options.get("method", "rake") not in ("rake", "poststratify"):
+            raise WeightingError(f"{path}: weighting: method must be 'rake' or 'poststratify', got "
+                                 f"{options['method']!r}")
+        _check_trim(options.get("trim"), f"{path}: weighting")
+    except WeightingError as exc:
+        raise ParamsError(str(exc)) from None
 
 
 def _instrument_ref(value: Any, params_file: Path) -> str:
@@ -270,10 +295,20 @@ def read_cycle(params: CycleParams | str | Path):
     if not isinstance(params, CycleParams):
         params = load_params(params)
     try:
-        return read_survey(params.responses, params.instrument, **params.read_kwargs())
+        survey = read_survey(params.responses, params.instrument, **params.read_kwargs())
     except SurveyError as exc:
         if exc.key is None:
             raise
         # a params key names something the file does not have: say so as the params file's error
         raise ParamsError(f"{params.source}: {exc.key}: {exc.detail.replace('the file', Path(params.responses).name)}"
                           ) from None
+    if params.population is None:
+        return survey
+    from .weighting import WeightingError, weight
+
+    options = dict(params.weighting or {})
+    try:
+        return weight(survey, params.population, method=options.get("method", "rake"), trim=options.get("trim"),
+                      where=f"{params.source}: population")
+    except WeightingError as exc:
+        raise ParamsError(str(exc)) from None

@@ -222,12 +222,22 @@ class CycleReport:
         Report title.
     seed
         Seed of every random step (bootstrap, parallel analysis), for identical reruns.
+    population, weighting
+        Population margins ``{column: {category: count}}`` and the weighting options
+        (``{method, trim}``) of :func:`servqual.weight`: the report's numbers are then
+        weighted, and a section shows the response rates and what weighting changed.
     """
 
     def __init__(self, survey, output_dir, *, min_group_n: int = MIN_GROUP_N, by: str | None = None,
                  title: str | None = None, seed: int = 2005, previous=None, consortium=None, codebook=None,
-                 quotes: bool = True):
+                 quotes: bool = True, population=None, weighting=None):
         from .scoring import combine_small_groups
+
+        if population is not None and not survey.weighted:
+            from .weighting import weight
+
+            options = dict(weighting or {})
+            survey = weight(survey, population, method=options.get("method", "rake"), trim=options.get("trim"))
 
         # every shared number comes from groups of at least min_group_n: small segment groups
         # are combined into "Other" (stated in the report), so nothing is recoverable by subtraction

@@ -309,6 +309,26 @@ def group_moments(
     return labels, out
 
 
+def weighted_moments(
+    survey: Survey, level: str, keys: list[str], *, paired: bool = True, min_answered: float = 0.5,
+) -> tuple[pd.DataFrame, dict[str, dict[str, np.ndarray]]]:
+    """Per group and unit of a weighted survey: ``n``, weighted ``mean``, ``sd``, the
+    linearised ``se`` (calibration included) and Kish's ``n_effective`` of every quantity
+    (each a groups × units array; see :func:`servqual.weighting.domain_stats`)."""
+    from .weighting import domain_stats
+
+    survey.require_respondents()
+    codes, labels = _group_codes(survey, keys)
+    w = survey.weight_array()
+    cells = survey.calibration_cells()
+    block = _score_block(survey, slice(None), level, paired, min_answered)
+    out: dict[str, dict[str, np.ndarray]] = {}
+    for q, a in block.items():
+        per_group = [domain_stats(a, codes == g, w, cells) for g in range(len(labels))]
+        out[q] = {key: np.vstack([p[key] for p in per_group]) for key in per_group[0]}
+    return labels, out
+
+
 def gap_table(
     survey: Survey,
     level: str = "item",
@@ -357,13 +377,22 @@ def gap_table(
         * for instruments without gaps (SERVPERF, staff climate), the measures carry the
           confidence interval columns instead;
         * with ``paired=False``, ``<quantity>_n`` for each measure and gap, since their
-          counts may differ.
+          counts may differ;
+        * for a survey weighted to its population (:func:`servqual.weight`): weighted
+          means and sds, ``n_effective`` (Kish's (Σw)²/Σw² of the first interval column)
+          after ``n``, and ``<quantity>_se``, the design-based standard error, from
+          which the intervals are built (mean ± t(n − 1)·se).  ``attrs["weighted"]`` says which.
 
     Notes
     -----
     Reproduces, in R: ``aggregate(score ~ segment, FUN = mean)`` with
     ``sd``, ``length`` and ``mean ± qt((1 + ci) / 2, n - 1) * sd / sqrt(n)`` on the
     respondent scores described in the module docstring (``tests/r/gap_table.R``).
+    Weighted: ``svyby(~score, ~segment, design, svymean, na.rm = TRUE)`` on the raked or
+    post-stratified design, its ``SE`` (Taylor linearisation with the calibration's
+    residuals, with-replacement single-stage design) and ``confint(…, df = degf(…))``
+    of the group's respondents with a score;
+    ``sqrt(svyvar)`` over the respondents with a score (``tests/r/weighting.R``).
 
     Examples
     --------
@@ -382,24 +411,36 @@ def gap_table(
         raise ValueError(f"ci must be between 0 and 1, got {ci!r}")
     keys = group_keys(survey, by)
     inst = survey.instrument
-    labels, stats_by_q = group_moments(survey, level, keys, paired=paired, min_answered=min_answered)
     units = _units(survey, level)
     gap_names = [g.name for g in inst.gaps]
     with_ci = gap_names or list(inst.measures)
+    tq = (1 + ci) / 2
+    if survey.weighted:
+        labels, weighted = weighted_moments(survey, level, keys, paired=paired, min_answered=min_answered)
+        stats_by_q = {q: (v["n"], v["mean"], v["sd"]) for q, v in weighted.items()}
+    else:
+        labels, stats_by_q = group_moments(survey, level, keys, paired=paired, min_answered=min_answered)
     g, u = len(labels), len(units)
     out = labels.loc[labels.index.repeat(u)].reset_index(drop=True) if keys else pd.DataFrame(index=range(u))
     out["unit"] = units * g
     first = stats_by_q[with_ci[0]][0].ravel()
     out["n"] = first
-    tq = (1 + ci) / 2
+    if survey.weighted:
+        out["n_effective"] = weighted[with_ci[0]]["n_effective"].ravel()
     for quantity in inst.quantities:
         n, mean, sd = (v.ravel() for v in stats_by_q[quantity])
         ok = n > 1
         out[quantity] = mean
         out[f"{quantity}_sd"] = np.where(ok, sd, np.nan)
-        if quantity in with_ci:
+        if survey.weighted:
+            se = weighted[quantity]["se"].ravel()
+            out[f"{quantity}_se"] = np.where(ok, se, np.nan)
+            with np.errstate(invalid="ignore"):  # t on the group's degrees of freedom, as confint(…, df = degf)
+                half = stats.t.ppf(tq, np.where(ok, n - 1, 1)) * se
+        else:
             with np.errstate(invalid="ignore", divide="ignore"):
                 half = stats.t.ppf(tq, np.where(ok, n - 1, 1)) * sd / np.sqrt(np.where(ok, n, 1))
+        if quantity in with_ci:
             out[f"{quantity}_ci_low"] = np.where(ok, mean - half, np.nan)
             out[f"{quantity}_ci_high"] = np.where(ok, mean + half, np.nan)
         if not paired:
@@ -412,6 +453,7 @@ def gap_table(
     out = out.reset_index(drop=True)
     out = apply_min_group_n(out, min_group_n, "gap_table", groups=keys)
     out.attrs["ci"] = ci  # the interval level, for captions
+    out.attrs["weighted"] = survey.weighted
     return out
 
 

@@ -86,6 +86,8 @@ class Survey:
     dropped_columns: tuple[str, ...] = ()  # personal-data columns dropped on read
     combined_groups: dict[str, tuple[str, ...]] = field(default_factory=dict)  # see combine_small_groups
     comments: str | None = None  # the free-text column in ``frame`` (masked on read; no comment = missing)
+    respondent_weights_values: pd.Series | None = None  # per row of ``frame`` (NaN where excluded); see weight()
+    weighting: Any = None  # a servqual.weighting.Weighting when the survey is weighted to its population
     _cache: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
 
     # ------------------------------------------------------------------ respondents
@@ -189,6 +191,40 @@ class Survey:
         return None if self.weights_frame is None else self._kept_rows(self.weights_frame)
 
     @property
+    def respondent_weights(self) -> pd.Series | None:
+        """Kept respondents' survey weights (from :func:`servqual.weight`; they sum to the
+        population), or ``None`` when the survey is not weighted."""
+        return None if self.respondent_weights_values is None else self._kept_rows(self.respondent_weights_values)
+
+    @property
+    def weighted(self) -> bool:
+        """Whether the survey is weighted to its population (:func:`servqual.weight`)."""
+        return self.respondent_weights_values is not None
+
+    def weight_array(self) -> np.ndarray | None:
+        """Kept respondents' survey weights as a read-only array, or ``None``."""
+        if self.respondent_weights_values is None:
+            return None
+        key = ("weight_array",)
+        if key not in self._cache:
+            array = self.respondent_weights.to_numpy(dtype=float)
+            array.flags.writeable = False
+            self._cache[key] = array
+        return self._cache[key]
+
+    def calibration_cells(self) -> list[np.ndarray]:
+        """Kept respondents' category number in each margin the weights were raked on."""
+        if self.weighting is None:
+            return []
+        cells = self._kept_rows(self.weighting.cells)
+        return [cells[c].to_numpy(dtype=np.int64) for c in cells.columns]
+
+    def with_weights(self, weights: pd.Series | None, weighting=None) -> Survey:
+        """A copy of this survey with survey weights per row of :attr:`frame` (used by
+        :func:`servqual.weight`; ``None`` removes them)."""
+        return replace(self, respondent_weights_values=weights, weighting=weighting, _cache={})
+
+    @property
     def overall(self) -> pd.Series | None:
         """Kept respondents' overall-satisfaction rating, or ``None``."""
         return None if self.overall_values is None else self._kept_rows(self.overall_values)
@@ -275,12 +311,18 @@ class Survey:
 
     def with_screening(self, kept: np.ndarray, log: pd.DataFrame, rules: ScreeningRules) -> Survey:
         """A copy of this survey with another screening result (used by :func:`screen`)."""
-        return replace(self, kept=kept, screening=log, rules=rules, _cache={})
+        screened = replace(self, kept=kept, screening=log, rules=rules, _cache={})
+        if self.weighting is None:
+            return screened
+        from .weighting import reweighted  # other respondents: weight them to the population again
+
+        return reweighted(screened)
 
     def __repr__(self) -> str:
         year = f" {self.year}" if self.year is not None else ""
+        weighted = ", weighted to the population" if self.weighted else ""
         return (
-            f"<Survey{year} {self.instrument.id}: {self.n} of {self.n_read} respondents kept, "
+            f"<Survey{year} {self.instrument.id}: {self.n} of {self.n_read} respondents kept{weighted}, "
             f"segments {list(self.segments)}, from {self.source}>"
         )
 

@@ -25,6 +25,7 @@ SCRIPTS = {
     "fiml.R": (["jsonlite", "lavaan"], ["fiml.json"]),
     "fiml_lite.R": (["jsonlite", "lavaan"], ["fiml_lite.json"]),
     "wlsmv.R": (["jsonlite", "lavaan"], ["wlsmv.json"]),
+    "weighting.R": (["jsonlite", "survey"], ["weighting.json"]),
 }
 #: Scripts that take minutes in R (lavaan's FIML over 1,400 missing-data patterns): checked
 #: only with SERVQUAL_SLOW_ORACLE=1; `make golden` always runs them.

@@ -36,6 +36,8 @@ previous = None  # params file of the cycle before (servqual report finds it bes
 consortium = None  # {dataset: …, institution: …, peers: …}: where the library stands among its peers
 codebook = None  # the comments' codebook (default the built-in "library" one)
 quotes = True  # false: no comment is quoted
+population = None  # {column: {category: count}}: weight the respondents to the library's population
+weighting = None  # {method: rake or poststratify, trim: the largest weight as a multiple of the mean}
 
 # %%
 import servqual as sq
@@ -50,7 +52,8 @@ survey = sq.read_survey(
     long_columns=long_columns,
 )
 report = CycleReport(survey, output_dir, min_group_n=min_group_n, title=title, previous=previous,
-                     consortium=consortium, codebook=codebook, quotes=quotes)
+                     consortium=consortium, codebook=codebook, quotes=quotes, population=population,
+                     weighting=weighting)
 report.header()
 
 # %%
