@@ -26,6 +26,7 @@ from .compare import (
     linked_trend,
     segment_tests,
     trend_table,
+    weighting_effect,
     wilcoxon_signed_rank,
     year_changes,
 )
@@ -159,6 +160,7 @@ __all__ = [
     "synthetic",
     "trend_table",
     "weight",
+    "weighting_effect",
     "wilcoxon_signed_rank",
     "year_changes",
 ]

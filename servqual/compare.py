@@ -26,9 +26,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .scoring import apply_min_group_n, group_keys, group_rows, scores
+from .scoring import apply_min_group_n, gap_table, group_keys, group_rows, scores
 from .survey import MIN_GROUP_N
-from .weighting import domain_stats
+from .weighting import domain_covariance, domain_stats
 
 __all__ = [
     "DriversResult",
@@ -38,6 +38,7 @@ __all__ = [
     "gap_tests",
     "segment_tests",
     "trend_table",
+    "weighting_effect",
     "wilcoxon_signed_rank",
     "year_changes",
 ]
@@ -421,6 +422,24 @@ def _segment_values(survey, quantity: str, level: str, by) -> tuple[pd.DataFrame
     return values, keys
 
 
+def _weighted_wald(segment: pd.Series, y: pd.Series, shown: list, survey) -> tuple[float, float, float, float]:
+    """The design-based Wald F test that the shown groups' weighted means are equal (R:
+    ``regTermTest(svyglm(y ~ segment, design), ~segment)``: F = W/(k − 1) on k − 1 and
+    n − k degrees of freedom)."""
+    lookup = {g: j for j, g in enumerate(shown)}
+    codes = segment.map(lookup)
+    values = np.where(codes.notna(), y.to_numpy(dtype=float), np.nan)
+    mean, cov, counts = domain_covariance(values, codes.fillna(0).to_numpy(dtype=np.int64),
+                                          survey.weight_array(), survey.calibration_cells())
+    k = len(shown)
+    contrast = np.hstack([-np.ones((k - 1, 1)), np.eye(k - 1)])
+    d = contrast @ mean
+    wald = float(d @ np.linalg.solve(contrast @ cov @ contrast.T, d))
+    df1, df2 = k - 1, int(counts.sum()) - k
+    f = wald / df1
+    return f, float(df1), float(df2), float(stats.f.sf(f, df1, df2))
+
+
 def segment_tests(
     survey,
     quantity: str | None = None,
@@ -455,6 +474,10 @@ def segment_tests(
     ``oneway.test(y ~ g, var.equal = FALSE)`` and ``kruskal.test(y ~ g)`` (scores rounded
     to 10 decimals before ranking, so that equal means tie exactly).
     ω² = (F − 1)(k − 1) / ((F − 1)(k − 1) + n) (Carroll & Nordholm), 0 when F < 1.
+    A survey weighted to its population (:func:`servqual.weight`): the design-based Wald
+    F test of equal weighted means, ``regTermTest(svyglm(y ~ segment, design), ~segment)``
+    (linearised covariance of the groups' means, calibration included; df2 = n − k); the
+    Kruskal–Wallis columns are empty, as no design-based rank test is computed.
 
     Examples
     --------
@@ -483,7 +506,12 @@ def segment_tests(
         constant = len(groups) >= 2 and any(np.ptp(g) == 0 for g in groups)
         if constant:  # Welch's weights divide by each group's variance; say why there is no test
             row["excluded"] = "; ".join(filter(None, [row["excluded"], "no variance within a group: not tested"]))
-        if len(groups) >= 2 and not constant:
+        if len(groups) >= 2 and not constant and survey.weighted:
+            f, df1, df2, p = _weighted_wald(values[seg], values[unit], sorted(set(data[seg])), survey)
+            n, k = len(data), len(groups)
+            omega = max((f - 1) * (k - 1), 0) / ((f - 1) * (k - 1) + n) if f > 1 else 0.0
+            row.update({"statistic": f, "df1": df1, "df2": df2, "p": p, "omega_sq": omega})
+        elif len(groups) >= 2 and not constant:
             f, df1, df2, p = _welch_anova(groups)
             h, p_k = stats.kruskal(*ranked)
             n, k = len(data), len(groups)
@@ -587,7 +615,6 @@ def trend_table(
     0  2005           overall  1178
     1  2005  overall_weighted  1118
     """
-    from .scoring import gap_table
 
     parts = []
     for year, survey in order_cycles(surveys):
@@ -902,3 +929,99 @@ def drivers(survey, *, measure: str | None = None, ci: float = 0.95) -> DriversR
     )
     return DriversResult(coefficients, float(model.rsquared), float(model.rsquared_adj), len(y),
                          inst.overall.id if inst.overall else "overall")
+
+
+_VERDICTS = {"short": "falls short", "above": "exceeds the standard", "level": "about level"}
+
+
+def _verdict(low: float, high: float) -> str:
+    if np.isnan(low) or np.isnan(high):
+        return ""
+    return "short" if high < 0 else "above" if low > 0 else "level"
+
+
+def weighting_effect(survey, level: str = "dimension", *, ci: float = 0.95, min_group_n: int | None = None
+                     ) -> pd.DataFrame:
+    """How far weighting moves each score: the unweighted and the weighted mean of the
+    instrument's first gap (or, without gaps, its performance rating), side by side.
+
+    Parameters
+    ----------
+    survey
+        A survey weighted with :func:`weight`.
+    level
+        ``"dimension"`` (default), ``"overall"`` or ``"item"``.
+    ci
+        Level of both intervals.
+    min_group_n
+        Rows with fewer respondents are suppressed (default the survey's privacy minimum).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Per unit (``item``/``dimension``): ``n``, ``n_effective``, ``quantity``,
+        ``unweighted``, ``unweighted_ci_low``, ``unweighted_ci_high``, ``weighted``,
+        ``weighted_ci_low``, ``weighted_ci_high``, ``difference`` (weighted −
+        unweighted), ``conclusion_unweighted`` and ``conclusion_weighted`` (``falls
+        short``, ``exceeds the standard`` or ``about level``: the interval below, above or
+        across zero; empty without gaps), ``changed``, and the suppression columns of
+        :func:`servqual.gap_table`.  ``attrs["sentence"]`` says in
+        one sentence whether weighting changed any conclusion.
+
+    Notes
+    -----
+    Both columns come from :func:`servqual.gap_table` (the unweighted one on the same
+    respondents with the weights removed): R ``svymean`` on the weighted design against
+    ``mean``/``t.test``.
+
+    Examples
+    --------
+    >>> import servqual as sq
+    >>> survey = sq.read_cycle("params/2005.yaml")
+    >>> counts = {"segment": {"academic staff": 1200, "postgraduate": 4000, "undergraduate": 14650,
+    ...                       "library staff": 150}}
+    >>> effect = sq.weighting_effect(sq.weight(survey, counts))
+    >>> effect[["dimension", "conclusion_unweighted", "conclusion_weighted", "changed"]].head(2)
+         dimension conclusion_unweighted conclusion_weighted  changed
+    0    tangibles           falls short         falls short    False
+    1  reliability           falls short         falls short    False
+    """
+    if not survey.weighted:
+        raise ValueError("weighting_effect needs a survey weighted with sq.weight(survey, population)")
+    min_group_n = MIN_GROUP_N if min_group_n is None else min_group_n
+    inst = survey.instrument
+    quantity = inst.gaps[0].name if inst.gaps else inst.performance
+    weighted = gap_table(survey, level, ci=ci, min_group_n=min_group_n)
+    plain = gap_table(survey.with_weights(None), level, ci=ci, min_group_n=min_group_n)
+    unit = "item" if level == "item" else "dimension"
+    out = pd.DataFrame({unit: weighted[unit], "n": weighted["n"], "n_effective": weighted["n_effective"],
+                        "quantity": quantity})
+    for name, table in (("unweighted", plain), ("weighted", weighted)):
+        out[name] = table[quantity].to_numpy(dtype=float)
+        out[f"{name}_ci_low"] = table[f"{quantity}_ci_low"].to_numpy(dtype=float)
+        out[f"{name}_ci_high"] = table[f"{quantity}_ci_high"].to_numpy(dtype=float)
+    out["difference"] = out["weighted"] - out["unweighted"]
+    for name in ("unweighted", "weighted"):
+        out[f"conclusion_{name}"] = ([_VERDICTS.get(_verdict(lo, hi), "") for lo, hi in
+                                      zip(out[f"{name}_ci_low"], out[f"{name}_ci_high"])] if inst.gaps
+                                     else "")
+    out["changed"] = out["conclusion_unweighted"] != out["conclusion_weighted"]
+    for column in ("suppressed", "suppressed_reason", "small_group"):
+        out[column] = weighted[column].to_numpy()
+    changed = out[out["changed"] & ~out["suppressed"]]
+    label = (lambda u: inst.dimension_label(u).lower()) if level != "item" else (lambda u: u)
+    largest = out.loc[out["difference"].abs().idxmax()] if out["difference"].notna().any() else None
+    move = (f"; the largest move is {label(largest[unit])}'s, {largest['difference']:+.2f} points"
+            if largest is not None else "")
+    if not inst.gaps:
+        sentence = f"Weighting moves the {level} means by at most {out['difference'].abs().max():.2f} points{move}."
+    elif changed.empty:
+        sentence = (f"Weighting changed no conclusion: every {level}'s gap keeps its direction and significance"
+                    f"{move}.")
+    else:
+        parts = [f"{label(r[unit])} now {r.conclusion_weighted} (unweighted: {r.conclusion_unweighted})"
+                 for _, r in changed.iterrows()]
+        sentence = (f"Weighting changed {len(parts)} conclusion{'s' if len(parts) > 1 else ''}: "
+                    + "; ".join(parts) + ".")
+    out.attrs["sentence"] = sentence
+    return out

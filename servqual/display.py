@@ -43,15 +43,18 @@ _HEADERS = {
     "year_to": "To", "n_from": "n (from)", "n_to": "n (to)", "mean_from": "Mean (from)", "mean_to": "Mean (to)",
     "score": "Score", "sentence": "Why", "level": "Level", "compared_with": "Against", "delta_chisq": "Δχ²",
     "delta_df": "Δdf", "delta_p": "p (Δχ²)", "delta_cfi": "ΔCFI", "delta_rmsea": "ΔRMSEA", "delta_bic": "ΔBIC", "decision": "Decision",
+    "n_effective": "Effective n", "conclusion_weighted": "Conclusion (weighted)", "changed": "Conclusion changed",
+    "difference": "Weighted − unweighted",
 }
 _RULES = {"read": "Respondents read", "kept": "Respondents kept", "excluded (any rule)": "Excluded by any rule",
           "no_ratings": "No ratings at all", "incomplete": "A rating left blank",
           "not_applicable": "Too many N/A answers", "inversions": "Minimum rated above desired",
           "straight_lining": "The same answer to every item"}
 _COUNTS = re.compile(r"^(n|n_.*|.*_n|respondents|groups|npar|n_items|rank|importance_rank|year|year_from|year_to|"
-                     r"excluded|kruskal_df|items|shown|peers|percentile_rank|institutions|mentions|commenters|comments|size)$")
+                     r"excluded|kruskal_df|items|shown|peers|percentile_rank|institutions|mentions|commenters|comments|size|"
+                     r"population)$")
 _P = re.compile(r"^(p|p_adj|.*_p|.*_p_adj|p_value)$")
-_SHARES = re.compile(r"^(share|lmg_share|.*_share|share_.*)$")
+_SHARES = re.compile(r"^(share|lmg_share|.*_share|share_.*|response_rate)$")
 
 
 def _missing(value) -> bool:

@@ -222,6 +222,10 @@ def invariance(
     "intercepts"), group.partial = …)`` and ``lavTestLRT``; checked against both on the
     Holzinger–Swineford school example and the sample cycles (tests/r/invariance.R).
 
+    A survey weighted to its population (:func:`servqual.weight`) is fitted unweighted,
+    as ``lavaan`` fits it without ``sampling.weights``: invariance is about how the
+    respondents read the questions, and the fit statistics assume simple random sampling.
+
     Examples
     --------
     >>> import servqual as sq

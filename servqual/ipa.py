@@ -99,6 +99,22 @@ def importance_basis(survey) -> ImportanceBasis | None:
     return None
 
 
+def _mean(x: np.ndarray, w: np.ndarray | None) -> float:
+    """Mean of the answered values, weighted by the survey weights when there are any."""
+    ok = ~np.isnan(x)
+    if not ok.any():
+        return np.nan
+    return float(x[ok].mean()) if w is None else float(np.average(x[ok], weights=w[ok]))
+
+
+def _correlation(x: np.ndarray, y: np.ndarray, w: np.ndarray | None) -> float:
+    """Pearson's r, weighted (R: ``cov.wt(cbind(x, y), w, cor = TRUE)``) when there are weights."""
+    if w is None:
+        return float(np.corrcoef(x, y)[0, 1])
+    c = np.cov(np.vstack([x, y]), aweights=w)
+    return float(c[0, 1] / np.sqrt(c[0, 0] * c[1, 1]))
+
+
 def importance_performance(
     survey,
     level: str = "item",
@@ -138,7 +154,8 @@ def importance_performance(
         ``dimension`` (or ``dimension``), ``n``, ``performance``, ``importance_stated``,
         ``importance_source``, ``importance_derived`` (Pearson r with overall
         satisfaction), ``importance`` (the one used), ``x_cross``, ``y_cross``,
-        ``quadrant``, and the suppression columns.
+        ``quadrant``, and the suppression columns.  A survey weighted to its population
+        (:func:`servqual.weight`) gives weighted means and weighted correlations.
 
     Examples
     --------
@@ -192,21 +209,23 @@ def importance_performance(
         stated = None
     keys = group_keys(survey, by)
     overall = survey.overall
+    weights = survey.weight_array()  # survey weights (None: every respondent counts once)
     rows = []
     for key, index in group_rows(survey, keys).items():
         part = []
+        w = None if weights is None else weights[index]
         for unit in perf.columns:
             p = perf[unit].to_numpy()[index]
             row = dict(zip(keys, key))
-            row.update({"unit": unit, "n": int((~np.isnan(p)).sum()), "performance": np.nanmean(p) if (~np.isnan(p)).any() else np.nan})
+            row.update({"unit": unit, "n": int((~np.isnan(p)).sum()), "performance": _mean(p, w)})
             if stated is not None:
-                s = stated[unit].to_numpy()[index]
-                row["importance_stated"] = np.nanmean(s) if (~np.isnan(s)).any() else np.nan
+                row["importance_stated"] = _mean(stated[unit].to_numpy()[index], w)
             row["importance_source"] = source or ""
             if overall is not None:
                 y = overall.to_numpy()[index]
                 ok = ~np.isnan(p) & ~np.isnan(y)
-                row["importance_derived"] = np.corrcoef(p[ok], y[ok])[0, 1] if ok.sum() > 2 else np.nan
+                row["importance_derived"] = _correlation(p[ok], y[ok], None if w is None else w[ok]) \
+                    if ok.sum() > 2 else np.nan
             part.append(row)
         frame = pd.DataFrame(part)
         frame["importance"] = frame["importance_stated" if importance == "stated" else "importance_derived"]

@@ -258,7 +258,7 @@ def params_from_mapping(raw: Any, path: str | Path) -> CycleParams:
 def _check_weighting(values: dict, path: Path) -> None:
     """The population margins' shape and the weighting options (the data are matched when
     the cycle is read)."""
-    from .weighting import WeightingError, _check_trim, check_population
+    from .weighting import WeightingError, check_population, check_trim
 
     if values.get("population") is None:
         raise ParamsError(f"{path}: weighting: needs population: {{column: {{category: count}}}} to weight to")
@@ -268,7 +268,7 @@ def _check_weighting(values: dict, path: Path) -> None:
         if options.get("method", "rake") not in ("rake", "poststratify"):
             raise WeightingError(f"{path}: weighting: method must be 'rake' or 'poststratify', got "
                                  f"{options['method']!r}")
-        _check_trim(options.get("trim"), f"{path}: weighting")
+        check_trim(options.get("trim"), f"{path}: weighting")
     except WeightingError as exc:
         raise ParamsError(str(exc)) from None
 

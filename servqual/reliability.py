@@ -673,6 +673,12 @@ def reliability(
         plain-words notes on items whose r_drop is negative or whose removal raises
         alpha (likely wording or reverse-keying problems — nothing is reversed here).
 
+    Notes
+    -----
+    A survey weighted to its population (:func:`servqual.weight`) is analysed unweighted
+    here, as ``psych::alpha`` does: reliability describes how the items hang together
+    among the people who answered; weights change whom the means stand for, not that.
+
     Examples
     --------
     >>> import servqual as sq

@@ -225,6 +225,11 @@ def _has_comments(c: Context) -> str | None:
     return None if n >= c.min_group_n else f"only {n} respondents left a comment (fewer than {c.min_group_n})"
 
 
+def _has_weights(c: Context) -> str | None:
+    return None if c.survey.weighted else ("the params give no population margins (population: {column: {category: "
+                                           "count}}), so the results are the respondents' own, unweighted")
+
+
 def _has_overall(c: Context) -> str | None:
     return None if c.survey.overall is not None else "the survey has no overall-satisfaction item"
 
@@ -386,7 +391,9 @@ def _segment_comparisons(c: Context, out: Sink) -> None:
     from .compare import games_howell, segment_tests
 
     tests = segment_tests(c.survey, by=c.by, level="dimension", min_group_n=c.min_group_n)
-    out.table("segment_tests", tests, caption=f"Do the {c.by} groups differ? Welch ANOVA and Kruskal–Wallis per "
+    how = ("the design-based Wald F test of the weighted means" if c.survey.weighted
+           else "Welch ANOVA and Kruskal–Wallis")
+    out.table("segment_tests", tests, caption=f"Do the {c.by} groups differ? {how[0].upper() + how[1:]} per "
               "dimension", digits=3, columns=["dimension", "quantity", "n", "groups", "statistic", "df1", "df2",
                                               "p_adj", "omega_sq", "kruskal_statistic", "kruskal_p_adj"])
     out.table("games_howell", games_howell(c.survey, by=c.by, level="dimension", min_group_n=c.min_group_n),
@@ -434,6 +441,11 @@ def _summary(c: Context, out: Sink) -> None:
         counts = s.respondents[c.by].value_counts().sort_values(ascending=False, kind="stable")
         lines[0] = lines[0][:-1] + ": " + "; ".join(f"{g} {n:,} ({percent(n / s.n)})" for g, n in counts.items()) + "."
     headline = lines[0]
+    if s.weighted:
+        d = s.weighting.diagnostics.iloc[0]
+        lines.append(f"*The results are weighted to the library's population of {d.population:,.0f} "
+                     f"({' and '.join(s.weighting.margins)}; a response rate of {percent(d.response_rate)}), so they "
+                     "stand for its clients rather than for whoever answered (see “Weighted to the population”).*")
     if inst.gaps:
         gap = inst.gaps[0]
         standard = standard_phrase(inst, gap.subtrahend)
@@ -458,6 +470,8 @@ def _summary(c: Context, out: Sink) -> None:
                 else:
                     lines.append(f"That is about the same as in {c.previous.year} ({number(before)}; change "
                                  f"{number(d, signed=True)}, 95% CI {interval(lo, hi)}).")
+                if s.weighted or c.previous.weighted:
+                    lines[-1] += " *(The change compares the two cycles unweighted, as the respondents answered.)*"
                 out.summary["change_since_previous"] = {"year_from": int(c.previous.year), "change": d,
                                                         "ci_low": lo, "ci_high": hi}
             except (ValueError, KeyError) as exc:
@@ -513,6 +527,49 @@ def _peer_note(c: Context, out: Sink) -> None:
                        "section *Among the peer libraries* shows every dimension.")
     out.note(f"### Among the peer libraries\n\n{text}")
     out.summary["peer_headline"] = text
+
+
+def _weighting(c: Context, out: Sink) -> None:
+    from .compare import weighting_effect
+    from .priorities import action_plan
+    from .scoring import suppress_small_groups
+
+    s = c.survey
+    info = s.weighting
+    d = info.diagnostics.iloc[0]
+    out.note(info.describe() + " The gaps, their intervals and tests, the segment comparisons' F tests, the "
+             "priorities and the importance–performance grid are weighted. The pairwise Games–Howell table, the "
+             "drivers of satisfaction, the change since the last cycle, reliability, dimensionality and invariance "
+             "describe how the respondents answered and stay unweighted.")
+    rates = suppress_small_groups(info.response_rates.rename(columns={"respondents": "n"}), c.min_group_n,
+                                  groups=["category"])
+    out.table("response_rates", rates, digits=3,
+              caption=f"Response rates: {int(d.n):,} respondents of a population of {d.population:,.0f} "
+                      f"({d.response_rate:.1%}); the sample's and the population's shares, and each category's "
+                      "mean weight",
+              columns=["margin", "category", "population", "n", "response_rate", "population_share",
+                       "sample_share", "mean_weight"])
+    effect = weighting_effect(s, "dimension", min_group_n=c.min_group_n)
+    out.table("weighted_vs_unweighted", effect, digits=2,
+              caption="Each dimension's gap, unweighted and weighted to the population",
+              columns=["dimension", "n", "n_effective", "unweighted", "unweighted_ci_low", "unweighted_ci_high",
+                       "weighted", "weighted_ci_low", "weighted_ci_high", "difference", "conclusion_weighted",
+                       "changed"])
+    sentence = effect.attrs["sentence"]
+    if c.inst.gaps:
+        unweighted = action_plan(s.with_weights(None), top=3, min_group_n=c.min_group_n).actions
+        weighted = action_plan(s, top=3, min_group_n=c.min_group_n).actions
+        unit = "item" if "item" in weighted.columns else "dimension"
+        before, after = list(unweighted[unit]), list(weighted[unit])
+        sentence += (" The three things to do first are the same, in the same order." if before == after else
+                     " The things to do first are the same, in another order." if set(before) == set(after) else
+                     f" The things to do first change: weighted {', '.join(after) or 'none'}; unweighted "
+                     f"{', '.join(before) or 'none'}.")
+    out.note(sentence)
+    out.summary["weighting"] = {"method": info.method, "margins": list(info.margins), "population": d.population,
+                                "response_rate": d.response_rate, "n_effective": d.n_effective,
+                                "deff_weighting": d.deff_weighting, "conclusions_changed": int(effect["changed"].sum()),
+                                "sentence": sentence}
 
 
 def _at_a_glance(c: Context, out: Sink) -> None:
@@ -772,6 +829,9 @@ REGISTRY: tuple[Section, ...] = (
     Section("gap_analysis", "The overall gap analysis",
             "Mean gaps with 95% confidence intervals; the largest shortfalls are at the top of the chart.",
             _always, _gap_analysis, figures=("gaps-overall",), explorer=("gaps", "Gap bars"), terminal=True),
+    Section("weighting", "Weighted to the population",
+            "Who answered against who the library serves, and how far weighting moves each dimension's gap.",
+            _has_weights, _weighting, terminal=True),
     Section("segments", "Gaps by segment", "Each group's dimension gaps side by side, for every segment column.",
             lambda c: _has_segments(c) or _has_gaps(c), _gaps_by_segment,
             figures=("gaps-by-segment", "gaps-by-segment-<column>", "heatmap-<column>"), terminal=True),

@@ -33,7 +33,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-__all__ = ["Weighting", "WeightingError", "check_population", "domain_stats", "effective_n", "linearised_se", "weight"]
+__all__ = ["Weighting", "WeightingError", "check_population", "check_trim", "domain_covariance", "domain_stats",
+           "effective_n", "linearised_se", "weight"]
 
 #: Sweeps over the margins when the influence values are calibrated (survey:::svyrecvar's ``1:10``).
 CALIBRATION_SWEEPS = 10
@@ -95,7 +96,12 @@ class Weighting:
         d = self.diagnostics.iloc[0]
         margins = " and ".join(self.margins)
         how = "post-stratified" if self.method == "poststratify" else "raked"
-        trim = f", weights trimmed to {_trim_text(self.trim)} the mean" if self.trim else ""
+        trim = ""
+        if self.trim:
+            cap = f"{_trim_text(self.trim)} the mean"
+            trim = (f"; no weight needed trimming at {cap}" if not d.trim_rounds
+                    else f"; weights trimmed to {cap}" if d.trim_met
+                    else f"; a cap of {cap} could not hold together with the margins")
         return (f"Weighted to the population ({how} on {margins}{trim}): weights from {d.weight_min:.2f} to "
                 f"{d.weight_max:.2f}, an effective sample of {d.n_effective:,.0f} of {int(d.n):,} respondents "
                 f"(design effect {d.deff_weighting:.2f}).")
@@ -241,8 +247,15 @@ def _trim_weights(w: np.ndarray, lower: float, upper: float) -> np.ndarray:
         w = new
 
 
-def _check_trim(trim, where: str) -> tuple[float, float] | None:
-    """``trim`` as (lowest, highest) ratio of a weight to the mean weight."""
+def check_trim(trim, where: str = "weighting") -> tuple[float, float] | None:
+    """``trim`` as the (lowest, highest) allowed ratio of a weight to the mean weight.
+
+    Examples
+    --------
+    >>> from servqual.weighting import check_trim
+    >>> check_trim(5), check_trim([0.2, 5]), check_trim(None)
+    ((0.0, 5.0), (0.2, 5.0), None)
+    """
     def number(v):
         return not isinstance(v, bool) and isinstance(v, (int, float)) and np.isfinite(v)
 
@@ -312,20 +325,22 @@ def weight(survey, population, *, method: str = "rake", trim: float | None = Non
     --------
     >>> import servqual as sq
     >>> survey = sq.read_cycle("params/2005.yaml")
-    >>> counts = {"segment": {"academic staff": 1200, "postgraduate": 4000, "undergraduate": 14800}}
+    >>> counts = {"segment": {"academic staff": 1200, "postgraduate": 4000, "undergraduate": 14650,
+    ...                       "library staff": 150}}
     >>> weighted = sq.weight(survey, counts)
     >>> round(float(weighted.respondent_weights.sum()))
     20000
     >>> weighted.weighting.response_rates[["category", "respondents", "response_rate"]].round(3)
              category  respondents  response_rate
     0  academic staff          192          0.160
-    1    postgraduate          373          0.093
-    2   undergraduate          615          0.042
+    1    postgraduate          260          0.065
+    2   undergraduate          617          0.042
+    3   library staff          111          0.740
     """
     survey.require_respondents()
     if method not in ("rake", "poststratify"):
         raise WeightingError(f"{where}: method must be 'rake' or 'poststratify', got {method!r}")
-    trim = _check_trim(trim, where)
+    trim = check_trim(trim, where)
     respondents = survey.respondents
     population = check_population(population, respondents, where=where)
     if method == "poststratify" and len(population) > 1:
@@ -405,6 +420,49 @@ def reweighted(survey):
 
 
 # ---------------------------------------------------------------------------- variance
+def _indicators(cells, n: int) -> list:
+    """Per calibration margin: the codes, the categories × respondents indicator and the counts."""
+    out = []
+    for codes in cells:
+        codes = np.asarray(codes, dtype=np.int64)
+        onehot = np.zeros((int(codes.max()) + 1, n))
+        onehot[codes, np.arange(n)] = 1.0
+        out.append((codes, onehot, onehot.sum(axis=1)))
+    return out
+
+
+def _influence(y: np.ndarray, ok: np.ndarray, w: np.ndarray, indicators) -> tuple:
+    """Weighted domain means of the columns of ``y`` (respondents counted where ``ok``) and
+    their influence values, calibrated as ``survey:::svyrecvar`` does (ten sweeps)."""
+    values = np.where(ok, y, 0.0)
+    wd = np.where(ok, w[:, None], 0.0)
+    total = wd.sum(axis=0)
+    safe = np.where(total > 0, total, 1.0)
+    mean = (values * wd).sum(axis=0) / safe
+    resid = np.where(ok, values - mean, 0.0)
+    z = resid * wd / safe
+    for _ in range(CALIBRATION_SWEEPS if indicators else 0):
+        for codes, onehot, counts in indicators:  # z − w · ave(z / w, margin)
+            z -= w[:, None] * ((onehot @ (z / w[:, None])) / counts[:, None])[codes]
+    return mean, z, wd, resid, total
+
+
+def domain_covariance(y: np.ndarray, groups: np.ndarray, w: np.ndarray, cells: Sequence[np.ndarray] = ()
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The weighted means of ``y`` in each group (codes ``0 … k−1``; respondents without a
+    value left out) and their design-based covariance matrix (linearised, calibration
+    included; groups are correlated through the calibration), with the groups' counts.
+    R: ``svyby(~y, ~g, design, svymean, na.rm = TRUE, covmat = TRUE)``."""
+    y = np.asarray(y, dtype=float)
+    n = len(y)
+    k = int(groups.max()) + 1
+    ok = (groups[:, None] == np.arange(k)) & ~np.isnan(y)[:, None]
+    mean, z, *_ = _influence(np.repeat(y[:, None], k, axis=1), ok, np.asarray(w, dtype=float),
+                             _indicators(cells, n))
+    zc = z - z.mean(axis=0)
+    return mean, n / (n - 1) * (zc.T @ zc), ok.sum(axis=0)
+
+
 def effective_n(w: np.ndarray) -> float:
     """Kish's effective sample size of weights ``w``: (Σw)² / Σw².
 
@@ -478,28 +536,15 @@ def domain_stats(y: np.ndarray, member: np.ndarray, w: np.ndarray, cells: Sequen
     w = np.asarray(w, dtype=float)
     out = {key: np.full(k, np.nan) for key in ("mean", "se", "sd", "n_effective")}
     out["n"] = np.zeros(k, dtype=np.int64)
-    indicators = []
-    for codes in cells:
-        codes = np.asarray(codes, dtype=np.int64)
-        onehot = np.zeros((int(codes.max()) + 1, n))
-        onehot[codes, np.arange(n)] = 1.0
-        indicators.append((codes, onehot, onehot.sum(axis=1)))
+    indicators = _indicators(cells, n)
     step = max(1, int(chunk_bytes // max(8 * n, 1)))
     for start in range(0, k, step):
         cols = slice(start, start + step)
         ok = member[:, cols] & ~np.isnan(y[:, cols])
-        values = np.where(ok, y[:, cols], 0.0)
-        wd = np.where(ok, w[:, None], 0.0)
-        total = wd.sum(axis=0)
         count = ok.sum(axis=0)
+        mean, z, wd, resid, total = _influence(y[:, cols], ok, w, indicators)
         some = total > 0
         safe = np.where(some, total, 1.0)
-        mean = (values * wd).sum(axis=0) / safe
-        resid = np.where(ok, values - mean, 0.0)
-        z = resid * wd / safe
-        for _ in range(CALIBRATION_SWEEPS if indicators else 0):
-            for codes, onehot, counts in indicators:  # z − w · ave(z / w, margin)
-                z -= w[:, None] * ((onehot @ (z / w[:, None])) / counts[:, None])[codes]
         with np.errstate(invalid="ignore", divide="ignore"):
             var = n / (n - 1) * ((z - z.mean(axis=0)) ** 2).sum(axis=0) if n > 1 else np.full(z.shape[1], np.nan)
             spread = (wd * resid**2).sum(axis=0) / safe * count / (count - 1)
@@ -510,4 +555,3 @@ def domain_stats(y: np.ndarray, member: np.ndarray, w: np.ndarray, cells: Sequen
         out["sd"][cols] = np.where(count > 1, np.sqrt(np.maximum(spread, 0.0)), np.nan)
         out["n_effective"][cols] = np.where(some, n_eff, np.nan)
     return out
-

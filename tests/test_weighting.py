@@ -1,6 +1,7 @@
 """Weighting respondents to their population, against R's survey package (tests/r/weighting.R)."""
 
 import json
+import os
 import warnings
 
 import numpy as np
@@ -217,3 +218,91 @@ def test_weighted_gap_tests_match_svyttest(weighted):
         ["segment", "dimension"])
     np.testing.assert_allclose(tests["mean_gap"], table.loc[tests.index, "gap"], rtol=1e-12)
     np.testing.assert_allclose(tests["ci_low"], table.loc[tests.index, "gap_ci_low"], rtol=1e-12)
+
+
+def test_weighted_segment_tests_match_regtermtest(weighted):
+    tests = sq.segment_tests(weighted["rake"], "gap", by="segment", level="dimension").set_index("dimension")
+    for row in GOLD["wald"]:
+        got = tests.loc[row["unit"]]
+        assert got["statistic"] == pytest.approx(row["statistic"], rel=1e-6)
+        assert (got["df1"], got["df2"]) == (row["df1"], row["df2"])
+        assert got["p"] == pytest.approx(row["p"], rel=1e-6)
+        assert np.isnan(got["kruskal_p"])
+
+
+# ---------------------------------------------------------------- the report
+class _Collect:
+    def __init__(self):
+        self.summary, self.tables, self.notes = {}, {}, []
+
+    def table(self, name, frame, **_):
+        self.tables[name] = frame
+
+    def figure(self, name, target):
+        pass
+
+    def note(self, text):
+        self.notes.append(text)
+
+
+def test_weighting_section_shows_rates_and_what_changed_and_hides_small_categories():
+    from servqual.sections import Context, section
+
+    survey = sq.read_cycle(SAMPLE.parent.parent / "params" / "2007-weighted.yaml")
+    smallest = int(survey.weighting.response_rates["respondents"].min())
+    out = _Collect()
+    section("weighting").produce(Context(survey, min_group_n=smallest + 1), out)
+    rates = out.tables["response_rates"]
+    hidden = rates[rates["suppressed"]]
+    assert len(hidden) >= 2 and hidden["n"].isna().all()  # the small category and one more in its margin
+    assert rates.loc[~rates["suppressed"], "n"].min() > smallest
+    effect = out.tables["weighted_vs_unweighted"]
+    assert list(effect["dimension"]) == list(survey.instrument.dimensions)
+    np.testing.assert_allclose(effect["weighted"], sq.gap_table(survey, "dimension")["gap"])
+    np.testing.assert_allclose(effect["unweighted"], sq.gap_table(survey.with_weights(None), "dimension")["gap"])
+    sentence = out.summary["weighting"]["sentence"]
+    assert sentence.startswith("Weighting changed ") and "things to do first" in sentence
+    assert sentence in out.notes
+
+
+def test_a_changed_conclusion_is_named(tmp_path):
+    """A segment that rates the service above expectations, weighted far up, turns a gap
+    that is about level into one that exceeds the standard; the sentence names it."""
+    from servqual.compare import weighting_effect
+
+    rng = np.random.default_rng(11)
+    items = ["a1", "b1", "a2", "b2", "c1", "a3", "b3", "c2", "b4", "c3"]
+    reverse = {"b2", "c3"}
+    lines = ["respondent_id,segment," + ",".join([f"E_{i}" for i in items] + [f"P_{i}" for i in items])]
+    for k in range(60):
+        segment, delta = ("pleased", 1) if k < 40 else ("unhappy", -2)
+        e = rng.integers(3, 6, size=len(items))
+        p = [int(v + (-delta if i in reverse else delta)) for v, i in zip(e, items)]
+        lines.append(f"R{k:03d},{segment}," + ",".join(map(str, [*e, *p])))
+    survey = sq.read_survey(write(tmp_path, "two.csv", "\n".join(lines) + "\n"), DATA / "fixture-servqual.yaml",
+                            columns=FIXTURE_COLUMNS, id="respondent_id", segments=["segment"])
+    effect = weighting_effect(sq.weight(survey, {"segment": {"pleased": 1000, "unhappy": 10}}), min_group_n=1)
+    assert set(effect["conclusion_unweighted"]) == {"about level"}
+    assert set(effect["conclusion_weighted"]) == {"exceeds the standard"}
+    assert effect["changed"].all()
+    assert effect.attrs["sentence"].startswith("Weighting changed 3 conclusions: alpha now exceeds the standard "
+                                               "(unweighted: about level)")
+
+
+def test_weighted_cycle_report(tmp_path):
+    from servqual.report import run_report
+
+    with open(os.devnull, "w") as sink:
+        folder = run_report(SAMPLE.parent.parent / "params" / "2007-weighted.yaml", reports_dir=tmp_path,
+                            progress=False, out=sink)
+    summary = json.loads((folder / "summary.json").read_text())
+    assert summary["weighting"]["margins"] == ["segment", "branch"]
+    assert summary["weighting"]["population"] == 20650
+    page = (folder / "report.html").read_text()
+    assert "Weighted to the population" in page and "stand for its clients" in page
+    for name in ("response_rates", "weighted_vs_unweighted"):
+        assert (folder / "tables" / f"{name}.csv").exists()
+    gaps = pd.read_csv(folder / "tables" / "gap_table_dimension.csv")
+    assert {"gap_se", "n_effective"} <= set(gaps.columns)
+    survey = sq.read_cycle(SAMPLE.parent.parent / "params" / "2007-weighted.yaml")
+    np.testing.assert_allclose(gaps["gap"], sq.gap_table(survey, "dimension")["gap"], rtol=1e-9)

@@ -112,6 +112,18 @@ for (k in which(units$quantity == "gap" & units$level == "dimension")) {
   }
 }
 
+# design-based Wald tests of equal segment means (the dimension gaps), on the raked design
+wald <- list()
+for (k in which(units$quantity == "gap" & units$level == "dimension")) {
+  column <- units$column[k]
+  y <- scores[[column]]
+  design <- update(designs$rake, y0 = ifelse(is.na(y), 0, y))
+  model <- svyglm(y0 ~ segment, subset(design, !is.na(y)))
+  test <- regTermTest(model, ~segment)
+  wald[[length(wald) + 1]] <- data.frame(unit = units$unit[k], statistic = unname(test$Ftest), df1 = test$df,
+                                         df2 = test$ddf, p = unname(test$p), stringsAsFactors = FALSE)
+}
+
 write_golden(list(
   population = list(segment = setNames(as.list(pop_segment$Freq), pop_segment$segment),
                     branch = setNames(as.list(pop_branch$Freq), pop_branch$branch)),
@@ -120,5 +132,6 @@ write_golden(list(
   weights = data.frame(id = raw$respondent_id, poststratify = weights(designs$poststratify),
                        rake = weights(designs$rake), trim = trim_weights),
   estimates = do.call(rbind, estimates),
-  ttests = do.call(rbind, ttests)
+  ttests = do.call(rbind, ttests),
+  wald = do.call(rbind, wald)
 ), "weighting.json", auto_unbox = TRUE)
