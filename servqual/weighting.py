@@ -317,8 +317,8 @@ def weight(survey, population, *, method: str = "rake", trim: float | None = Non
     ``postStratify(d, ~segment, data.frame(segment = …, Freq = …))``; several:
     ``rake(d, list(~segment, ~campus), list(pop_segment, pop_campus), control =
     list(epsilon = 1e-12, maxit = 1000))``; trimming: ``trimWeights(d, upper = high * N/n,
-    lower = low * N/n, strict = TRUE)`` then ``rake`` again, until the weights stay
-    inside (``tests/r/weighting.R``).  Kish's effective n = (Σw)²/Σw²; the design effect
+    lower = low * N/n, strict = TRUE)`` then ``rake`` again, until no raked weight is
+    0.1 % beyond the cap (``tests/r/weighting.R``).  Kish's effective n = (Σw)²/Σw²; the design effect
     due to weighting = n Σw²/(Σw)² = 1 + CV².
 
     Examples
@@ -452,7 +452,17 @@ def domain_covariance(y: np.ndarray, groups: np.ndarray, w: np.ndarray, cells: S
     """The weighted means of ``y`` in each group (codes ``0 … k−1``; respondents without a
     value left out) and their design-based covariance matrix (linearised, calibration
     included; groups are correlated through the calibration), with the groups' counts.
-    R: ``svyby(~y, ~g, design, svymean, na.rm = TRUE, covmat = TRUE)``."""
+    R: ``svyby(~y, ~g, design, svymean, na.rm = TRUE, covmat = TRUE)``; ``vcov`` of it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from servqual.weighting import domain_covariance
+    >>> y, g = np.array([1.0, 2.0, 3.0, 5.0]), np.array([0, 0, 1, 1])
+    >>> mean, cov, n = domain_covariance(y, g, np.ones(4))
+    >>> mean.tolist(), n.tolist(), round(float(cov[0, 0]), 6)   # n/(n − 1) Σz², z = ±0.5/2: 4/3 · 2 · 0.0625
+    ([1.5, 4.0], [2, 2], 0.166667)
+    """
     y = np.asarray(y, dtype=float)
     n = len(y)
     k = int(groups.max()) + 1
@@ -525,7 +535,16 @@ def domain_stats(y: np.ndarray, member: np.ndarray, w: np.ndarray, cells: Sequen
     """Per column of ``y`` (see :func:`linearised_se`): ``n`` (respondents with a value
     in the domain), weighted ``mean``, its linearised ``se``, the weighted ``sd``
     (``sqrt(svyvar)`` over those respondents: Σw(y − ȳ)²/Σw · n/(n − 1)) and Kish's
-    ``n_effective`` ((Σw)²/Σw²)."""
+    ``n_effective`` ((Σw)²/Σw²).  R: ``svymean``/``svyvar`` on the domain.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from servqual.weighting import domain_stats
+    >>> out = domain_stats(np.array([1.0, 2.0, np.nan, 4.0]), np.ones(4, bool), np.array([1.0, 1.0, 1.0, 2.0]))
+    >>> int(out["n"][0]), round(float(out["mean"][0]), 4), round(float(out["n_effective"][0]), 4)
+    (3, 2.75, 2.6667)
+    """
     y = np.asarray(y, dtype=float)
     if y.ndim == 1:
         y = y[:, None]
