@@ -595,7 +595,9 @@ class Explorer:
             'style="display:inline-block;padding:4px 12px;border:1px solid #888;border-radius:3px;'
             'text-decoration:none">Download table (CSV)</a>'
         )
-        return table, image or b"", figure, f"<p>{html.escape(text)}</p>", shown, download
+        weighted = ("<em>Weighted to the population: the means and intervals stand for the library's clients, not "
+                    "only for those who answered.</em> " if self.survey.weighted else "")
+        return table, image or b"", figure, f"<p>{weighted}{html.escape(text)}</p>", shown, download
 
     def _table_html(self, table: pd.DataFrame) -> str:
         """The numbers behind the figure, labelled with item text and dimension names."""

@@ -306,3 +306,15 @@ def test_weighted_cycle_report(tmp_path):
     assert {"gap_se", "n_effective"} <= set(gaps.columns)
     survey = sq.read_cycle(SAMPLE.parent.parent / "params" / "2007-weighted.yaml")
     np.testing.assert_allclose(gaps["gap"], sq.gap_table(survey, "dimension")["gap"], rtol=1e-9)
+
+
+def test_the_explorer_says_a_cycle_is_weighted():
+    import matplotlib.pyplot as plt
+
+    params = SAMPLE.parent.parent / "params"
+    explorer = sq.explorer([str(params / "2007-weighted.yaml")])
+    assert "Weighted to the population" in explorer.message.value
+    assert {"gap_se", "n_effective"} <= set(explorer.current_table.columns)
+    plain = sq.explorer([str(params / "2007.yaml")])
+    assert "Weighted to the population" not in plain.message.value
+    plt.close("all")
