@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .display import number
 from .scoring import apply_min_group_n, gap_table, group_keys, group_rows, scores
 from .survey import MIN_GROUP_N
 from .weighting import domain_covariance, domain_stats
@@ -1011,10 +1012,11 @@ def weighting_effect(survey, level: str = "dimension", *, ci: float = 0.95, min_
     changed = out[out["changed"] & ~out["suppressed"]]
     label = (lambda u: inst.dimension_label(u).lower()) if level != "item" else (lambda u: u)
     largest = out.loc[out["difference"].abs().idxmax()] if out["difference"].notna().any() else None
-    move = (f"; the largest move is {label(largest[unit])}'s, {largest['difference']:+.2f} points"
+    move = (f"; the largest move is {label(largest[unit])}'s, {number(largest['difference'], signed=True)} points"
             if largest is not None else "")
     if not inst.gaps:
-        sentence = f"Weighting moves the {level} means by at most {out['difference'].abs().max():.2f} points{move}."
+        sentence = (f"Weighting moves the {level} means by at most {number(out['difference'].abs().max())} points"
+                    f"{move}.")
     elif changed.empty:
         sentence = (f"Weighting changed no conclusion: every {level}'s gap keeps its direction and significance"
                     f"{move}.")

@@ -258,17 +258,13 @@ def params_from_mapping(raw: Any, path: str | Path) -> CycleParams:
 def _check_weighting(values: dict, path: Path) -> None:
     """The population margins' shape and the weighting options (the data are matched when
     the cycle is read)."""
-    from .weighting import WeightingError, check_population, check_trim
+    from .weighting import WeightingError, check_options, check_population
 
     if values.get("population") is None:
         raise ParamsError(f"{path}: weighting: needs population: {{column: {{category: count}}}} to weight to")
     try:
         values["population"] = check_population(values["population"], where=f"{path}: population")
-        options = dict(values.get("weighting") or {})
-        if options.get("method", "rake") not in ("rake", "poststratify"):
-            raise WeightingError(f"{path}: weighting: method must be 'rake' or 'poststratify', got "
-                                 f"{options['method']!r}")
-        check_trim(options.get("trim"), f"{path}: weighting")
+        check_options(values.get("weighting"), f"{path}: weighting")
     except WeightingError as exc:
         raise ParamsError(str(exc)) from None
 
@@ -304,11 +300,9 @@ def read_cycle(params: CycleParams | str | Path):
                           ) from None
     if params.population is None:
         return survey
-    from .weighting import WeightingError, weight
+    from .weighting import WeightingError, check_options, weight
 
-    options = dict(params.weighting or {})
     try:
-        return weight(survey, params.population, method=options.get("method", "rake"), trim=options.get("trim"),
-                      where=f"{params.source}: population")
+        return weight(survey, params.population, **check_options(params.weighting), where=f"{params.source}: population")
     except WeightingError as exc:
         raise ParamsError(str(exc)) from None

@@ -234,10 +234,9 @@ class CycleReport:
         from .scoring import combine_small_groups
 
         if population is not None and not survey.weighted:
-            from .weighting import weight
+            from .weighting import check_options, weight
 
-            options = dict(weighting or {})
-            survey = weight(survey, population, method=options.get("method", "rake"), trim=options.get("trim"))
+            survey = weight(survey, population, **check_options(weighting))
 
         # every shared number comes from groups of at least min_group_n: small segment groups
         # are combined into "Other" (stated in the report), so nothing is recoverable by subtraction

@@ -108,6 +108,15 @@ class Context:
         return self._once((level, by), lambda: gap_table(self.survey, level, by=by,
                                                          min_group_n=self.min_group_n)).copy()
 
+    def action_plan(self, *, unweighted: bool = False):
+        """:func:`servqual.action_plan` (top 3) at this context's ``min_group_n``, computed
+        once; ``unweighted=True``: the same survey without its population weights."""
+        from .priorities import action_plan
+
+        survey = self.survey.with_weights(None) if unweighted else self.survey
+        return self._once(("action_plan", unweighted),
+                          lambda: action_plan(survey, top=3, min_group_n=self.min_group_n))
+
     def peer_position(self, by: str | None = None):
         """:func:`servqual.position` of this cycle in :attr:`consortium` (``by`` None or
         ``"user_group"``), computed once; ``None`` when no peer library has this cycle's year
@@ -432,7 +441,7 @@ def _priorities(c: Context, out: Sink) -> None:
 def _summary(c: Context, out: Sink) -> None:
     from .compare import year_changes
     from .display import interval, number, percent
-    from .priorities import action_plan, standard_phrase
+    from .priorities import standard_phrase
 
     s, inst = c.survey, c.inst
     year = f" in {s.year}" if s.year is not None else ""
@@ -482,7 +491,7 @@ def _summary(c: Context, out: Sink) -> None:
         _peer_note(c, out)
         _comments_note(c, out)
         return
-    plan = action_plan(s, top=3, min_group_n=c.min_group_n)
+    plan = c.action_plan()
     out.table("action_plan", plan.to_frame(), show=False)
     items = [f"{k}. {line}" for k, line in enumerate(plan.action_lines(markdown=True), start=1)]
     heading = ["Nothing to fix first", "The one thing to do first", "Two things to do first",
@@ -531,7 +540,6 @@ def _peer_note(c: Context, out: Sink) -> None:
 
 def _weighting(c: Context, out: Sink) -> None:
     from .compare import weighting_effect
-    from .priorities import action_plan
     from .scoring import suppress_small_groups
 
     s = c.survey
@@ -552,13 +560,11 @@ def _weighting(c: Context, out: Sink) -> None:
     effect = weighting_effect(s, "dimension", min_group_n=c.min_group_n)
     out.table("weighted_vs_unweighted", effect, digits=2,
               caption="Each dimension's gap, unweighted and weighted to the population",
-              columns=["dimension", "n", "n_effective", "unweighted", "unweighted_ci_low", "unweighted_ci_high",
-                       "weighted", "weighted_ci_low", "weighted_ci_high", "difference", "conclusion_weighted",
-                       "changed"])
+              columns=["dimension", "n_effective", "unweighted", "unweighted_ci_low", "unweighted_ci_high",
+                       "weighted", "weighted_ci_low", "weighted_ci_high", "difference", "conclusion_weighted"])
     sentence = effect.attrs["sentence"]
     if c.inst.gaps:
-        unweighted = action_plan(s.with_weights(None), top=3, min_group_n=c.min_group_n).actions
-        weighted = action_plan(s, top=3, min_group_n=c.min_group_n).actions
+        unweighted, weighted = c.action_plan(unweighted=True).actions, c.action_plan().actions
         unit = "item" if "item" in weighted.columns else "dimension"
         before, after = list(unweighted[unit]), list(weighted[unit])
         sentence += (" The three things to do first are the same, in the same order." if before == after else

@@ -28,12 +28,12 @@ calibration), as ``svyby``/``svymean(na.rm = TRUE)`` give.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["Weighting", "WeightingError", "check_population", "check_trim", "domain_covariance", "domain_stats",
+__all__ = ["Weighting", "WeightingError", "check_options", "check_population", "check_trim", "domain_covariance", "domain_stats",
            "effective_n", "linearised_se", "weight"]
 
 #: Sweeps over the margins when the influence values are calibrated (survey:::svyrecvar's ``1:10``).
@@ -275,6 +275,27 @@ def _trim_text(trim: tuple[float, float]) -> str:
     return f"{high:g}×" if low == 0 else f"{low:g}× to {high:g}×"
 
 
+def check_options(options, where: str = "weighting") -> dict:
+    """The weighting options of a params file (``weighting: {method, trim}``), checked:
+    ``{"method": "rake" or "poststratify", "trim": None or (lowest, highest)}``.
+
+    Examples
+    --------
+    >>> from servqual.weighting import check_options
+    >>> check_options({"trim": 5})
+    {'method': 'rake', 'trim': (0.0, 5.0)}
+    >>> check_options({"method": "ipf"})
+    Traceback (most recent call last):
+    ...
+    servqual.weighting.WeightingError: weighting: method must be 'rake' or 'poststratify', got 'ipf'
+    """
+    options = dict(options or {})
+    method = options.get("method", "rake")
+    if method not in ("rake", "poststratify"):
+        raise WeightingError(f"{where}: method must be 'rake' or 'poststratify', got {method!r}")
+    return {"method": method, "trim": check_trim(options.get("trim"), where)}
+
+
 def weight(survey, population, *, method: str = "rake", trim: float | None = None, tolerance: float = 1e-10,
            max_iter: int = 1000, where: str = "population"):
     """The same survey with a weight per respondent, so that it represents its population.
@@ -338,9 +359,7 @@ def weight(survey, population, *, method: str = "rake", trim: float | None = Non
     3   library staff          111          0.740
     """
     survey.require_respondents()
-    if method not in ("rake", "poststratify"):
-        raise WeightingError(f"{where}: method must be 'rake' or 'poststratify', got {method!r}")
-    trim = check_trim(trim, where)
+    method, trim = check_options({"method": method, "trim": trim}, where).values()
     respondents = survey.respondents
     population = check_population(population, respondents, where=where)
     if method == "poststratify" and len(population) > 1:
@@ -415,8 +434,7 @@ def reweighted(survey):
     info = survey.weighting
     if info is None:
         return survey
-    bare = replace(survey, respondent_weights_values=None, weighting=None, _cache={})
-    return weight(bare, info.population, method=info.method, trim=info.trim, tolerance=info.tolerance)
+    return weight(survey.with_weights(None), info.population, method=info.method, trim=info.trim, tolerance=info.tolerance)
 
 
 # ---------------------------------------------------------------------------- variance
